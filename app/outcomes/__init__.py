@@ -1,4 +1,4 @@
-"""Outcome measurement: instruments as data and scoring."""
+"""Outcome measurement: instruments as data, scoring, and pre-post statistics."""
 
 from app.outcomes.definitions import (
     INSTRUMENTS_DIR,
@@ -7,6 +7,7 @@ from app.outcomes.definitions import (
     load_instrument,
     load_instruments,
 )
+from app.outcomes.effect_size import Correlation, PairedSummary, paired_summary, spearman
 from app.outcomes.scoring import (
     IncompleteAnswers,
     InvalidAnswer,
@@ -19,15 +20,19 @@ from app.outcomes.scoring import (
 
 __all__ = [
     "INSTRUMENTS_DIR",
+    "Correlation",
     "IncompleteAnswers",
     "Instrument",
     "InstrumentFileError",
     "InvalidAnswer",
+    "PairedSummary",
     "Score",
     "ScoringError",
     "load_instrument",
     "load_instruments",
+    "paired_summary",
     "safety_triggered",
     "score",
     "score_from_total",
+    "spearman",
 ]
