@@ -1,0 +1,65 @@
+"""Sign-in and sign-out for the JSON API (CONTRACT: /api/v1/auth/*)."""
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.audit import service as audit
+from app.auth import service as auth_service
+from app.auth.cookies import clear_session_cookie, set_session_cookie
+from app.auth.dependencies import CurrentUser
+from app.auth.schemas import LoginRequest, Me, RedeemInviteRequest
+from app.clinics.models import User
+from app.db import SessionDep
+from app.web.csrf import SESSION_COOKIE
+
+public_router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+WRONG_CREDENTIALS = "That login and password do not match an account. Please try again."
+
+
+def _me(user: User) -> Me:
+    assert user.id is not None
+    return Me(id=user.id, login=user.login, role=user.role.value, display_name=user.display_name)
+
+
+@public_router.post("/login", response_model=Me, responses={401: {"description": "Wrong login"}})
+def login(body: LoginRequest, request: Request, session: SessionDep) -> Response:
+    """Sign in; sets the session cookie."""
+    user = auth_service.authenticate(session, login=body.login, password=body.password)
+    if user is None:
+        audit.record(session, action="sign_in_failed", actor=None)
+        return JSONResponse({"detail": WRONG_CREDENTIALS}, status_code=401)
+    token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
+    audit.record(session, action="sign_in", actor=user)
+    response = JSONResponse(_me(user).model_dump())
+    set_session_cookie(request, response, token=token, user=user)
+    return response
+
+
+@public_router.post("/invite", response_model=Me)
+def redeem_invite(body: RedeemInviteRequest, request: Request, session: SessionDep) -> Response:
+    """Use an invite code to set a passphrase, and sign in."""
+    user = auth_service.redeem_invite(session, code=body.code, passphrase=body.password)
+    token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
+    audit.record(session, action="invite_redeemed", actor=user)
+    response = JSONResponse(_me(user).model_dump())
+    set_session_cookie(request, response, token=token, user=user)
+    return response
+
+
+@public_router.post("/logout", status_code=204)
+def logout(request: Request, session: SessionDep) -> Response:
+    """End this session on the server and forget the cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth_service.end_session(session, token=token)
+    response = Response(status_code=204)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/me", response_model=Me)
+def me(user: CurrentUser) -> Me:
+    """Who is signed in."""
+    return _me(user)

@@ -1,0 +1,94 @@
+"""Sign-in, sign-out and invite pages for people."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.audit import service as audit
+from app.auth import service as auth_service
+from app.auth.api import WRONG_CREDENTIALS
+from app.auth.cookies import clear_session_cookie, set_session_cookie
+from app.clinics.models import User
+from app.db import SessionDep
+from app.errors import InvalidInput
+from app.web.csrf import SESSION_COOKIE, verify_csrf_form
+from app.web.templating import render
+
+router = APIRouter(tags=["pages"])
+CsrfChecked = Depends(verify_csrf_form)
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after signing in."""
+    return "/today" if user.role == "patient" else "/groups"
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only local paths: an open redirect would let a phishing link borrow our sign-in page.
+    return target if target and target.startswith("/") and not target.startswith("//") else None
+
+
+def _signed_in(request: Request, session: SessionDep, user: User, target: str) -> Response:
+    token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(request, response, token=token, user=user)
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "auth/login.html", {"next": _safe_next(next), "form": {}})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    login: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    user = auth_service.authenticate(session, login=login, password=password)
+    if user is None:
+        audit.record(session, action="sign_in_failed", actor=None)
+        context = {
+            "next": _safe_next(next),
+            "form": {"login": login},
+            "errors": {"password": WRONG_CREDENTIALS},
+        }
+        return render(request, "auth/login.html", context, status_code=401)
+    audit.record(session, action="sign_in", actor=user)
+    return _signed_in(request, session, user, _safe_next(next) or home_for(user))
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout_submit(request: Request, session: SessionDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth_service.end_session(session, token=token)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/join")
+def join_page(request: Request, code: str = "") -> Response:
+    return render(request, "auth/join.html", {"form": {"code": code}})
+
+
+@router.post("/join", dependencies=[CsrfChecked])
+def join_submit(
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with session.begin_nested():
+            user = auth_service.redeem_invite(session, code=code, passphrase=password)
+    except InvalidInput as error:
+        context = {"form": {"code": code}, "errors": {error.field or "code": error.message}}
+        return render(request, "auth/join.html", context, status_code=422)
+    audit.record(session, action="invite_redeemed", actor=user)
+    return _signed_in(request, session, user, home_for(user))

@@ -1,0 +1,172 @@
+"""Signing in and out, server-side sessions, and single-use invite codes for patients."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select, update
+
+from app.auth.models import AuthSession, Invite
+from app.auth.passwords import MIN_PASSPHRASE_LENGTH, hash_password, verify_password
+from app.clinics.models import Role, User
+from app.config import Settings
+from app.db import utcnow
+from app.errors import InvalidInput
+
+# Crockford's base32 without look-alikes (no I, L, O, U): easy to read out and type on a phone.
+_INVITE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_INVITE_LENGTH = 12
+# Writing last_seen_at on every request would turn reads into writes; a minute is precise enough.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def authenticate(session: Session, *, login: str, password: str) -> User | None:
+    """The active user with this login and password, or None (without saying which was wrong)."""
+    user = session.exec(select(User).where(User.login == normalise_login(login))).first()
+    valid = verify_password(user.password_hash if user else None, password)
+    return user if user and valid and user.is_active else None
+
+
+def normalise_login(login: str) -> str:
+    """Emails are matched without case; participant codes are upper case."""
+    login = login.strip()
+    return login.lower() if "@" in login else login.upper()
+
+
+def start_session(session: Session, *, user: User, settings: Settings) -> str:
+    """Create a server-side session for ``user`` and return the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    lifetime = (
+        timedelta(days=settings.patient_session_days)
+        if user.role == Role.patient
+        else timedelta(hours=settings.staff_session_hours)
+    )
+    assert user.id is not None
+    session.add(
+        AuthSession(token_hash=_sha256(token), user_id=user.id, expires_at=utcnow() + lifetime)
+    )
+    return token
+
+
+def resolve_session(session: Session, *, token: str, settings: Settings) -> User | None:
+    """The user behind a session token, if the session is live; keeps it alive on use."""
+    found = session.exec(
+        select(AuthSession, User)
+        .join(User, col(User.id) == AuthSession.user_id)
+        .where(AuthSession.token_hash == _sha256(token))
+    ).first()
+    if found is None:
+        return None
+    auth_session, user = found
+    now = utcnow()
+    if not _is_live(auth_session, user, now=now, settings=settings):
+        return None
+    if now - auth_session.last_seen_at > _TOUCH_EVERY:
+        auth_session.last_seen_at = now
+        session.add(auth_session)
+    return user
+
+
+def _is_live(auth_session: AuthSession, user: User, *, now: datetime, settings: Settings) -> bool:
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now or not user.is_active:
+        return False
+    idle_limit = timedelta(minutes=settings.staff_idle_minutes)
+    return user.role == Role.patient or now - auth_session.last_seen_at <= idle_limit
+
+
+def end_session(session: Session, *, token: str) -> None:
+    """Revoke the session behind ``token`` (logout)."""
+    session.exec(
+        update(AuthSession)
+        .where(col(AuthSession.token_hash) == _sha256(token))
+        .values(revoked_at=utcnow())
+    )
+
+
+def end_all_sessions(session: Session, *, user: User) -> None:
+    """Revoke every session of ``user`` (password change, account disabled)."""
+    session.exec(
+        update(AuthSession)
+        .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    """Set a new password or passphrase and sign the user out everywhere else."""
+    if len(password) < MIN_PASSPHRASE_LENGTH:
+        raise InvalidInput(
+            f"Choose at least {MIN_PASSPHRASE_LENGTH} characters: a few words you will remember.",
+            field="password",
+        )
+    end_all_sessions(session, user=user)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    session.add(user)
+
+
+def issue_invite(session: Session, *, patient: User, issued_by: User, settings: Settings) -> str:
+    """Revoke the patient's open invites and return a new single-use code."""
+    now = utcnow()
+    session.exec(
+        update(Invite)
+        .where(
+            col(Invite.user_id) == patient.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    code = "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(_INVITE_LENGTH))
+    assert patient.id is not None
+    session.add(
+        Invite(
+            user_id=patient.id,
+            code_hash=_sha256(code),
+            created_by_id=issued_by.id,
+            expires_at=now + timedelta(days=settings.invite_valid_days),
+        )
+    )
+    return format_invite_code(code)
+
+
+def format_invite_code(code: str) -> str:
+    """Group a code in fours so it can be read out: ``ABCD-EFGH-JKMN``."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def _normalise_invite_code(code: str) -> str:
+    cleaned = code.upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans("OIL", "011"))
+
+
+def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
+    """Use an invite code once to set the patient's passphrase; returns the patient."""
+    invite = session.exec(
+        select(Invite)
+        .where(Invite.code_hash == _sha256(_normalise_invite_code(code)))
+        .with_for_update()
+    ).first()
+    now = utcnow()
+    if invite is None or invite.revoked_at is not None:
+        raise InvalidInput(
+            "That code was not recognised. Check it, or ask your facilitator.", field="code"
+        )
+    if invite.used_at is not None:
+        raise InvalidInput(
+            "That code has already been used. Ask your facilitator for a new one.", field="code"
+        )
+    if invite.expires_at <= now:
+        raise InvalidInput(
+            "That code has expired. Ask your facilitator for a new one.", field="code"
+        )
+    patient = session.get(User, invite.user_id)
+    assert patient is not None
+    set_password(session, user=patient, password=passphrase)
+    invite.used_at = now
+    session.add(invite)
+    return patient

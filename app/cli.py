@@ -1,0 +1,172 @@
+"""The `tend` command: serve, migrate, load content, seed the demo clinic, export."""
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlalchemy import Engine
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import select
+
+from app import demo, migrate
+from app.clinics.models import Role, User
+from app.config import get_settings
+from app.datafiles import DataFileError
+from app.db import create_db_engine, open_session
+from app.exports import service as exports_service
+from app.programme import service as programme_service
+from app.programme.loader import read_programme
+
+cli = typer.Typer(
+    help="Tend: compassion-focused practice for persistent pain.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+programme_cli = typer.Typer(
+    help="Programmes: load and check programme files.", no_args_is_help=True
+)
+cli.add_typer(programme_cli, name="programme")
+console = Console()
+
+
+def _engine() -> Engine:
+    return create_db_engine(get_settings().resolved_database_url)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve Tend over HTTP."""
+    settings = get_settings()
+    uvicorn.run(
+        "app.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the database to the newest schema."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    console.print("Database is up to date.")
+
+
+@programme_cli.command("load")
+def programme_load(
+    path: Annotated[
+        Path | None, typer.Argument(help="programme.yaml (default: the shipped one)")
+    ] = None,
+) -> None:
+    """Validate a programme file and load it (unchanged files are skipped)."""
+    settings = get_settings()
+    path = path or programme_service.default_programme_path(settings.programmes_dir)
+    try:
+        with open_session(_engine(), write=True) as session:
+            programme, changed = programme_service.load_programme_file(session, path)
+            session.commit()
+    except DataFileError as error:
+        console.print(f"[red]Programme not loaded.[/red]\n{error}", highlight=False)
+        raise typer.Exit(1) from error
+    state = "loaded" if changed else "already up to date"
+    console.print(f"Programme {programme.key} v{programme.version} {state}.")
+
+
+@programme_cli.command("check")
+def programme_check(path: Annotated[Path, typer.Argument(help="programme.yaml")]) -> None:
+    """Validate a programme file without loading it."""
+    try:
+        source = read_programme(path)
+    except DataFileError as error:
+        console.print(f"[red]Problems found:[/red]\n{error}", highlight=False)
+        raise typer.Exit(1) from error
+    definition = source.definition
+    console.print(
+        f"OK: {definition.key} v{definition.version}, {len(definition.weeks)} weeks, "
+        f"{len(definition.exercises)} exercises."
+    )
+
+
+@cli.command("demo")
+def demo_command(
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data")] = 7,
+    if_stale: Annotated[
+        bool, typer.Option("--if-stale", help="Only rebuild when out of date")
+    ] = False,
+) -> None:
+    """Create or refresh the demo clinic."""
+    settings = get_settings()
+    with open_session(_engine(), write=True) as session:
+        summary = demo.seed_demo(
+            session,
+            today=date.today(),
+            seed=seed,
+            password=settings.demo_password,
+            if_stale=if_stale,
+        )
+        session.commit()
+    if summary.created:
+        console.print(
+            f"Demo clinic ready: {summary.practice_logs} practice logs, "
+            f"{summary.check_ins} check-ins."
+        )
+    else:
+        console.print("Demo clinic is up to date.")
+
+
+@cli.command("logins")
+def logins() -> None:
+    """Print the demo logins."""
+    settings = get_settings()
+    table = Table(title=f"Demo logins (password: {settings.demo_password})")
+    table.add_column("login")
+    table.add_column("role")
+    for login, role in demo.demo_logins():
+        table.add_row(login, role)
+    console.print(table)
+    console.print(f"Open http://{settings.host}:{settings.port}")
+
+
+@cli.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the bundle into")],
+    group: Annotated[
+        list[str] | None, typer.Option("--group", help="Group code (repeatable)")
+    ] = None,
+    export_format: Annotated[str, typer.Option("--format", help="bundle")] = "bundle",
+    as_user: Annotated[
+        str, typer.Option("--as", help="Login of the clinician exporting")
+    ] = "clinician@demo.example",
+) -> None:
+    """Write an export, exactly as a clinician would download it."""
+    if export_format != "bundle":
+        console.print(f"[red]Format {export_format!r} is not available yet; use bundle.[/red]")
+        raise typer.Exit(2)
+    with open_session(_engine(), write=True) as session:
+        actor = session.exec(select(User).where(User.login == as_user)).first()
+        if actor is None or actor.role not in (Role.clinician, Role.admin):
+            console.print(f"[red]{as_user} is not a clinician or admin account.[/red]")
+            raise typer.Exit(2)
+        result = exports_service.write_bundle(
+            session, actor=actor, out_dir=out, group_codes=group or ()
+        )
+        session.commit()
+    for name, summary in result.files.items():
+        console.print(f"{name}: {summary.rows} rows")
+    console.print(f"Wrote {out} for groups {', '.join(result.group_codes)}.")
+
+
+def main() -> None:
+    """Entry point of the `tend` console script."""
+    cli()

@@ -1,0 +1,54 @@
+"""Clinics: finding them and their local calendar."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from app.clinics.models import Clinic, Role, User
+from app.errors import NotFound
+
+
+def get_clinic(session: Session, clinic_id: int) -> Clinic:
+    """The clinic with this id."""
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound("No such clinic.")
+    return clinic
+
+
+def get_clinic_by_slug(session: Session, slug: str) -> Clinic | None:
+    """The clinic with this slug, if any."""
+    return session.exec(select(Clinic).where(Clinic.slug == slug)).first()
+
+
+def today_at(clinic: Clinic, *, now: datetime | None = None) -> date:
+    """Today's date where the clinic is (weeks open by the clinic's calendar)."""
+    return (
+        (now or datetime.now(ZoneInfo(clinic.timezone)))
+        .astimezone(ZoneInfo(clinic.timezone))
+        .date()
+    )
+
+
+def add_staff(
+    session: Session,
+    *,
+    clinic: Clinic,
+    email: str,
+    role: Role,
+    display_name: str,
+    password_hash: str,
+) -> User:
+    """Create a staff account that signs in with its email."""
+    assert clinic.id is not None
+    user = User(
+        clinic_id=clinic.id,
+        login=email.strip().lower(),
+        role=role,
+        display_name=display_name,
+        password_hash=password_hash,
+    )
+    session.add(user)
+    session.flush()
+    return user

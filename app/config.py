@@ -1,0 +1,55 @@
+"""Every setting Tend reads from the environment lives here (prefix ``TEND_``)."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+DEFAULT_DEMO_PASSWORD = "tend-demo-2026"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TEND_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = DEVELOPMENT_SECRET
+    demo_password: str = DEFAULT_DEMO_PASSWORD
+    # A patient's phone is personal: stay signed in for months. Staff machines are shared.
+    patient_session_days: int = 120
+    staff_idle_minutes: int = 30
+    staff_session_hours: int = 12
+    invite_valid_days: int = 14
+    clinic_timezone: str = "Europe/London"
+    programmes_dir: Path = PROJECT_ROOT / "audio" / "programmes"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> "Settings":
+        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("TEND_SECRET_KEY must be set to a long random value in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'tend.db'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

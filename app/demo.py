@@ -1,0 +1,354 @@
+"""The demo clinic: two groups, their staff and patients, and months of plausible practice.
+
+The same seed gives the same people, logs and ratings; dates are anchored to today, so
+DEMO-A is always in its sixth week and DEMO-B always finished three months ago.
+"""
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, delete, select
+
+from app.auth.passwords import hash_password
+from app.clinics import service as clinics_service
+from app.clinics.models import Clinic, Role, User
+from app.groups import service as groups_service
+from app.groups.models import Attendance, AttendanceStatus, Enrolment, Group, GroupSession
+from app.practice.models import CheckIn, CheckInMoment, PracticeKind, PracticeLog
+from app.programme import service as programme_service
+from app.programme.models import Exercise, PracticeRole
+
+DEMO_SLUG = "demo"
+DEMO_TIMEZONE = "Europe/London"
+PROGRAMME_WEEKS = 8
+STAFF = (
+    ("admin@demo.example", Role.admin, "Alex Admin"),
+    ("facilitator@demo.example", Role.facilitator, "Fran Facilitator"),
+    ("facilitator2@demo.example", Role.facilitator, "Sam Facilitator"),
+    ("clinician@demo.example", Role.clinician, "Chris Clinician"),
+)
+
+
+@dataclass(frozen=True)
+class DemoGroup:
+    code: str
+    name: str
+    patients: int
+    start_date: date
+    facilitator: str
+
+
+@dataclass(frozen=True)
+class Persona:
+    """How one synthetic patient engages and how their ratings drift."""
+
+    engagement: float  # chance of practising on a given day at the start
+    fade: float  # how much that chance falls per week
+    drop_out_week: int | None
+    pain: float  # baseline pain intensity
+    improvement: float  # points of pain lost over the programme
+    offline_share: float  # share of logs sent late from an offline phone
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    clinic: Clinic
+    created: bool
+    practice_logs: int
+    check_ins: int
+
+
+def demo_groups(today: date) -> tuple[DemoGroup, DemoGroup]:
+    """DEMO-A started six weeks ago; DEMO-B finished its eight weeks three months ago."""
+    b_end = today - timedelta(days=91)
+    return (
+        DemoGroup(
+            "DEMO-A",
+            "Tuesday group",
+            12,
+            today - timedelta(weeks=6) + timedelta(days=1),
+            "facilitator@demo.example",
+        ),
+        DemoGroup(
+            "DEMO-B",
+            "Spring group",
+            10,
+            b_end - timedelta(weeks=PROGRAMME_WEEKS - 1, days=6),
+            "facilitator2@demo.example",
+        ),
+    )
+
+
+def _persona(rng: random.Random) -> Persona:
+    return Persona(
+        engagement=rng.choice([0.15, 0.35, 0.55, 0.7, 0.8, 0.9]),
+        fade=rng.uniform(0.0, 0.06),
+        drop_out_week=rng.choice([None] * 5 + [3, 4, 5]),
+        pain=rng.uniform(4.5, 8.5),
+        improvement=rng.uniform(-0.5, 2.5),
+        offline_share=rng.choice([0.0, 0.05, 0.2]),
+    )
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _rating(rng: random.Random, centre: float) -> int:
+    return max(0, min(10, round(rng.gauss(centre, 1.0))))
+
+
+def seed_demo(
+    session: Session, *, today: date, seed: int, password: str, if_stale: bool = False
+) -> DemoSummary:
+    """Create the demo clinic, or rebuild it from scratch (``if_stale``: only when out of date)."""
+    existing = clinics_service.get_clinic_by_slug(session, DEMO_SLUG)
+    if (
+        if_stale
+        and existing is not None
+        and existing.demo_seed == seed
+        and existing.demo_seeded_on == today.isoformat()
+    ):
+        return DemoSummary(existing, created=False, practice_logs=0, check_ins=0)
+    if existing is not None:
+        session.exec(delete(Clinic).where(col(Clinic.id) == existing.id))
+        session.flush()
+    programme = programme_service.get_programme_by_key(
+        session, programme_service.DEFAULT_PROGRAMME_KEY
+    )
+    clinic = Clinic(
+        slug=DEMO_SLUG,
+        name="Demo Pain Management Service",
+        timezone=DEMO_TIMEZONE,
+        demo_seed=seed,
+        demo_seeded_on=today.isoformat(),
+    )
+    session.add(clinic)
+    session.flush()
+    password_hash = hash_password(password)  # one hash for every demo account: seeding stays quick
+    staff = {
+        email: clinics_service.add_staff(
+            session,
+            clinic=clinic,
+            email=email,
+            role=role,
+            display_name=name,
+            password_hash=password_hash,
+        )
+        for email, role, name in STAFF
+    }
+    rng = random.Random(seed)
+    exercises = _exercises_by_week(session, programme.id or 0)
+    logs = check_ins = 0
+    for spec in demo_groups(today):
+        group = groups_service.create_group(
+            session,
+            clinic_id=clinic.id or 0,
+            programme_id=programme.id or 0,
+            code=spec.code,
+            name=spec.name,
+            start_date=spec.start_date,
+            facilitators=[staff[spec.facilitator]],
+        )
+        meetings = _schedule_sessions(session, group)
+        for number in range(1, spec.patients + 1):
+            code = f"P-{spec.code[-1]}{number:02d}"
+            enrolment = groups_service.enrol_patient(
+                session, group=group, participant_code=code, password_hash=password_hash
+            )
+            made = _simulate_patient(session, rng, enrolment, group, meetings, exercises, today)
+            logs, check_ins = logs + made[0], check_ins + made[1]
+    return DemoSummary(clinic, created=True, practice_logs=logs, check_ins=check_ins)
+
+
+def _exercises_by_week(
+    session: Session, programme_id: int
+) -> dict[int, list[tuple[PracticeRole, Exercise]]]:
+    return {
+        outline.week.number: [(practice.role, exercise) for practice, exercise in outline.practices]
+        for outline in programme_service.outline(session, programme_id)
+    }
+
+
+def _schedule_sessions(session: Session, group: Group) -> list[GroupSession]:
+    zone = ZoneInfo(DEMO_TIMEZONE)
+    meetings = []
+    for number in range(1, PROGRAMME_WEEKS + 1):
+        day = groups_service.week_start(group, number)
+        starts = datetime.combine(day, time(10, 30), tzinfo=zone)
+        meetings.append(
+            groups_service.add_session(
+                session, group=group, number=number, starts_at=starts, place="Pain clinic, room 2"
+            )
+        )
+    session.flush()
+    return meetings
+
+
+def _simulate_patient(
+    session: Session,
+    rng: random.Random,
+    enrolment: Enrolment,
+    group: Group,
+    meetings: list[GroupSession],
+    exercises: dict[int, list[tuple[PracticeRole, Exercise]]],
+    today: date,
+) -> tuple[int, int]:
+    persona = _persona(rng)
+    zone = ZoneInfo(DEMO_TIMEZONE)
+    last_day = min(
+        today - timedelta(days=1), group.start_date + timedelta(weeks=PROGRAMME_WEEKS + 4)
+    )
+    logs = check_ins = 0
+    day = group.start_date
+    while day <= last_day:
+        week = groups_service.programme_week_on(group, day)
+        if persona.drop_out_week and week >= persona.drop_out_week:
+            break
+        progress = min(week, PROGRAMME_WEEKS) / PROGRAMME_WEEKS
+        chance = max(0.05, persona.engagement - persona.fade * week)
+        if week > PROGRAMME_WEEKS:
+            chance *= 0.5  # some keep going after the group ends
+        if rng.random() < chance:
+            made = _practice(session, rng, enrolment, persona, day, week, progress, exercises, zone)
+            logs, check_ins = logs + 1, check_ins + made
+        if day.weekday() == 6 and rng.random() < persona.engagement:
+            check_ins += _weekly_check_in(session, rng, enrolment, persona, day, progress, zone)
+        day += timedelta(days=1)
+    _register(session, rng, enrolment, persona, meetings, today)
+    return logs, check_ins
+
+
+def _practice(
+    session: Session,
+    rng: random.Random,
+    enrolment: Enrolment,
+    persona: Persona,
+    day: date,
+    week: int,
+    progress: float,
+    exercises: dict[int, list[tuple[PracticeRole, Exercise]]],
+    zone: ZoneInfo,
+) -> int:
+    open_weeks = [w for w in exercises if w <= min(week, PROGRAMME_WEEKS)]
+    chosen_week = min(week, PROGRAMME_WEEKS) if rng.random() < 0.7 else rng.choice(open_weeks)
+    role_and_exercise = rng.choice(exercises[chosen_week]) if exercises.get(chosen_week) else None
+    without_audio = role_and_exercise is None or rng.random() < 0.15
+    minutes = role_and_exercise[1].minutes if role_and_exercise else 10
+    started = datetime.combine(
+        day, time(rng.choice([7, 8, 9, 13, 19, 20, 21, 22]), rng.randrange(60)), tzinfo=zone
+    )
+    listened = int(minutes * 60 * rng.uniform(0.5, 1.0))
+    received = started + timedelta(seconds=listened + 5)
+    if rng.random() < persona.offline_share:
+        received += timedelta(hours=rng.uniform(1, 40))  # sent later from an offline phone
+    log = PracticeLog(
+        id=_uuid(rng),
+        enrolment_id=enrolment.id or 0,
+        exercise_id=None if without_audio or not role_and_exercise else role_and_exercise[1].id,
+        kind=rng.choice([PracticeKind.own, PracticeKind.anytime])
+        if without_audio
+        else PracticeKind.exercise,
+        started_at=started,
+        utc_offset_minutes=int((started.utcoffset() or timedelta()).total_seconds() // 60),
+        timezone=DEMO_TIMEZONE,
+        local_date=day,
+        listened_seconds=listened,
+        completed=listened >= minutes * 60 * 0.9,
+        received_at=received,
+        request_sha256="demo",
+    )
+    session.add(log)
+    if rng.random() > 0.6:
+        return 0
+    pain = persona.pain - persona.improvement * progress
+    before = {
+        "pain_intensity": _rating(rng, pain),
+        "pain_distress": _rating(rng, pain - 0.5),
+        "mood": _rating(rng, 4.5 + persona.improvement * progress),
+    }
+    relief = rng.choice([0, 0, 1, 1, 2])
+    after = {
+        "pain_intensity": max(0, before["pain_intensity"] - relief),
+        "pain_distress": max(0, before["pain_distress"] - relief - rng.choice([0, 1])),
+        "mood": min(10, before["mood"] + rng.choice([0, 1, 1, 2])),
+    }
+    for moment, values, at in (
+        (CheckInMoment.before, before, started),
+        (CheckInMoment.after, after, started + timedelta(seconds=listened)),
+    ):
+        session.add(
+            CheckIn(
+                id=str(uuid.uuid5(uuid.UUID(log.id), moment.value)),
+                enrolment_id=enrolment.id or 0,
+                practice_log_id=log.id,
+                moment=moment,
+                recorded_at=at,
+                local_date=day,
+                received_at=received,
+                **values,
+            )
+        )
+    return 2
+
+
+def _weekly_check_in(
+    session: Session,
+    rng: random.Random,
+    enrolment: Enrolment,
+    persona: Persona,
+    day: date,
+    progress: float,
+    zone: ZoneInfo,
+) -> int:
+    pain = persona.pain - persona.improvement * progress
+    at = datetime.combine(day, time(18, rng.randrange(60)), tzinfo=zone)
+    session.add(
+        CheckIn(
+            id=_uuid(rng),
+            enrolment_id=enrolment.id or 0,
+            moment=CheckInMoment.standalone,
+            recorded_at=at,
+            local_date=day,
+            received_at=at,
+            pain_intensity=_rating(rng, pain),
+            pain_distress=_rating(rng, pain - 0.5),
+            mood=_rating(rng, 4.5 + persona.improvement * progress),
+        )
+    )
+    return 1
+
+
+def _register(
+    session: Session,
+    rng: random.Random,
+    enrolment: Enrolment,
+    persona: Persona,
+    meetings: list[GroupSession],
+    today: date,
+) -> None:
+    for meeting in meetings:
+        if meeting.starts_at.date() >= today:
+            break
+        if persona.drop_out_week and meeting.number >= persona.drop_out_week + 1:
+            status = AttendanceStatus.absent
+        elif rng.random() < 0.55 + persona.engagement / 2:
+            status = AttendanceStatus.present
+        else:
+            status = rng.choice([AttendanceStatus.absent, AttendanceStatus.apologies])
+        session.add(
+            Attendance(
+                group_session_id=meeting.id or 0, enrolment_id=enrolment.id or 0, status=status
+            )
+        )
+
+
+def demo_logins() -> list[tuple[str, str]]:
+    """Every demo login with its role, as `make run` prints them."""
+    rows = [(email, role.value) for email, role, _ in STAFF]
+    rows.append(("P-A01 ... P-A12", "patient, group DEMO-A (in week 6)"))
+    rows.append(("P-B01 ... P-B10", "patient, group DEMO-B (finished)"))
+    return rows

@@ -1,0 +1,39 @@
+"""create_app(): settings, database engine, middleware, routers and error handlers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.config import Settings, get_settings
+from app.db import create_db_engine
+from app.web.error_handlers import install_error_handlers
+from app.routes import build_api_router, build_page_router
+from app.web.csrf import same_origin_middleware
+from app.web.headers import security_headers_middleware
+from app.web.templating import STATIC_DIR
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the Tend application for ``settings`` (the environment's by default)."""
+    settings = settings or get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Tend", version="0.1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.middleware("http")(same_origin_middleware)
+    app.middleware("http")(security_headers_middleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(build_api_router())
+    app.include_router(build_page_router())
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,32 @@
+"""Every table, imported in one place so migrations and tests see the whole schema."""
+
+from sqlmodel import SQLModel
+
+from app.audit.models import AuditEvent
+from app.auth.models import AuthSession, Invite
+from app.clinics.models import Clinic, User
+from app.groups.models import Attendance, Enrolment, Group, GroupFacilitator, GroupSession
+from app.practice.models import CheckIn, PracticeLog
+from app.programme.models import Exercise, Programme, Week, WeekPractice
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Attendance",
+    "AuditEvent",
+    "AuthSession",
+    "CheckIn",
+    "Clinic",
+    "Enrolment",
+    "Exercise",
+    "Group",
+    "GroupFacilitator",
+    "GroupSession",
+    "Invite",
+    "PracticeLog",
+    "Programme",
+    "User",
+    "Week",
+    "WeekPractice",
+    "metadata",
+]

@@ -1,0 +1,53 @@
+"""Practice logs and check-ins over the JSON API (CONTRACT: /api/v1/practice-logs)."""
+
+from fastapi import APIRouter, Response
+
+from app.db import SessionDep
+from app.groups.dependencies import Patient
+from app.practice import service as practice_service
+from app.practice.schemas import CheckInCreate, CheckInRead, PracticeLogCreate, PracticeLogRead
+
+router = APIRouter(tags=["practice"])
+
+
+@router.post(
+    "/practice-logs",
+    response_model=PracticeLogRead,
+    status_code=201,
+    responses={200: {"model": PracticeLogRead, "description": "Already stored: the same log"}},
+)
+def create_practice_log(
+    body: PracticeLogCreate, patient: Patient, session: SessionDep, response: Response
+) -> PracticeLogRead:
+    """Record a practice. Sending the same log again is safe: it is stored once."""
+    log, created = practice_service.record_practice(
+        session,
+        enrolment=patient.enrolment,
+        programme_id=patient.group.programme_id,
+        payload=body,
+    )
+    response.status_code = 201 if created else 200
+    return log
+
+
+@router.get("/practice-logs", response_model=list[PracticeLogRead])
+def list_practice_logs(patient: Patient, session: SessionDep) -> list[PracticeLogRead]:
+    """The signed-in patient's own practice logs, newest first."""
+    return practice_service.list_practice_logs(session, enrolment=patient.enrolment)
+
+
+@router.post(
+    "/check-ins",
+    response_model=CheckInRead,
+    status_code=201,
+    responses={200: {"model": CheckInRead, "description": "Already stored"}},
+)
+def create_check_in(
+    body: CheckInCreate, patient: Patient, session: SessionDep, response: Response
+) -> CheckInRead:
+    """Record 0-10 ratings on their own. Sending the same ratings again is safe."""
+    check_in, created = practice_service.record_check_in(
+        session, enrolment=patient.enrolment, payload=body
+    )
+    response.status_code = 201 if created else 200
+    return check_in

@@ -1,0 +1,97 @@
+"""The practice-log and check-in shapes of the JSON API (see CONTRACT.md)."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Rating = Annotated[int, Field(ge=0, le=10, strict=True)]
+MAX_LISTENED_SECONDS = 6 * 3600
+
+
+def _known_timezone(name: str) -> str:
+    if name not in _TIMEZONES:
+        raise ValueError(f"{name!r} is not an IANA time zone such as 'Europe/London'")
+    try:
+        ZoneInfo(name)
+    except ZoneInfoNotFoundError as error:  # pragma: no cover - listed zones always load
+        raise ValueError(f"{name!r} is not an IANA time zone") from error
+    return name
+
+
+_TIMEZONES = frozenset(available_timezones())
+TimeZoneName = Annotated[str, AfterValidator(_known_timezone)]
+
+
+class Ratings(BaseModel):
+    """0-10 ratings; any may be left out, but not all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pain_intensity: Rating | None = None
+    pain_distress: Rating | None = None
+    mood: Rating | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> "Ratings":
+        if self.pain_intensity is None and self.pain_distress is None and self.mood is None:
+            raise ValueError("give at least one of pain_intensity, pain_distress, mood")
+        return self
+
+
+class PracticeLogCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    exercise_id: int | None = None
+    kind: Literal["own", "group", "anytime"] | None = None
+    started_at: AwareDatetime
+    timezone: TimeZoneName
+    local_date: date
+    listened_seconds: int = Field(ge=0, le=MAX_LISTENED_SECONDS)
+    completed: bool
+    ratings_before: Ratings | None = None
+    ratings_after: Ratings | None = None
+
+    @model_validator(mode="after")
+    def _exercise_or_kind(self) -> "PracticeLogCreate":
+        if (self.exercise_id is None) == (self.kind is None):
+            raise ValueError("give either exercise_id (practice with audio) or kind, not both")
+        return self
+
+
+class PracticeLogRead(BaseModel):
+    id: UUID
+    exercise_id: int | None
+    exercise_title: str | None
+    kind: str
+    started_at: datetime
+    timezone: str
+    local_date: date
+    listened_seconds: int
+    completed: bool
+    ratings_before: Ratings | None
+    ratings_after: Ratings | None
+    received_at: datetime
+    clock_suspect: bool
+
+
+class CheckInCreate(BaseModel):
+    """Ratings on their own, not tied to a practice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    recorded_at: AwareDatetime
+    timezone: TimeZoneName
+    local_date: date
+    ratings: Ratings
+
+
+class CheckInRead(BaseModel):
+    id: UUID
+    recorded_at: datetime
+    local_date: date
+    ratings: Ratings

@@ -1,0 +1,272 @@
+"""Recording practice and check-ins exactly once, and reading them back."""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from app.db import utcnow
+from app.errors import InvalidInput, NotFound
+from app.groups.models import Enrolment
+from app.practice.models import CheckIn, CheckInMoment, PracticeKind, PracticeLog
+from app.practice.schemas import (
+    CheckInCreate,
+    CheckInRead,
+    PracticeLogCreate,
+    PracticeLogRead,
+    Ratings,
+)
+from app.programme import service as programme_service
+
+# A phone clock this far ahead of the server is wrong; the log is kept and flagged.
+CLOCK_TOLERANCE = timedelta(minutes=10)
+_RATING_FIELDS = ("pain_intensity", "pain_distress", "mood")
+
+
+def _body_sha256(payload: BaseModel) -> str:
+    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_local_date(started_at_local_date: date, local_date: date, field: str) -> None:
+    if started_at_local_date != local_date:
+        raise InvalidInput(
+            f"{field} must be the date of the practice in its time zone "
+            f"({started_at_local_date.isoformat()}), not {local_date.isoformat()}",
+            field=field,
+        )
+
+
+def _ratings_id(log_id: uuid.UUID, moment: CheckInMoment) -> str:
+    # Ratings given with a practice get ids derived from it, so a replay cannot duplicate them.
+    return str(uuid.uuid5(log_id, moment.value))
+
+
+def record_practice(
+    session: Session, *, enrolment: Enrolment, programme_id: int, payload: PracticeLogCreate
+) -> tuple[PracticeLogRead, bool]:
+    """Store a practice log once; returns the stored log and whether this call created it."""
+    digest = _body_sha256(payload)
+    existing = session.get(PracticeLog, str(payload.id))
+    if existing is not None:
+        return _replay(session, existing, enrolment=enrolment, digest=digest), False
+    if payload.exercise_id is not None:
+        try:
+            programme_service.get_exercise(session, payload.exercise_id, programme_id=programme_id)
+        except NotFound as error:
+            raise InvalidInput(
+                "No such exercise in your programme.", field="exercise_id"
+            ) from error
+    zone = ZoneInfo(payload.timezone)
+    _check_local_date(payload.started_at.astimezone(zone).date(), payload.local_date, "local_date")
+    now = utcnow()
+    offset = payload.started_at.utcoffset() or timedelta(0)
+    log = PracticeLog(
+        id=str(payload.id),
+        enrolment_id=enrolment.id or 0,
+        exercise_id=payload.exercise_id,
+        kind=PracticeKind(payload.kind) if payload.kind else PracticeKind.exercise,
+        started_at=payload.started_at,
+        utc_offset_minutes=int(offset.total_seconds() // 60),
+        timezone=payload.timezone,
+        local_date=payload.local_date,
+        listened_seconds=payload.listened_seconds,
+        completed=payload.completed,
+        received_at=now,
+        clock_suspect=payload.started_at > now + CLOCK_TOLERANCE,
+        request_sha256=digest,
+    )
+    end_of_practice = payload.started_at + timedelta(seconds=payload.listened_seconds)
+    ratings = [
+        (CheckInMoment.before, payload.ratings_before, payload.started_at),
+        (CheckInMoment.after, payload.ratings_after, end_of_practice),
+    ]
+    try:
+        with session.begin_nested():
+            session.add(log)
+            session.flush()
+            for moment, given, at in ratings:
+                if given is not None:
+                    session.add(_check_in(enrolment, log, moment, given, at))
+            session.flush()
+    except IntegrityError:
+        # Another request stored the same id between our read and our insert.
+        session.expire_all()
+        stored = session.get(PracticeLog, str(payload.id))
+        if stored is None:
+            raise
+        return _replay(session, stored, enrolment=enrolment, digest=digest), False
+    return read_practice_log(session, log), True
+
+
+def _check_in(
+    enrolment: Enrolment,
+    log: PracticeLog,
+    moment: CheckInMoment,
+    given: Ratings,
+    at: datetime,
+) -> CheckIn:
+    return CheckIn(
+        id=_ratings_id(uuid.UUID(log.id), moment),
+        enrolment_id=enrolment.id or 0,
+        practice_log_id=log.id,
+        moment=moment,
+        recorded_at=at,
+        local_date=log.local_date,
+        **given.model_dump(),
+    )
+
+
+def _replay(
+    session: Session, existing: PracticeLog, *, enrolment: Enrolment, digest: str
+) -> PracticeLogRead:
+    if existing.enrolment_id != enrolment.id or existing.request_sha256 != digest:
+        raise InvalidInput(
+            "A practice log with this id was already stored with different details. "
+            "Make a new id for a new practice.",
+            field="id",
+        )
+    return read_practice_log(session, existing)
+
+
+def read_practice_log(session: Session, log: PracticeLog) -> PracticeLogRead:
+    """The API view of one stored log."""
+    return _read_logs(session, [log])[0]
+
+
+def _read_logs(session: Session, logs: Sequence[PracticeLog]) -> list[PracticeLogRead]:
+    ids = [log.id for log in logs]
+    check_ins = (
+        session.exec(select(CheckIn).where(col(CheckIn.practice_log_id).in_(ids))).all()
+        if ids
+        else []
+    )
+    ratings = {(c.practice_log_id, c.moment): _ratings_of(c) for c in check_ins}
+    exercise_ids = [log.exercise_id for log in logs if log.exercise_id is not None]
+    exercises = programme_service.exercises_by_id(session, exercise_ids)
+    return [
+        PracticeLogRead(
+            id=uuid.UUID(log.id),
+            exercise_id=log.exercise_id,
+            exercise_title=exercises[log.exercise_id].title
+            if log.exercise_id in exercises
+            else None,
+            kind=log.kind.value,
+            started_at=log.started_at.astimezone(ZoneInfo(log.timezone)),
+            timezone=log.timezone,
+            local_date=log.local_date,
+            listened_seconds=log.listened_seconds,
+            completed=log.completed,
+            ratings_before=ratings.get((log.id, CheckInMoment.before)),
+            ratings_after=ratings.get((log.id, CheckInMoment.after)),
+            received_at=log.received_at,
+            clock_suspect=log.clock_suspect,
+        )
+        for log in logs
+    ]
+
+
+def _ratings_of(check_in: CheckIn) -> Ratings:
+    return Ratings(**{name: getattr(check_in, name) for name in _RATING_FIELDS})
+
+
+def list_practice_logs(session: Session, *, enrolment: Enrolment) -> list[PracticeLogRead]:
+    """The patient's own logs, newest first."""
+    logs = session.exec(
+        select(PracticeLog)
+        .where(PracticeLog.enrolment_id == enrolment.id)
+        .order_by(col(PracticeLog.started_at).desc())
+    ).all()
+    return _read_logs(session, logs)
+
+
+def record_check_in(
+    session: Session, *, enrolment: Enrolment, payload: CheckInCreate
+) -> tuple[CheckInRead, bool]:
+    """Store standalone ratings once; returns them and whether this call created them."""
+    existing = session.get(CheckIn, str(payload.id))
+    read = CheckInRead(
+        id=payload.id,
+        recorded_at=payload.recorded_at,
+        local_date=payload.local_date,
+        ratings=payload.ratings,
+    )
+    if existing is not None:
+        if (
+            existing.enrolment_id != enrolment.id
+            or _ratings_of(existing) != payload.ratings
+            or (existing.local_date != payload.local_date)
+        ):
+            raise InvalidInput(
+                "Ratings with this id were already stored with different values.", field="id"
+            )
+        return CheckInRead(
+            id=payload.id,
+            recorded_at=existing.recorded_at,
+            local_date=existing.local_date,
+            ratings=_ratings_of(existing),
+        ), False
+    zone = ZoneInfo(payload.timezone)
+    _check_local_date(payload.recorded_at.astimezone(zone).date(), payload.local_date, "local_date")
+    session.add(
+        CheckIn(
+            id=str(payload.id),
+            enrolment_id=enrolment.id or 0,
+            moment=CheckInMoment.standalone,
+            recorded_at=payload.recorded_at,
+            local_date=payload.local_date,
+            **payload.ratings.model_dump(),
+        )
+    )
+    session.flush()
+    return read, True
+
+
+@dataclass(frozen=True)
+class PracticeWeek:
+    """How much one patient practised between two dates (inclusive)."""
+
+    enrolment_id: int
+    days_practised: int
+    minutes: int
+    last_practice_date: date | None
+
+
+def practice_between(
+    session: Session, *, enrolment_ids: Sequence[int], first: date, last: date
+) -> dict[int, PracticeWeek]:
+    """Days practised and minutes per enrolment in a date range, with each one's last practice."""
+    in_range = (
+        select(
+            PracticeLog.enrolment_id,
+            func.count(func.distinct(PracticeLog.local_date)),
+            func.coalesce(func.sum(PracticeLog.listened_seconds), 0),
+        )
+        .where(col(PracticeLog.enrolment_id).in_(enrolment_ids))
+        .where(col(PracticeLog.local_date) >= first, col(PracticeLog.local_date) <= last)
+        .group_by(col(PracticeLog.enrolment_id))
+    )
+    totals = {row[0]: (int(row[1]), int(row[2])) for row in session.exec(in_range).all()}
+    latest = dict(
+        session.exec(
+            select(PracticeLog.enrolment_id, func.max(PracticeLog.local_date))
+            .where(col(PracticeLog.enrolment_id).in_(enrolment_ids))
+            .group_by(col(PracticeLog.enrolment_id))
+        ).all()
+    )
+    return {
+        enrolment_id: PracticeWeek(
+            enrolment_id=enrolment_id,
+            days_practised=totals.get(enrolment_id, (0, 0))[0],
+            minutes=round(totals.get(enrolment_id, (0, 0))[1] / 60),
+            last_practice_date=latest.get(enrolment_id),
+        )
+        for enrolment_id in enrolment_ids
+    }

@@ -1,0 +1,132 @@
+"""The programme file format: validated strictly, with errors that name the file, line and field.
+
+The format is documented in docs/programme-format.md.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.datafiles import DataFileError, located, validate
+from app.programme.models import ExerciseKind, PracticeRole
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_PAUSE = re.compile(r"^\[pause (\d+)(s|m)\]$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PracticeTarget(_Strict):
+    minutes_per_day: int = Field(ge=1, le=120)
+    days_per_week: int = Field(ge=1, le=7)
+
+
+class ExerciseEntry(_Strict):
+    key: Slug
+    title: Text
+    kind: ExerciseKind
+    minutes: int = Field(ge=1, le=60)
+    summary: Text
+    script: Text
+
+
+class PracticeEntry(_Strict):
+    exercise: Slug
+    role: PracticeRole
+
+
+class WeekEntry(_Strict):
+    number: int = Field(ge=1, le=52)
+    title: Text
+    theme: Text
+    teaching: Text
+    reflection_prompt: Text
+    home_practice: Text
+    practices: list[PracticeEntry] = Field(min_length=1)
+
+
+class ProgrammeFile(_Strict):
+    key: Slug
+    version: int = Field(ge=1)
+    title: Text
+    summary: Text
+    practice_target: PracticeTarget
+    exercises: list[ExerciseEntry] = Field(min_length=1)
+    weeks: list[WeekEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _weeks_in_order(self) -> "ProgrammeFile":
+        numbers = [week.number for week in self.weeks]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError(f"weeks must be numbered 1, 2, 3 ... in order; found {numbers}")
+        return self
+
+
+@dataclass(frozen=True)
+class ProgrammeSource:
+    """A validated programme file with its scripts read, ready to load into the database."""
+
+    definition: ProgrammeFile
+    scripts: dict[str, str]  # exercise key -> script text
+    sha256: str
+
+
+def check_script(path: Path, text: str) -> None:
+    """Refuse a script whose pause markup is malformed, naming the line."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped.startswith("["):
+            continue
+        match = _PAUSE.match(stripped)
+        seconds = int(match[1]) * (60 if match[2] == "m" else 1) if match else 0
+        if not match or not 1 <= seconds <= 600:
+            raise DataFileError(
+                f"{path}:{number}: expected a pause such as [pause 20s] or [pause 2m] "
+                f"(1 second to 10 minutes), found {stripped!r}"
+            )
+
+
+def read_programme(path: Path) -> ProgrammeSource:
+    """Validate the programme file at ``path`` and read the scripts it names."""
+    definition, lines = validate(ProgrammeFile, path)
+    digest = hashlib.sha256(path.read_bytes())
+    keys: set[str] = set()
+    scripts: dict[str, str] = {}
+    for index, exercise in enumerate(definition.exercises):
+        if exercise.key in keys:
+            raise located(
+                path,
+                lines,
+                ("exercises", index, "key"),
+                f"exercise key {exercise.key!r} is used twice",
+            )
+        keys.add(exercise.key)
+        script_path = (path.parent / exercise.script).resolve()
+        if not script_path.is_relative_to(path.parent.resolve()) or not script_path.is_file():
+            raise located(
+                path,
+                lines,
+                ("exercises", index, "script"),
+                f"script file {exercise.script!r} not found beside the programme",
+            )
+        text = script_path.read_text(encoding="utf-8")
+        check_script(script_path, text)
+        scripts[exercise.key] = text
+        digest.update(text.encode())
+    for w, week in enumerate(definition.weeks):
+        for p, practice in enumerate(week.practices):
+            if practice.exercise not in keys:
+                raise located(
+                    path,
+                    lines,
+                    ("weeks", w, "practices", p, "exercise"),
+                    f"no exercise with key {practice.exercise!r} in exercises",
+                )
+    return ProgrammeSource(definition=definition, scripts=scripts, sha256=digest.hexdigest())

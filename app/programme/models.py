@@ -1,0 +1,78 @@
+"""A programme: ordered weeks, and a library of exercises the weeks draw on."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, enum_type, utcnow
+
+
+class ExerciseKind(StrEnum):
+    breathing = "breathing"
+    mindfulness = "mindfulness"
+    body_scan = "body_scan"
+    movement = "movement"
+    imagery = "imagery"
+    loving_kindness = "loving_kindness"
+    compassion = "compassion"
+
+
+class PracticeRole(StrEnum):
+    core = "core"
+    anytime = "anytime"
+    flare = "flare"
+
+
+class Programme(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    version: int = 1
+    title: str = Field(max_length=200)
+    summary: str = ""
+    target_minutes_per_day: int = 10
+    target_days_per_week: int = 5
+    source_sha256: str = Field(default="", max_length=64)
+    loaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Week(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("programme_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="programme.id", index=True, ondelete="CASCADE")
+    number: int
+    title: str = Field(max_length=200)
+    theme: str = ""
+    teaching: str = ""
+    reflection_prompt: str = ""
+    home_practice: str = ""
+
+
+class Exercise(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("programme_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="programme.id", index=True, ondelete="CASCADE")
+    key: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    kind: ExerciseKind = Field(sa_type=enum_type(ExerciseKind))
+    minutes: int
+    summary: str = ""
+    script: str = ""
+    # Hash of the script text: the audio build renders an exercise again only when it changes.
+    script_sha256: str = Field(default="", max_length=64)
+
+
+class WeekPractice(SQLModel, table=True):
+    """An exercise offered in a week, in order, as a core, anytime or flare-day practice."""
+
+    __tablename__ = "week_practice"
+    __table_args__ = (UniqueConstraint("week_id", "exercise_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    week_id: int = Field(foreign_key="week.id", index=True, ondelete="CASCADE")
+    exercise_id: int = Field(foreign_key="exercise.id", index=True, ondelete="CASCADE")
+    position: int
+    role: PracticeRole = Field(sa_type=enum_type(PracticeRole))

@@ -1,0 +1,42 @@
+"""The patient's view of their programme (CONTRACT: GET /api/v1/programme)."""
+
+from pydantic import BaseModel
+
+
+class RenditionRead(BaseModel):
+    url: str
+    mime_type: str
+    bitrate_kbps: float
+    duration_seconds: float
+
+
+class ExerciseRead(BaseModel):
+    id: int
+    key: str
+    title: str
+    kind: str
+    role: str
+    minutes: int
+    summary: str
+    transcript_url: str
+    # Empty until the exercise's audio has been rendered; audio_status says why.
+    renditions: list[RenditionRead]
+    audio_status: str
+
+
+class WeekRead(BaseModel):
+    number: int
+    title: str
+    theme: str
+    unlocked: bool
+    starts_on: str
+    exercises: list[ExerciseRead]
+
+
+class ProgrammeRead(BaseModel):
+    key: str
+    title: str
+    current_week: int
+    target_minutes_per_day: int
+    target_days_per_week: int
+    weeks: list[WeekRead]

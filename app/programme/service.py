@@ -1,0 +1,182 @@
+"""Loading programmes into the database and reading them back in order."""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, delete, select
+
+from app.errors import NotFound
+from app.programme.loader import ProgrammeSource, read_programme
+from app.programme.models import Exercise, Programme, Week, WeekPractice
+
+DEFAULT_PROGRAMME = "default"
+DEFAULT_PROGRAMME_KEY = "compassion-for-pain"
+
+
+@dataclass(frozen=True)
+class WeekOutline:
+    week: Week
+    practices: list[tuple[WeekPractice, Exercise]]
+
+
+def default_programme_path(programmes_dir: Path) -> Path:
+    """Where the programme that ships with Tend lives."""
+    return programmes_dir / DEFAULT_PROGRAMME / "programme.yaml"
+
+
+def load_programme_file(session: Session, path: Path) -> tuple[Programme, bool]:
+    """Validate and load a programme file; returns it and whether anything changed."""
+    return load_programme(session, read_programme(path))
+
+
+def load_programme(session: Session, source: ProgrammeSource) -> tuple[Programme, bool]:
+    """Create or update a programme from its source, keeping exercise ids stable by key."""
+    definition = source.definition
+    programme = session.exec(select(Programme).where(Programme.key == definition.key)).first()
+    if programme is not None and programme.source_sha256 == source.sha256:
+        return programme, False
+    programme = programme or Programme(key=definition.key, title=definition.title)
+    programme.sqlmodel_update(
+        {
+            "version": definition.version,
+            "title": definition.title,
+            "summary": definition.summary,
+            "target_minutes_per_day": definition.practice_target.minutes_per_day,
+            "target_days_per_week": definition.practice_target.days_per_week,
+            "source_sha256": source.sha256,
+        }
+    )
+    session.add(programme)
+    session.flush()
+    exercises = _upsert_exercises(session, programme, source)
+    _replace_weeks(session, programme, source, exercises)
+    return programme, True
+
+
+def _upsert_exercises(
+    session: Session, programme: Programme, source: ProgrammeSource
+) -> dict[str, Exercise]:
+    existing = {
+        exercise.key: exercise
+        for exercise in session.exec(
+            select(Exercise).where(Exercise.programme_id == programme.id)
+        ).all()
+    }
+    assert programme.id is not None
+    for entry in source.definition.exercises:
+        script = source.scripts[entry.key]
+        exercise = existing.get(entry.key) or Exercise(
+            programme_id=programme.id,
+            key=entry.key,
+            title=entry.title,
+            kind=entry.kind,
+            minutes=entry.minutes,
+        )
+        exercise.sqlmodel_update(
+            {
+                "title": entry.title,
+                "kind": entry.kind,
+                "minutes": entry.minutes,
+                "summary": entry.summary,
+                "script": script,
+                "script_sha256": hashlib.sha256(script.encode()).hexdigest(),
+            }
+        )
+        session.add(exercise)
+        existing[entry.key] = exercise
+    session.flush()
+    return existing
+
+
+def _replace_weeks(
+    session: Session,
+    programme: Programme,
+    source: ProgrammeSource,
+    exercises: dict[str, Exercise],
+) -> None:
+    weeks = {
+        week.number: week
+        for week in session.exec(select(Week).where(Week.programme_id == programme.id)).all()
+    }
+    assert programme.id is not None
+    for entry in source.definition.weeks:
+        week = weeks.get(entry.number) or Week(
+            programme_id=programme.id, number=entry.number, title=entry.title
+        )
+        week.sqlmodel_update(entry.model_dump(exclude={"practices"}))
+        session.add(week)
+        session.flush()
+        session.exec(delete(WeekPractice).where(col(WeekPractice.week_id) == week.id))
+        for position, practice in enumerate(entry.practices):
+            exercise_id = exercises[practice.exercise].id
+            assert week.id is not None and exercise_id is not None
+            session.add(
+                WeekPractice(
+                    week_id=week.id, exercise_id=exercise_id, position=position, role=practice.role
+                )
+            )
+    for number, week in weeks.items():
+        if number > len(source.definition.weeks):
+            session.delete(week)
+
+
+def get_programme(session: Session, programme_id: int) -> Programme:
+    """The programme with this id, or 404."""
+    programme = session.get(Programme, programme_id)
+    if programme is None:
+        raise NotFound("No such programme.")
+    return programme
+
+
+def get_programme_by_key(session: Session, key: str) -> Programme:
+    """The programme with this key, or 404."""
+    programme = session.exec(select(Programme).where(Programme.key == key)).first()
+    if programme is None:
+        raise NotFound(f"No programme {key!r} is loaded. Run `tend programme load`.")
+    return programme
+
+
+def outline(session: Session, programme_id: int) -> list[WeekOutline]:
+    """The programme's weeks in order, each with its practices in order."""
+    weeks = session.exec(
+        select(Week).where(Week.programme_id == programme_id).order_by(col(Week.number))
+    ).all()
+    rows = session.exec(
+        select(WeekPractice, Exercise)
+        .join(Exercise, col(Exercise.id) == WeekPractice.exercise_id)
+        .join(Week, col(Week.id) == WeekPractice.week_id)
+        .where(Week.programme_id == programme_id)
+        .order_by(col(WeekPractice.position))
+    ).all()
+    by_week: dict[int, list[tuple[WeekPractice, Exercise]]] = {}
+    for practice, exercise in rows:
+        by_week.setdefault(practice.week_id, []).append((practice, exercise))
+    return [WeekOutline(week=w, practices=by_week.get(w.id or 0, [])) for w in weeks]
+
+
+def get_exercise(session: Session, exercise_id: int, *, programme_id: int) -> Exercise:
+    """An exercise of this programme, or 404."""
+    exercise = session.get(Exercise, exercise_id)
+    if exercise is None or exercise.programme_id != programme_id:
+        raise NotFound("No such exercise in this programme.")
+    return exercise
+
+
+def exercises_by_id(session: Session, ids: Sequence[int]) -> dict[int, Exercise]:
+    """Exercises keyed by id, for labelling logs and exports."""
+    if not ids:
+        return {}
+    found = session.exec(select(Exercise).where(col(Exercise.id).in_(ids))).all()
+    return {exercise.id: exercise for exercise in found if exercise.id is not None}
+
+
+def transcript(exercise: Exercise) -> list[str]:
+    """The script as a listener hears it: paragraphs, without pause markup."""
+    paragraphs = []
+    for block in exercise.script.split("\n\n"):
+        lines = [line for line in block.strip().splitlines() if not line.strip().startswith("[")]
+        if lines:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return paragraphs

@@ -1,0 +1,57 @@
+"""The patient's programme as the API and the pages show it: weeks, what is open, the audio."""
+
+from datetime import date
+
+from sqlmodel import Session
+
+from app.groups import service as groups_service
+from app.groups.models import Group
+from app.programme import service as programme_service
+from app.programme.models import Exercise, WeekPractice
+from app.programme.schemas import ExerciseRead, ProgrammeRead, RenditionRead, WeekRead
+
+
+def _renditions(exercise: Exercise) -> tuple[list[RenditionRead], str]:
+    # Audio rendering arrives with the audio domain; until an exercise has audio it says so.
+    return [], "not_built"
+
+
+def _exercise_read(practice: WeekPractice, exercise: Exercise) -> ExerciseRead:
+    assert exercise.id is not None
+    renditions, status = _renditions(exercise)
+    return ExerciseRead(
+        id=exercise.id,
+        key=exercise.key,
+        title=exercise.title,
+        kind=exercise.kind.value,
+        role=practice.role.value,
+        minutes=exercise.minutes,
+        summary=exercise.summary,
+        transcript_url=f"/exercises/{exercise.id}/transcript",
+        renditions=renditions,
+        audio_status=status,
+    )
+
+
+def patient_programme(session: Session, *, group: Group, today: date) -> ProgrammeRead:
+    """The programme of the patient's group, with each week's unlock state for ``today``."""
+    programme = programme_service.get_programme(session, group.programme_id)
+    weeks = [
+        WeekRead(
+            number=outline.week.number,
+            title=outline.week.title,
+            theme=outline.week.theme,
+            unlocked=groups_service.is_week_unlocked(group, outline.week.number, today=today),
+            starts_on=groups_service.week_start(group, outline.week.number).isoformat(),
+            exercises=[_exercise_read(p, e) for p, e in outline.practices],
+        )
+        for outline in programme_service.outline(session, programme.id or 0)
+    ]
+    return ProgrammeRead(
+        key=programme.key,
+        title=programme.title,
+        current_week=min(groups_service.programme_week_on(group, today), len(weeks)),
+        target_minutes_per_day=programme.target_minutes_per_day,
+        target_days_per_week=programme.target_days_per_week,
+        weeks=weeks,
+    )

@@ -1,0 +1,52 @@
+"""The table of contents: every router, and whether signing in is needed to reach it.
+
+Authentication is attached here, when a router is included, so a route is protected
+unless it is listed as public on purpose.
+"""
+
+from fastapi import APIRouter, Depends
+
+from app.auth import api as auth_api
+from app.auth import pages as auth_pages
+from app.auth.dependencies import get_current_user
+from app.exports import pages as exports_pages
+from app.groups import pages as groups_pages
+from app.practice import api as practice_api
+from app.practice import pages as practice_pages
+from app.programme import api as programme_api
+from app.programme import pages as programme_pages
+from app.web import pages as web_pages
+
+SIGNED_IN = [Depends(get_current_user)]
+
+# Public on purpose: signing in, redeeming an invite, health, PWA plumbing.
+PUBLIC_API = (auth_api.public_router,)
+PUBLIC_PAGES = (auth_pages.router, web_pages.router)
+
+PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router)
+PROTECTED_PAGES = (
+    practice_pages.router,
+    programme_pages.router,
+    groups_pages.router,
+    exports_pages.router,
+)
+
+
+def build_api_router() -> APIRouter:
+    """The JSON API under /api/v1."""
+    api = APIRouter(prefix="/api/v1")
+    for router in PUBLIC_API:
+        api.include_router(router)
+    for router in PROTECTED_API:
+        api.include_router(router, dependencies=SIGNED_IN)
+    return api
+
+
+def build_page_router() -> APIRouter:
+    """The HTML pages."""
+    pages = APIRouter()
+    for router in PUBLIC_PAGES:
+        pages.include_router(router)
+    for router in PROTECTED_PAGES:
+        pages.include_router(router, dependencies=SIGNED_IN, include_in_schema=False)
+    return pages

@@ -1,0 +1,65 @@
+"""Jinja2 set-up shared by every page: translations, hashed asset URLs and the CSRF field."""
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from app.config import PROJECT_ROOT
+from app.web.csrf import csrf_token
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "static"
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.add_extension("jinja2.ext.i18n")
+# Every user-facing string goes through gettext; a service adds translations without code.
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=256)
+def _hashed(path: str, mtime_ns: int) -> str:
+    digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:12]
+    return f"/static/{path}?v={digest}"
+
+
+def static_url(path: str) -> str:
+    """The URL of a static file with a content hash, so browsers may cache it for good."""
+    file = STATIC_DIR / path
+    return _hashed(path, file.stat().st_mtime_ns) if file.is_file() else f"/static/{path}"
+
+
+def csrf_input(request: Request) -> Markup:
+    """The hidden form field that proves a form came from our own page."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token(request))
+
+
+templates.env.globals.update(static_url=static_url, csrf_input=csrf_input)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page template; ``user`` (if signed in) is always available to it."""
+    full = {"user": getattr(request.state, "user", None), **(context or {})}
+    return templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
+def render_error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """A friendly error page that says what happened and where to go next."""
+    return render(
+        request,
+        "web/error.html",
+        {"status_code": status_code, "message": message},
+        status_code=status_code,
+    )
+
+
+def template_path(name: str) -> Path:
+    """Where a template lives (for tests that check every page has one)."""
+    return TEMPLATES_DIR / name

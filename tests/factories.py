@@ -1,0 +1,79 @@
+"""Building test data through the real service layer."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.auth.passwords import hash_password
+from app.clinics import service as clinics_service
+from app.clinics.models import Clinic, Role, User
+from app.db import open_session
+from app.groups import service as groups_service
+from app.groups.models import Enrolment, Group
+from app.programme import service as programme_service
+
+FIXTURE_PROGRAMME = Path(__file__).parent / "fixtures" / "programme" / "programme.yaml"
+PASSWORD = "correct horse battery"
+PASSWORD_HASH = hash_password(PASSWORD)
+
+
+@dataclass
+class World:
+    """Two clinics; clinic one has groups A and B, each with a facilitator and two patients."""
+
+    clinic: Clinic
+    other_clinic: Clinic
+    group_a: Group
+    group_b: Group
+    users: dict[str, User]
+    enrolments: dict[str, Enrolment]
+    programme_id: int
+
+
+def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
+    """The standard cast for tests (logins below all use PASSWORD)."""
+    with open_session(engine, write=True) as session:
+        programme, _ = programme_service.load_programme_file(session, FIXTURE_PROGRAMME)
+        clinic = Clinic(slug="one", name="Clinic One")
+        other = Clinic(slug="two", name="Clinic Two")
+        session.add_all([clinic, other])
+        session.flush()
+        users = {
+            key: clinics_service.add_staff(session, clinic=c, email=email, role=role,
+                                           display_name=key, password_hash=PASSWORD_HASH)
+            for key, c, email, role in (
+                ("admin", clinic, "admin@one.example", Role.admin),
+                ("facilitator_a", clinic, "fa@one.example", Role.facilitator),
+                ("facilitator_b", clinic, "fb@one.example", Role.facilitator),
+                ("clinician", clinic, "clinician@one.example", Role.clinician),
+                ("other_clinician", other, "clinician@two.example", Role.clinician),
+            )
+        }
+        start = date.today() - timedelta(days=started_days_ago)
+        group_a = groups_service.create_group(
+            session, clinic_id=clinic.id or 0, programme_id=programme.id or 0, code="GRP-A",
+            name="Group A", start_date=start, facilitators=[users["facilitator_a"]],
+        )
+        group_b = groups_service.create_group(
+            session, clinic_id=clinic.id or 0, programme_id=programme.id or 0, code="GRP-B",
+            name="Group B", start_date=start, facilitators=[users["facilitator_b"]],
+        )
+        enrolments = {}
+        for code, group in (("A1", group_a), ("A2", group_a), ("B1", group_b), ("B2", group_b)):
+            enrolment = groups_service.enrol_patient(
+                session, group=group, participant_code=f"P-{code}", password_hash=PASSWORD_HASH
+            )
+            enrolments[code] = enrolment
+            users[f"patient_{code.lower()}"] = session.get(User, enrolment.user_id)  # type: ignore[assignment]
+        session.commit()
+        return World(clinic, other, group_a, group_b, users, enrolments, programme.id or 0)
+
+
+def login(client: TestClient, login_name: str, password: str = PASSWORD) -> TestClient:
+    """Sign ``client`` in through the JSON API."""
+    response = client.post("/api/v1/auth/login", json={"login": login_name, "password": password})
+    assert response.status_code == 200, response.text
+    return client
