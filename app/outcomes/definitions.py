@@ -83,7 +83,7 @@ class Scoring(_Strict):
     """How answers become a score."""
 
     method: Literal["sum", "mean"]
-    items: list[str] | None = None
+    items: list[str] | None = Field(default=None, min_length=1)
     reverse_items: list[str] = []
     range: ScoreRange
     decimals: int = Field(default=0, ge=0, le=4)
