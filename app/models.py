@@ -2,16 +2,20 @@
 
 from sqlmodel import SQLModel
 
+from app.audio.models import AudioAsset, AudioRendition
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, Invite
 from app.clinics.models import Clinic, User
 from app.groups.models import Attendance, Enrolment, Group, GroupFacilitator, GroupSession
-from app.practice.models import CheckIn, PracticeLog
+from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme.models import Exercise, Programme, Week, WeekPractice
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AudioAsset",
+    "AudioRendition",
+    "Reflection",
     "Attendance",
     "AuditEvent",
     "AuthSession",

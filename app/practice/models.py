@@ -66,3 +66,23 @@ class CheckIn(SQLModel, table=True):
     pain_distress: int | None = None
     mood: int | None = None
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReflectionKind(StrEnum):
+    weekly = "weekly"  # the week's reflection prompt
+    end_of_programme = "end_of_programme"  # "what, if anything, has changed for you ...?"
+
+
+class Reflection(SQLModel, table=True):
+    """A patient's own words. Private unless they choose to share them with their group."""
+
+    id: str = Field(primary_key=True, max_length=36)  # a UUID made on the phone
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True, ondelete="CASCADE")
+    kind: ReflectionKind = Field(sa_type=enum_type(ReflectionKind))
+    week_number: int | None = None
+    text: str
+    # Shared (anonymously) in the facilitator's session digest; named only if allowed too.
+    share_with_group: bool = False
+    share_name: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

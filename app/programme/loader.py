@@ -26,6 +26,8 @@ class _Strict(BaseModel):
 class PracticeTarget(_Strict):
     minutes_per_day: int = Field(ge=1, le=120)
     days_per_week: int = Field(ge=1, le=7)
+    # Weeks meeting the target that make a patient a "completer" (for adherence figures).
+    completer_weeks: int = Field(default=5, ge=1, le=52)
 
 
 class ExerciseEntry(_Strict):

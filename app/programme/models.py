@@ -33,6 +33,7 @@ class Programme(SQLModel, table=True):
     summary: str = ""
     target_minutes_per_day: int = 10
     target_days_per_week: int = 5
+    completer_weeks: int = 5
     source_sha256: str = Field(default="", max_length=64)
     loaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

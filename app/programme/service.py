@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlmodel import Session, col, delete, select
 
 from app.errors import NotFound
+from app.programme.adherence import AdherenceRule
 from app.programme.loader import ProgrammeSource, read_programme
 from app.programme.models import Exercise, Programme, Week, WeekPractice
 
@@ -45,6 +46,7 @@ def load_programme(session: Session, source: ProgrammeSource) -> tuple[Programme
             "summary": definition.summary,
             "target_minutes_per_day": definition.practice_target.minutes_per_day,
             "target_days_per_week": definition.practice_target.days_per_week,
+            "completer_weeks": definition.practice_target.completer_weeks,
             "source_sha256": source.sha256,
         }
     )
@@ -180,3 +182,14 @@ def transcript(exercise: Exercise) -> list[str]:
         if lines:
             paragraphs.append(" ".join(line.strip() for line in lines))
     return paragraphs
+
+
+def adherence_rule(session: Session, programme: Programme) -> AdherenceRule:
+    """The programme's adherence definition."""
+    weeks = session.exec(select(Week).where(Week.programme_id == programme.id)).all()
+    return AdherenceRule(
+        minutes_per_day=programme.target_minutes_per_day,
+        days_per_week=programme.target_days_per_week,
+        completer_weeks=programme.completer_weeks,
+        total_weeks=len(weeks),
+    )

@@ -4,6 +4,8 @@ from datetime import date
 
 from sqlmodel import Session
 
+from app.audio import service as audio_service
+from app.audio.service import ExerciseAudio
 from app.groups import service as groups_service
 from app.groups.models import Group
 from app.programme import service as programme_service
@@ -11,14 +13,19 @@ from app.programme.models import Exercise, WeekPractice
 from app.programme.schemas import ExerciseRead, ProgrammeRead, RenditionRead, WeekRead
 
 
-def _renditions(exercise: Exercise) -> tuple[list[RenditionRead], str]:
-    # Audio rendering arrives with the audio domain; until an exercise has audio it says so.
-    return [], "not_built"
-
-
-def _exercise_read(practice: WeekPractice, exercise: Exercise) -> ExerciseRead:
+def _exercise_read(
+    practice: WeekPractice, exercise: Exercise, audio: ExerciseAudio
+) -> ExerciseRead:
     assert exercise.id is not None
-    renditions, status = _renditions(exercise)
+    renditions = [
+        RenditionRead(
+            url=audio_service.media_url(r),
+            mime_type=r.mime_type,
+            bitrate_kbps=round(r.bitrate_kbps, 1),
+            duration_seconds=round(r.duration_seconds, 2),
+        )
+        for r in audio.renditions
+    ]
     return ExerciseRead(
         id=exercise.id,
         key=exercise.key,
@@ -29,13 +36,19 @@ def _exercise_read(practice: WeekPractice, exercise: Exercise) -> ExerciseRead:
         summary=exercise.summary,
         transcript_url=f"/exercises/{exercise.id}/transcript",
         renditions=renditions,
-        audio_status=status,
+        audio_status=audio.status,
     )
 
 
 def patient_programme(session: Session, *, group: Group, today: date) -> ProgrammeRead:
     """The programme of the patient's group, with each week's unlock state for ``today``."""
     programme = programme_service.get_programme(session, group.programme_id)
+    outlines = programme_service.outline(session, programme.id or 0)
+    audio = audio_service.audio_for_exercises(
+        session,
+        exercise_ids=[e.id for o in outlines for _, e in o.practices if e.id is not None],
+        clinic_id=group.clinic_id,
+    )
     weeks = [
         WeekRead(
             number=outline.week.number,
@@ -43,9 +56,9 @@ def patient_programme(session: Session, *, group: Group, today: date) -> Program
             theme=outline.week.theme,
             unlocked=groups_service.is_week_unlocked(group, outline.week.number, today=today),
             starts_on=groups_service.week_start(group, outline.week.number).isoformat(),
-            exercises=[_exercise_read(p, e) for p, e in outline.practices],
+            exercises=[_exercise_read(p, e, audio[e.id or 0]) for p, e in outline.practices],
         )
-        for outline in programme_service.outline(session, programme.id or 0)
+        for outline in outlines
     ]
     return ProgrammeRead(
         key=programme.key,

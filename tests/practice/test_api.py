@@ -123,8 +123,12 @@ def test_a_local_date_that_disagrees_with_the_start_time_is_refused(patient: Tes
 def test_practice_late_in_the_evening_counts_for_that_local_day(patient: TestClient) -> None:
     # 23:30 in Auckland is still the morning before in UTC.
     started = datetime(2026, 3, 14, 23, 30, tzinfo=ZoneInfo("Pacific/Auckland"))
-    body = practice_body(patient, started_at=started.isoformat(), timezone="Pacific/Auckland",
-                         local_date="2026-03-14")
+    body = practice_body(
+        patient,
+        started_at=started.isoformat(),
+        timezone="Pacific/Auckland",
+        local_date="2026-03-14",
+    )
 
     response = patient.post("/api/v1/practice-logs", json=body)
 
@@ -134,8 +138,9 @@ def test_practice_late_in_the_evening_counts_for_that_local_day(patient: TestCli
 
 def test_a_phone_clock_far_in_the_future_is_stored_and_flagged(patient: TestClient) -> None:
     started = datetime.now(LONDON) + timedelta(days=3)
-    body = practice_body(patient, started_at=started.isoformat(),
-                         local_date=started.date().isoformat())
+    body = practice_body(
+        patient, started_at=started.isoformat(), local_date=started.date().isoformat()
+    )
 
     response = patient.post("/api/v1/practice-logs", json=body)
 
@@ -153,9 +158,7 @@ def test_practice_without_audio_needs_a_kind(patient: TestClient) -> None:
     assert patient.post("/api/v1/practice-logs", json=both).status_code == 422
 
 
-def test_a_patient_sees_only_their_own_logs(
-    client: TestClient, world: World
-) -> None:
+def test_a_patient_sees_only_their_own_logs(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     body = practice_body(client)
     client.post("/api/v1/practice-logs", json=body)
@@ -164,8 +167,9 @@ def test_a_patient_sees_only_their_own_logs(
     login(client, "P-A2")
     assert client.get("/api/v1/practice-logs").json() == []
     # Replaying someone else's id is refused, without revealing what is stored.
-    stolen = client.post("/api/v1/practice-logs", json={**body, "exercise_id":
-                                                           first_exercise_id(client)})
+    stolen = client.post(
+        "/api/v1/practice-logs", json={**body, "exercise_id": first_exercise_id(client)}
+    )
     assert stolen.status_code == 422
 
 
@@ -181,8 +185,13 @@ def test_signing_in_is_needed(client: TestClient, world: World) -> None:
 
 def test_standalone_ratings_are_idempotent(patient: TestClient, engine: Engine) -> None:
     now = datetime.now(LONDON)
-    body = {"id": str(uuid.uuid4()), "recorded_at": now.isoformat(), "timezone": "Europe/London",
-            "local_date": now.date().isoformat(), "ratings": {"pain_intensity": 6, "mood": 5}}
+    body = {
+        "id": str(uuid.uuid4()),
+        "recorded_at": now.isoformat(),
+        "timezone": "Europe/London",
+        "local_date": now.date().isoformat(),
+        "ratings": {"pain_intensity": 6, "mood": 5},
+    }
 
     assert patient.post("/api/v1/check-ins", json=body).status_code == 201
     assert patient.post("/api/v1/check-ins", json=body).status_code == 200

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 24cff475d409
+Revision ID: dbec9a77ef47
 Revises:
-Create Date: 2026-11-26 12:32:04.974043
+Create Date: 2026-11-26 12:36:45.335134
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "24cff475d409"
+revision: str = "dbec9a77ef47"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("summary", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("target_minutes_per_day", sa.Integer(), nullable=False),
         sa.Column("target_days_per_week", sa.Integer(), nullable=False),
+        sa.Column("completer_weeks", sa.Integer(), nullable=False),
         sa.Column("source_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_programme")),
@@ -188,6 +189,58 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("week", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_week_programme_id"), ["programme_id"], unique=False)
+
+    op.create_table(
+        "audio_asset",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("exercise_id", sa.Integer(), nullable=False),
+        sa.Column("clinic_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "source",
+            sa.Enum("synthetic", "upload", name="audiosource", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "processing",
+                "ready",
+                "failed",
+                "superseded",
+                name="audiostatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("source_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("pipeline_version", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column(
+            "original_filename", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False
+        ),
+        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ready_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["clinic_id"],
+            ["clinic.id"],
+            name=op.f("fk_audio_asset_clinic_id_clinic"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["exercise_id"],
+            ["exercise.id"],
+            name=op.f("fk_audio_asset_exercise_id_exercise"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audio_asset")),
+    )
+    with op.batch_alter_table("audio_asset", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audio_asset_clinic_id"), ["clinic_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_audio_asset_exercise_id"), ["exercise_id"], unique=False
+        )
 
     op.create_table(
         "auth_session",
@@ -379,6 +432,31 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "audio_rendition",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("asset_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("mime_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("codec", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("bitrate_kbps", sa.Float(), nullable=False),
+        sa.Column("duration_seconds", sa.Float(), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("loudness_lufs", sa.Float(), nullable=False),
+        sa.Column("true_peak_dbfs", sa.Float(), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["asset_id"],
+            ["audio_asset.id"],
+            name=op.f("fk_audio_rendition_asset_id_audio_asset"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audio_rendition")),
+        sa.UniqueConstraint("filename", name=op.f("uq_audio_rendition_filename")),
+    )
+    with op.batch_alter_table("audio_rendition", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audio_rendition_asset_id"), ["asset_id"], unique=False)
+
+    op.create_table(
         "practice_log",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("enrolment_id", sa.Integer(), nullable=False),
@@ -428,6 +506,36 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_practice_log_local_date"), ["local_date"], unique=False
+        )
+
+    op.create_table(
+        "reflection",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("enrolment_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "weekly", "end_of_programme", name="reflectionkind", native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
+        sa.Column("week_number", sa.Integer(), nullable=True),
+        sa.Column("text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("share_with_group", sa.Boolean(), nullable=False),
+        sa.Column("share_name", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enrolment_id"],
+            ["enrolment.id"],
+            name=op.f("fk_reflection_enrolment_id_enrolment"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reflection")),
+    )
+    with op.batch_alter_table("reflection", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_reflection_enrolment_id"), ["enrolment_id"], unique=False
         )
 
     op.create_table(
@@ -489,12 +597,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_check_in_enrolment_id"))
 
     op.drop_table("check_in")
+    with op.batch_alter_table("reflection", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reflection_enrolment_id"))
+
+    op.drop_table("reflection")
     with op.batch_alter_table("practice_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_practice_log_local_date"))
         batch_op.drop_index(batch_op.f("ix_practice_log_exercise_id"))
         batch_op.drop_index(batch_op.f("ix_practice_log_enrolment_id"))
 
     op.drop_table("practice_log")
+    with op.batch_alter_table("audio_rendition", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audio_rendition_asset_id"))
+
+    op.drop_table("audio_rendition")
     with op.batch_alter_table("attendance", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attendance_group_session_id"))
         batch_op.drop_index(batch_op.f("ix_attendance_enrolment_id"))
@@ -523,6 +639,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_auth_session_user_id"))
 
     op.drop_table("auth_session")
+    with op.batch_alter_table("audio_asset", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audio_asset_exercise_id"))
+        batch_op.drop_index(batch_op.f("ix_audio_asset_clinic_id"))
+
+    op.drop_table("audio_asset")
     with op.batch_alter_table("week", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_week_programme_id"))
 
