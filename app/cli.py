@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from sqlalchemy import Engine
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from app import demo, migrate
@@ -24,6 +24,7 @@ cli = typer.Typer(
     help="Tend: compassion-focused practice for persistent pain.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 programme_cli = typer.Typer(
     help="Programmes: load and check programme files.", no_args_is_help=True

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete
 
 from app.auth.passwords import hash_password
 from app.clinics import service as clinics_service
-from app.clinics.models import Clinic, Role, User
+from app.clinics.models import Clinic, Role
 from app.groups import service as groups_service
 from app.groups.models import Attendance, AttendanceStatus, Enrolment, Group, GroupSession
 from app.practice.models import CheckIn, CheckInMoment, PracticeKind, PracticeLog
@@ -264,6 +264,7 @@ def _practice(
     session.add(log)
     if rng.random() > 0.6:
         return 0
+    session.flush()  # the ratings refer to the log: store it first
     pain = persona.pain - persona.improvement * progress
     before = {
         "pain_intensity": _rating(rng, pain),

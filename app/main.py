@@ -8,9 +8,9 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine
-from app.web.error_handlers import install_error_handlers
 from app.routes import build_api_router, build_page_router
 from app.web.csrf import same_origin_middleware
+from app.web.error_handlers import install_error_handlers
 from app.web.headers import security_headers_middleware
 from app.web.templating import STATIC_DIR
 

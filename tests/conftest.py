@@ -84,8 +84,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(environment="test", database_url=database_url, data_dir=tmp_path / "data",
-                    secret_key="test-secret-key-that-is-long-enough")
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-that-is-long-enough",
+    )
 
 
 @pytest.fixture

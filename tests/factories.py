@@ -42,8 +42,14 @@ def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
         session.add_all([clinic, other])
         session.flush()
         users = {
-            key: clinics_service.add_staff(session, clinic=c, email=email, role=role,
-                                           display_name=key, password_hash=PASSWORD_HASH)
+            key: clinics_service.add_staff(
+                session,
+                clinic=c,
+                email=email,
+                role=role,
+                display_name=key,
+                password_hash=PASSWORD_HASH,
+            )
             for key, c, email, role in (
                 ("admin", clinic, "admin@one.example", Role.admin),
                 ("facilitator_a", clinic, "fa@one.example", Role.facilitator),
@@ -54,12 +60,22 @@ def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
         }
         start = date.today() - timedelta(days=started_days_ago)
         group_a = groups_service.create_group(
-            session, clinic_id=clinic.id or 0, programme_id=programme.id or 0, code="GRP-A",
-            name="Group A", start_date=start, facilitators=[users["facilitator_a"]],
+            session,
+            clinic_id=clinic.id or 0,
+            programme_id=programme.id or 0,
+            code="GRP-A",
+            name="Group A",
+            start_date=start,
+            facilitators=[users["facilitator_a"]],
         )
         group_b = groups_service.create_group(
-            session, clinic_id=clinic.id or 0, programme_id=programme.id or 0, code="GRP-B",
-            name="Group B", start_date=start, facilitators=[users["facilitator_b"]],
+            session,
+            clinic_id=clinic.id or 0,
+            programme_id=programme.id or 0,
+            code="GRP-B",
+            name="Group B",
+            start_date=start,
+            facilitators=[users["facilitator_b"]],
         )
         enrolments = {}
         for code, group in (("A1", group_a), ("A2", group_a), ("B1", group_b), ("B2", group_b)):
