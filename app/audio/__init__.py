@@ -1,0 +1,1 @@
+"""Audio for guided practices: script markup, speech synthesis, processing and encoding."""
