@@ -1,0 +1,53 @@
+import shutil
+
+import pytest
+
+from app.audio import speech
+from app.audio.pcm import SAMPLE_RATE, AudioSegment
+
+PARAGRAPHS = [
+    "Settle into a comfortable position, and let your eyes close if that feels right.",
+    "Breathe.",
+]
+
+needs_piper = pytest.mark.skipif(speech._piper_model() is None, reason="piper voice not installed")
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="no espeak-ng")
+
+
+def _assert_spoken(audio: AudioSegment, words: int) -> None:
+    assert (audio.frame_rate, audio.channels, audio.sample_width) == (SAMPLE_RATE, 1, 2)
+    seconds = len(audio) / 1000
+    # A calm pace is 100-170 words a minute; allow for short leading and trailing silence.
+    assert words * 60 / 200 < seconds < words * 60 / 80 + 1.5
+    assert audio.dBFS > -40
+
+
+@needs_piper
+def test_piper_speaks_each_paragraph_in_order() -> None:
+    first, second = speech.synthesise(PARAGRAPHS)
+    _assert_spoken(first, len(PARAGRAPHS[0].split()))
+    assert len(second) < len(first) / 3
+    assert "piper" in speech.voice_id() and "joe" in speech.voice_id()
+
+
+@needs_espeak
+def test_falls_back_to_espeak_without_piper(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(speech, "_piper_model", lambda: None)
+    [spoken] = speech.synthesise(["-Options are not read from text: " + PARAGRAPHS[0]])
+    _assert_spoken(spoken, len(PARAGRAPHS[0].split()) + 6)
+    assert speech.voice_id().startswith("espeak-ng ")
+
+
+def test_names_both_engines_when_neither_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(speech, "_piper_model", lambda: None)
+    monkeypatch.setattr(speech.shutil, "which", lambda _name: None)
+    with pytest.raises(speech.SpeechUnavailable, match="Piper.*espeak-ng"):
+        speech.synthesise(PARAGRAPHS)
+    with pytest.raises(speech.SpeechUnavailable):
+        speech.voice_id()
+
+
+def test_refuses_empty_paragraphs() -> None:
+    assert speech.synthesise([]) == []
+    with pytest.raises(ValueError, match="needs some text"):
+        speech.synthesise(["Hello.", "  "])
