@@ -6,6 +6,7 @@ unless it is listed as public on purpose.
 
 from fastapi import APIRouter, Depends
 
+from app.audio import pages as audio_pages
 from app.auth import api as auth_api
 from app.auth import pages as auth_pages
 from app.auth.dependencies import get_current_user
@@ -25,6 +26,7 @@ PUBLIC_PAGES = (auth_pages.router, web_pages.router)
 
 PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router)
 PROTECTED_PAGES = (
+    audio_pages.router,
     practice_pages.router,
     programme_pages.router,
     groups_pages.router,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, or_, select
 
 from app.audio.models import AudioAsset, AudioRendition, AudioStatus
+from app.errors import NotFound
 
 # Renditions in the order a player should try them: Opus first (small), AAC for older iPhones.
 _PREFERENCE = ("audio/webm", "audio/mp4")
@@ -69,3 +70,15 @@ def _better(candidate: AudioAsset, current: AudioAsset) -> bool:
         return (asset.status == AudioStatus.ready, asset.clinic_id is not None, asset.id or 0)
 
     return key(candidate) > key(current)
+
+
+def rendition_for_listener(session: Session, *, filename: str, clinic_id: int) -> AudioRendition:
+    """A rendition a member of this clinic may play (shipped audio, or the clinic's own)."""
+    found = session.exec(
+        select(AudioRendition, AudioAsset)
+        .join(AudioAsset, col(AudioAsset.id) == AudioRendition.asset_id)
+        .where(AudioRendition.filename == filename)
+    ).first()
+    if found is None or found[1].clinic_id not in (None, clinic_id):
+        raise NotFound("No such recording.")
+    return found[0]

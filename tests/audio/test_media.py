@@ -1,0 +1,85 @@
+"""Rendered audio is served with byte ranges, and only to people of the clinic."""
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
+from app.config import Settings
+from app.db import open_session
+from tests.factories import World, build_world, login
+
+FILENAME = "breathing.0123456789ab.webm"
+CONTENT = bytes(range(256)) * 40  # 10,240 bytes
+
+
+@pytest.fixture
+def world(engine: Engine, settings: Settings) -> World:
+    world = build_world(engine)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    (settings.media_dir / FILENAME).write_bytes(CONTENT)
+    with open_session(engine, write=True) as session:
+        asset = AudioAsset(
+            exercise_id=1,
+            source=AudioSource.synthetic,
+            status=AudioStatus.ready,
+            source_sha256="x",
+            pipeline_version="1",
+        )
+        session.add(asset)
+        session.flush()
+        session.add(
+            AudioRendition(
+                asset_id=asset.id or 0,
+                filename=FILENAME,
+                mime_type="audio/webm;codecs=opus",
+                codec="opus",
+                bitrate_kbps=32,
+                duration_seconds=2.5,
+                size_bytes=len(CONTENT),
+                loudness_lufs=-16,
+                true_peak_dbfs=-1.5,
+                sha256="x",
+            )
+        )
+        session.commit()
+    return world
+
+
+def test_ranges_are_answered_with_206(client: TestClient, world: World) -> None:
+    login(client, "P-A1")
+
+    first = client.get(f"/media/{FILENAME}", headers={"Range": "bytes=0-1"})
+    middle = client.get(f"/media/{FILENAME}", headers={"Range": "bytes=5000-5009"})
+    last = client.get(f"/media/{FILENAME}", headers={"Range": "bytes=-16"})
+    beyond = client.get(f"/media/{FILENAME}", headers={"Range": "bytes=20000-"})
+
+    assert first.status_code == 206 and first.content == CONTENT[:2]
+    assert first.headers["content-range"] == f"bytes 0-1/{len(CONTENT)}"
+    assert middle.content == CONTENT[5000:5010]
+    assert last.content == CONTENT[-16:]
+    assert beyond.status_code == 416
+    whole = client.get(f"/media/{FILENAME}")
+    assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
+    assert "immutable" in whole.headers["cache-control"]
+
+
+def test_the_programme_lists_the_renditions(client: TestClient, world: World) -> None:
+    login(client, "P-A1")
+    exercise = client.get("/api/v1/programme").json()["weeks"][0]["exercises"][0]
+
+    assert exercise["audio_status"] == "ready"
+    assert exercise["renditions"] == [
+        {
+            "url": f"/media/{FILENAME}",
+            "mime_type": "audio/webm;codecs=opus",
+            "bitrate_kbps": 32.0,
+            "duration_seconds": 2.5,
+        }
+    ]
+
+
+def test_media_needs_a_signed_in_member_of_the_clinic(client: TestClient, world: World) -> None:
+    assert client.get(f"/media/{FILENAME}", follow_redirects=False).status_code == 303
+    login(client, "clinician@two.example")
+    assert client.get(f"/media/{FILENAME}").status_code == 200  # shipped audio: every clinic
