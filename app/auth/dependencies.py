@@ -1,5 +1,6 @@
 """Who is calling: the signed-in user, and guards for each role."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,6 +10,17 @@ from app.clinics.models import Role, User
 from app.db import SessionDep
 from app.errors import Forbidden, NotAuthenticated
 from app.web.csrf import SESSION_COOKIE
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is signed in, as pages show it."""
+
+    id: int
+    login: str
+    role: str
+    display_name: str
+    clinic_id: int
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:
@@ -21,7 +33,14 @@ def get_current_user(request: Request, session: SessionDep) -> User:
     )
     if user is None:
         raise NotAuthenticated("Please sign in.")
-    request.state.user = user
+    # A plain copy for templates and middleware: it outlives the request's database session.
+    request.state.user = SignedIn(
+        id=user.id or 0,
+        login=user.login,
+        role=user.role.value,
+        display_name=user.display_name,
+        clinic_id=user.clinic_id,
+    )
     return user
 
 
