@@ -41,9 +41,9 @@ CODEC_HEADROOM_DB = 0.8
 # A rendition that still overshoots is re-encoded a little quieter.
 _ENCODE_ATTEMPTS = 3
 # The piper voice has a peak-to-loudness ratio near 20 dB: reaching -16 LUFS under the
-# ceiling takes 8 to 9 dB off its highest peaks. Beyond 10 dB the whole file is turned
-# down instead (see loudness.normalise() for the trade-off).
-MAX_LIMITING_DB = 10.0
+# ceiling takes 9 to 11 dB off its highest peaks, which costs 3 to 4 LU of loudness. Audio
+# that would lose more than this to limiting is turned down instead (loudness.normalise()).
+MAX_LIMITING_LU = 5.0
 
 MIN_RECORDING_S = 10.0
 MAX_RECORDING_S = 90 * 60.0
@@ -215,7 +215,7 @@ def finish(audio: AudioSegment) -> AudioSegment:
         samples,
         target_lufs=TARGET_LUFS,
         ceiling_dbtp=TRUE_PEAK_CEILING_DBTP - CODEC_HEADROOM_DB,
-        max_limiting_db=MAX_LIMITING_DB,
+        max_limiting_lu=MAX_LIMITING_LU,
     )
     return from_samples(finished)
 

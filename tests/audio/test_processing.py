@@ -94,9 +94,20 @@ def test_finish_limits_peaks_without_losing_loudness() -> None:
     assert tp <= CEILING - processing.CODEC_HEADROOM_DB + 0.01
 
 
-def test_finish_turns_down_audio_too_peaky_to_limit_gently() -> None:
+def test_finish_cuts_a_lone_knock_deeply_and_stays_on_target() -> None:
     quiet = to_samples(tone(12, dbfs=-40))
     quiet[SAMPLE_RATE * 6] = 0.9  # one knock 39 dB above the tone
+
+    finished = processing.finish(from_samples(quiet))
+
+    assert lufs(finished) == pytest.approx(processing.TARGET_LUFS, abs=0.5)
+    tp = processing.loudness.true_peak_dbfs(to_samples(finished))
+    assert tp <= CEILING - processing.CODEC_HEADROOM_DB + 0.01
+
+
+def test_finish_turns_down_audio_that_limiting_would_squash() -> None:
+    quiet = to_samples(tone(12, dbfs=-40))
+    quiet[::480] = 0.9  # a buzz of clicks 39 dB above the tone, all the way through
 
     finished = processing.finish(from_samples(quiet))
 
