@@ -1,8 +1,9 @@
 import shutil
+from pathlib import Path
 
 import pytest
 
-from app.audio import speech
+from app.audio import processing, speech
 from app.audio.pcm import SAMPLE_RATE, AudioSegment
 
 PARAGRAPHS = [
@@ -51,3 +52,17 @@ def test_refuses_empty_paragraphs() -> None:
     assert speech.synthesise([]) == []
     with pytest.raises(ValueError, match="needs some text"):
         speech.synthesise(["Hello.", "  "])
+
+
+@needs_piper
+@pytest.mark.slow
+def test_rendered_piper_speech_meets_loudness_and_peak_targets(tmp_path: Path) -> None:
+    """The real voice is far peakier than test tones: it must still land on target."""
+    script = PARAGRAPHS[0] + "\n\n[pause 2s]\n\nLet each breath be an act of care."
+
+    renditions = processing.render_script(script, tmp_path, "practice")
+
+    for rendition in renditions:
+        assert rendition.loudness_lufs == pytest.approx(processing.TARGET_LUFS, abs=0.5)
+        assert rendition.true_peak_dbfs <= processing.TRUE_PEAK_CEILING_DBTP
+        assert 15 < rendition.duration_seconds < 30
