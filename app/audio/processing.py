@@ -68,6 +68,7 @@ _FRAME = SAMPLE_RATE // 100
 _UPLOAD_FORMATS = "wav,w64,mp3,mov,ogg,matroska,flac,aac,aiff,caf,amr"
 _DECODE_TIMEOUT_S = 600
 
+# A speaker gets every paragraph at once, so an engine loads its voice once per script.
 Speaker = Callable[[Sequence[str]], list[AudioSegment]]
 
 
@@ -124,6 +125,9 @@ def decode(
             upload.flush()
             return _decode_file(Path(upload.name), "This file", max_seconds)
     path = Path(source)
+    if not path.is_file():
+        # A missing file is the caller's mistake, not something to tell the uploader.
+        raise FileNotFoundError(path)
     return _decode_file(path, f"“{path.name}”", max_seconds)
 
 
@@ -185,12 +189,12 @@ def compose(segments: Sequence[Segment], speak: Speaker) -> AudioSegment:
                 parts.append(silence(PARAGRAPH_GAP_S))
             parts.append(next(spoken))
         previous = segment
-    chime = _bell_beside(parts)
+    chime = _levelled_bell(parts)
     lead = silence(LEAD_SILENCE_S)
     return _concatenate([chime, lead, *parts, lead, chime])
 
 
-def _bell_beside(parts: Sequence[AudioSegment]) -> AudioSegment:
+def _levelled_bell(parts: Sequence[AudioSegment]) -> AudioSegment:
     """Return the bell levelled against the speech, so it suits any voice or recording level."""
     chime = bell()
     body = to_samples(_concatenate(parts)) if parts else np.zeros(0, dtype=np.float32)
@@ -253,7 +257,7 @@ def validate_recording(audio: AudioSegment) -> None:
     seconds = len(audio) / 1000
     if seconds < MIN_RECORDING_S:
         raise AudioRejected(
-            f"This recording is only {seconds:.0f} seconds long; "
+            f"This recording is only {int(seconds)} seconds long; "
             f"a practice needs at least {MIN_RECORDING_S:.0f} seconds."
         )
     if seconds > MAX_RECORDING_S:
