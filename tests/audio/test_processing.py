@@ -267,6 +267,18 @@ def test_encoding_is_deterministic(
     assert [r.path.name for r in again] == [r.path.name for r in renditions]
 
 
+def test_encode_limits_again_when_the_codec_would_pass_the_ceiling(tmp_path: Path) -> None:
+    samples = to_samples(tone(12, dbfs=-20))
+    samples[SAMPLE_RATE :: 2 * SAMPLE_RATE] = 10 ** (-0.5 / 20)  # clicks already over -1 dBTP
+    audio = from_samples(samples)
+
+    renditions = processing.encode(audio, tmp_path, "clicks")
+
+    for rendition in renditions:
+        assert rendition.true_peak_dbfs <= CEILING
+        assert rendition.loudness_lufs == pytest.approx(lufs(audio), abs=0.3)  # not turned down
+
+
 @pytest.mark.parametrize("stem", ["", "../escape", "a/b", ".hidden"])
 def test_encode_refuses_unsafe_stems(
     finished_tone: AudioSegment, tmp_path: Path, stem: str
