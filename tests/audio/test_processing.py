@@ -5,6 +5,7 @@ import struct
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyloudnorm
@@ -267,12 +268,27 @@ def test_encoding_is_deterministic(
     assert [r.path.name for r in again] == [r.path.name for r in renditions]
 
 
-def test_encode_limits_again_when_the_codec_would_pass_the_ceiling(tmp_path: Path) -> None:
+def test_encode_limits_again_when_the_codec_would_pass_the_ceiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     samples = to_samples(tone(12, dbfs=-20))
-    samples[SAMPLE_RATE :: 2 * SAMPLE_RATE] = 10 ** (-0.5 / 20)  # clicks already over -1 dBTP
+    for second in range(1, 12, 2):  # 20 ms bursts peaking at -0.3 dBFS, over the ceiling
+        samples[second * SAMPLE_RATE : second * SAMPLE_RATE + SAMPLE_RATE // 50] *= 10 ** (
+            19.7 / 20
+        )
     audio = from_samples(samples)
+    writes: list[str] = []
+    real_write = processing._write
 
-    renditions = processing.encode(audio, tmp_path, "clicks")
+    def counting_write(*args: Any) -> tuple[Path, str]:
+        writes.append(args[-1].codec)
+        return real_write(*args)
+
+    monkeypatch.setattr(processing, "_write", counting_write)
+
+    renditions = processing.encode(audio, tmp_path, "bursts")
+
+    assert writes.count("opus") > 1 and writes.count("aac") > 1
 
     for rendition in renditions:
         assert rendition.true_peak_dbfs <= CEILING
