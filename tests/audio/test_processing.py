@@ -272,10 +272,8 @@ def test_encode_limits_again_when_the_codec_would_pass_the_ceiling(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     samples = to_samples(tone(12, dbfs=-20))
-    for second in range(1, 12, 2):  # 20 ms bursts peaking at -0.3 dBFS, over the ceiling
-        samples[second * SAMPLE_RATE : second * SAMPLE_RATE + SAMPLE_RATE // 50] *= 10 ** (
-            19.7 / 20
-        )
+    for start in range(SAMPLE_RATE, 12 * SAMPLE_RATE, 2 * SAMPLE_RATE):
+        samples[start : start + SAMPLE_RATE // 50] *= 10 ** (19.7 / 20)  # bursts at -0.3 dBFS
     audio = from_samples(samples)
     writes: list[str] = []
     real_write = processing._write
@@ -289,7 +287,6 @@ def test_encode_limits_again_when_the_codec_would_pass_the_ceiling(
     renditions = processing.encode(audio, tmp_path, "bursts")
 
     assert writes.count("opus") > 1 and writes.count("aac") > 1
-
     for rendition in renditions:
         assert rendition.true_peak_dbfs <= CEILING
         assert rendition.loudness_lufs == pytest.approx(lufs(audio), abs=0.3)  # not turned down
