@@ -80,7 +80,7 @@ def run_pass(
             session=http,
         )
         with open_session(engine, write=True) as session:
-            reminders_service.record_result(session, claimed=delivery, result=result, now=utcnow())
+            reminders_service.record_result(session, claimed=delivery, result=result, now=now)
             session.commit()
         if result.outcome == push.Outcome.sent:
             summary.sent += 1

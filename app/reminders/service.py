@@ -441,10 +441,12 @@ def plan_deliveries(session: Session, *, now: datetime, lookback: timedelta = LO
     if not values:
         return 0
     statement = _insert(session, ReminderDelivery).values(values)  # type: ignore[attr-defined]
-    result = session.execute(
-        statement.on_conflict_do_nothing(index_elements=["subscription_id", "occurrence_key"])
-    )
-    return max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
+    inserted = session.execute(
+        statement.on_conflict_do_nothing(
+            index_elements=["subscription_id", "occurrence_key"]
+        ).returning(ReminderDelivery.id)
+    ).all()
+    return len(inserted)
 
 
 @dataclass(frozen=True)
