@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     reminders_interval_seconds: int = 60
     # VAPID "sub" claim: how a push service can reach whoever runs this Tend.
     push_contact: str = "mailto:reminders@tend.invalid"
-    # Only for local testing: accept push endpoints over plain http.
-    push_allow_http: bool = False
+    # Only for tests against a stand-in push service: accept any endpoint, plain http too.
+    push_allow_test_endpoints: bool = False
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":

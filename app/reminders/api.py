@@ -102,7 +102,7 @@ def add_subscription(
         p256dh=body.keys.p256dh,
         auth=body.keys.auth,
         device_label=body.device_label,
-        allow_http=request.app.state.settings.push_allow_http,
+        allow_test_endpoints=request.app.state.settings.push_allow_test_endpoints,
     )
     response.status_code = 201 if created else 200
     assert subscription.id is not None

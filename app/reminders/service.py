@@ -29,6 +29,15 @@ from app.reminders.models import (
 )
 
 KINDS = ("practice", "questionnaire", "group_session")
+# The push services browsers use. Only they receive our requests, so a made-up "subscription"
+# cannot make the server post to a host of someone's choosing.
+PUSH_SERVICE_HOSTS = (
+    "fcm.googleapis.com",  # Chrome, Edge, Android
+    "android.googleapis.com",
+    "push.services.mozilla.com",  # Firefox
+    "push.apple.com",  # Safari, iOS Home Screen apps
+    "notify.windows.com",  # Edge (legacy WNS)
+)
 # How far back a pass looks for reminders it has not planned yet (a scheduler that was down
 # for a few minutes catches up), and when a reminder is too late to be worth sending.
 LOOKBACK = timedelta(hours=1)
@@ -170,14 +179,18 @@ def subscribe(
     p256dh: str,
     auth: str,
     device_label: str = "",
-    allow_http: bool = False,
+    allow_test_endpoints: bool = False,
 ) -> tuple[PushSubscription, bool]:
     """Store this device's push subscription; (subscription, created). The same one again is
     kept once; a device that changed hands now belongs to whoever subscribed it last."""
     parts = urlsplit(endpoint)
-    schemes = ("https", "http") if allow_http else ("https",)
+    schemes = ("https", "http") if allow_test_endpoints else ("https",)
     if parts.scheme not in schemes or not parts.netloc:
         raise InvalidInput("The push endpoint must be an https URL.", field="endpoint")
+    host = (parts.hostname or "").lower()
+    known = any(host == h or host.endswith(f".{h}") for h in PUSH_SERVICE_HOSTS)
+    if not known and not allow_test_endpoints:
+        raise InvalidInput("This push service is not one Tend knows.", field="endpoint")
     assert user.id is not None
     key = _endpoint_key(endpoint)
     existing = session.exec(

@@ -14,6 +14,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path / "data",
         secret_key="test-secret-key-that-is-long-enough",
-        push_allow_http=True,
+        push_allow_test_endpoints=True,
         push_contact="mailto:reminders@clinic.example",
     )

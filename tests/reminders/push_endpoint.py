@@ -58,7 +58,7 @@ def push_endpoint() -> Iterator[PushEndpoint]:
     endpoint = PushEndpoint()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with endpoint.lock:
                 endpoint.received.append(

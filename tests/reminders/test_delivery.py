@@ -14,7 +14,12 @@ from app.config import Settings
 from app.db import open_session, utcnow
 from app.reminders import scheduler
 from app.reminders import service as reminders_service
-from app.reminders.models import DeliveryStatus, PushSubscription, ReminderDelivery
+from app.reminders.models import (
+    DeliveryStatus,
+    PushSubscription,
+    ReminderDelivery,
+    ReminderPreference,
+)
 from tests.factories import build_world, login
 from tests.reminders.push_endpoint import BrowserSubscription, push_endpoint, verify_vapid
 
@@ -36,8 +41,12 @@ def _soon() -> tuple[str, datetime]:
 def _choose_practice(client: TestClient, at: str) -> None:
     response = client.put(
         "/api/v1/reminders/preferences",
-        json={"practice": True, "time_of_day": at, "days": list(range(7)),
-              "timezone": "Europe/London"},
+        json={
+            "practice": True,
+            "time_of_day": at,
+            "days": list(range(7)),
+            "timezone": "Europe/London",
+        },
     )
     assert response.status_code == 200, response.text
 
@@ -92,7 +101,9 @@ def test_nothing_is_sent_until_the_patient_chooses(
     assert client.get("/api/v1/reminders/preferences").json()["chosen"] is False
     with push_endpoint() as endpoint:
         _subscribe(client, BrowserSubscription.new(endpoint.url("phone-1")))
-        summary = scheduler.run_pass(engine, settings, holder="one", now=utcnow() + timedelta(days=2))
+        summary = scheduler.run_pass(
+            engine, settings, holder="one", now=utcnow() + timedelta(days=2)
+        )
         assert summary.sent == 0 and endpoint.received == []
 
 
@@ -334,8 +345,7 @@ def test_group_day_reminders_use_the_groups_meetings(
     late = (meeting_at + timedelta(hours=1)).astimezone(LONDON).strftime("%H:%M")
     response = client.put(
         "/api/v1/reminders/preferences",
-        json={"group_session": True, "time_of_day": late, "days": [],
-              "timezone": "Europe/London"},
+        json={"group_session": True, "time_of_day": late, "days": [], "timezone": "Europe/London"},
     )
     assert response.status_code == 200, response.text
     with push_endpoint() as endpoint:
@@ -358,3 +368,44 @@ def test_the_lease_is_held_by_one_scheduler_at_a_time(engine: Engine) -> None:
         assert reminders_service.take_lease(session, holder="a", now=now, ttl=ttl)  # renew
         assert reminders_service.take_lease(session, holder="b", now=now + ttl * 2, ttl=ttl)
         session.commit()
+
+
+def test_the_in_process_scheduler_sends_from_the_apps_lifespan(
+    engine: Engine, settings: Settings
+) -> None:
+    """The embedded default: a background thread started with the app (never in tests unless
+    asked, as here) finds the due reminder and sends it."""
+    import time
+
+    from app.main import create_app
+
+    build_world(engine)
+    embedded = settings.model_copy(
+        update={"environment": "development", "reminders_interval_seconds": 1}
+    )
+    assert embedded.runs_reminders_in_process and not settings.runs_reminders_in_process
+    with push_endpoint() as endpoint:
+        device = BrowserSubscription.new(endpoint.url("phone-1"))
+        with TestClient(create_app(settings)) as client:  # test settings: no scheduler
+            login(client, "P-A1")
+            _subscribe(client, device)
+            a_minute_ago = (utcnow() - timedelta(minutes=1)).astimezone(LONDON)
+            _choose_practice(client, a_minute_ago.strftime("%H:%M"))
+        # As if the patient had chosen this time and subscribed yesterday.
+        with open_session(engine, write=True) as session:
+            for row in [
+                *session.exec(select(ReminderPreference)).all(),
+                *session.exec(select(PushSubscription)).all(),
+            ]:
+                if isinstance(row, ReminderPreference):
+                    row.updated_at = utcnow() - timedelta(days=1)
+                else:
+                    row.created_at = utcnow() - timedelta(days=1)
+                session.add(row)
+            session.commit()
+        with TestClient(create_app(embedded)):
+            deadline = time.monotonic() + 15
+            while not endpoint.to("phone-1") and time.monotonic() < deadline:
+                time.sleep(0.2)
+        [message] = endpoint.to("phone-1")
+        assert device.decrypt(message.body) == GENTLE

@@ -22,7 +22,9 @@ def _subscribe(client: TestClient, name: str = "phone") -> None:
     assert response.status_code == 201, response.text
 
 
-def test_the_page_is_quiet_by_default_and_saves_a_choice(client: TestClient, engine: Engine) -> None:
+def test_the_page_is_quiet_by_default_and_saves_a_choice(
+    client: TestClient, engine: Engine
+) -> None:
     build_world(engine)
     login(client, "P-A1")
     page = client.get("/reminders")
@@ -30,9 +32,15 @@ def test_the_page_is_quiet_by_default_and_saves_a_choice(client: TestClient, eng
     assert "Tend stays quiet until you choose some below" in visible_text(page.text)
 
     response = submit(
-        client, "/reminders", "/reminders",
-        {"practice": "yes", "time_of_day": "19:30", "days": ["0", "3"],
-         "timezone": "America/New_York"},  # type: ignore[dict-item]
+        client,
+        "/reminders",
+        "/reminders",
+        {
+            "practice": "yes",
+            "time_of_day": "19:30",
+            "days": ["0", "3"],
+            "timezone": "America/New_York",
+        },  # type: ignore[dict-item]
     )
     assert response.status_code == 303
     page = client.get(response.headers["location"])
@@ -42,7 +50,9 @@ def test_the_page_is_quiet_by_default_and_saves_a_choice(client: TestClient, eng
     prefs = client.get("/api/v1/reminders/preferences").json()
     assert prefs["practice"] and not prefs["group_session"]
     assert (prefs["time_of_day"], prefs["days"], prefs["timezone"]) == (
-        "19:30:00", [0, 3], "America/New_York",
+        "19:30:00",
+        [0, 3],
+        "America/New_York",
     )
 
 
@@ -50,7 +60,9 @@ def test_bad_choices_are_named_and_change_nothing(client: TestClient, engine: En
     build_world(engine)
     login(client, "P-A1")
     response = submit(
-        client, "/reminders", "/reminders",
+        client,
+        "/reminders",
+        "/reminders",
         {"practice": "yes", "time_of_day": "8 in the morning", "timezone": "Europe/London"},
     )
     assert response.status_code == 422
@@ -58,7 +70,9 @@ def test_bad_choices_are_named_and_change_nothing(client: TestClient, engine: En
     assert 'value="8 in the morning"' in response.text  # what they typed is kept
 
     response = submit(
-        client, "/reminders", "/reminders",
+        client,
+        "/reminders",
+        "/reminders",
         {"practice": "yes", "time_of_day": "08:00", "timezone": "Europe/London"},
     )
     assert response.status_code == 422
@@ -216,3 +230,32 @@ def test_next_reminder_moves_with_the_clock_change(client: TestClient, engine: E
     assert "Sunday 08:00" in html
     html = _render_next(engine, "P-A1", saturday + timedelta(days=1))
     assert "Monday 08:00" in html
+
+
+def test_only_known_push_services_are_accepted(engine: Engine) -> None:
+    import pytest
+
+    from app.errors import InvalidInput
+
+    world = build_world(engine)
+    keys = BrowserSubscription.new("x").to_json()["keys"]
+    with open_session(engine, write=True) as session:
+        patient = world.users["patient_a1"]
+        for endpoint in ("https://intranet.clinic.example/admin", "http://fcm.googleapis.com/x"):
+            with pytest.raises(InvalidInput) as refused:
+                reminders_service.subscribe(
+                    session,
+                    user=patient,
+                    endpoint=endpoint,
+                    p256dh=keys["p256dh"],
+                    auth=keys["auth"],  # type: ignore[index]
+                )
+            assert refused.value.field == "endpoint"
+        subscription, created = reminders_service.subscribe(
+            session,
+            user=patient,
+            endpoint="https://fcm.googleapis.com/fcm/send/abc:def",
+            p256dh=keys["p256dh"],
+            auth=keys["auth"],  # type: ignore[index]
+        )
+        assert created and subscription.id is not None

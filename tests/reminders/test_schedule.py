@@ -13,7 +13,11 @@ KOLKATA = ZoneInfo("Asia/Kolkata")
 
 def _daily(at: time, zone: ZoneInfo, start: datetime, days: int, mask: int = schedule.ALL_DAYS):
     return schedule.daily_occurrences(
-        kind="practice", at=at, days_mask=mask, zone=zone, start=start,
+        kind="practice",
+        at=at,
+        days_mask=mask,
+        zone=zone,
+        start=start,
         end=start + timedelta(days=days),
     )
 
@@ -22,7 +26,10 @@ def test_a_daily_0800_reminder_stays_at_0800_local_across_the_march_change_in_lo
     # Clocks go forward at 01:00 UTC on Sunday 28 March 2027.
     found = _daily(time(8, 0), LONDON, datetime(2027, 3, 26, tzinfo=UTC), days=4)
     assert [o.due_at.astimezone(LONDON).strftime("%a %d %H:%M") for o in found] == [
-        "Fri 26 08:00", "Sat 27 08:00", "Sun 28 08:00", "Mon 29 08:00",
+        "Fri 26 08:00",
+        "Sat 27 08:00",
+        "Sun 28 08:00",
+        "Mon 29 08:00",
     ]
     assert [o.due_at.hour for o in found] == [8, 8, 7, 7]  # in UTC: GMT, then BST
     assert [o.key for o in found][:2] == ["practice:2027-03-26", "practice:2027-03-27"]
@@ -63,7 +70,9 @@ def test_each_patient_is_reminded_in_their_own_zone() -> None:
     assert [o.due_at.astimezone(SYDNEY).hour for o in found] == [8, 8, 8]
     # In UTC the evening before: +10 for Saturday 2 October, +11 from Sunday 3 October.
     assert [o.key for o in found] == [
-        "practice:2027-10-02", "practice:2027-10-03", "practice:2027-10-04",
+        "practice:2027-10-02",
+        "practice:2027-10-03",
+        "practice:2027-10-04",
     ]
     assert [o.due_at.hour for o in found] == [22, 21, 21]
 
