@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -391,21 +392,62 @@ def test_the_in_process_scheduler_sends_from_the_apps_lifespan(
             _subscribe(client, device)
             a_minute_ago = (utcnow() - timedelta(minutes=1)).astimezone(LONDON)
             _choose_practice(client, a_minute_ago.strftime("%H:%M"))
-        # As if the patient had chosen this time and subscribed yesterday.
-        with open_session(engine, write=True) as session:
-            for row in [
-                *session.exec(select(ReminderPreference)).all(),
-                *session.exec(select(PushSubscription)).all(),
-            ]:
-                if isinstance(row, ReminderPreference):
-                    row.updated_at = utcnow() - timedelta(days=1)
-                else:
-                    row.created_at = utcnow() - timedelta(days=1)
-                session.add(row)
-            session.commit()
+        _backdate_choices(engine)
         with TestClient(create_app(embedded)):
             deadline = time.monotonic() + 15
             while not endpoint.to("phone-1") and time.monotonic() < deadline:
                 time.sleep(0.2)
         [message] = endpoint.to("phone-1")
         assert device.decrypt(message.body) == GENTLE
+
+
+def _backdate_choices(engine: Engine) -> None:
+    """As if every patient had made their choice and subscribed yesterday."""
+    with open_session(engine, write=True) as session:
+        for preference in session.exec(select(ReminderPreference)).all():
+            preference.updated_at = utcnow() - timedelta(days=1)
+            session.add(preference)
+        for subscription in session.exec(select(PushSubscription)).all():
+            subscription.created_at = utcnow() - timedelta(days=1)
+            session.add(subscription)
+        session.commit()
+
+
+@pytest.mark.slow
+def test_two_scheduler_processes_send_each_reminder_once(
+    client: TestClient, engine: Engine, settings: Settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """`tend reminders run --once` started twice at the same moment, as two processes."""
+    import os
+    import subprocess
+    import sys
+
+    build_world(engine)
+    with push_endpoint() as endpoint:
+        a_minute_ago = (utcnow() - timedelta(minutes=1)).astimezone(LONDON).strftime("%H:%M")
+        names = []
+        for patient in ("P-A1", "P-A2", "P-B1"):
+            login(client, patient)
+            _choose_practice(client, a_minute_ago)
+            for phone in ("a", "b"):
+                names.append(f"{patient}-{phone}")
+                _subscribe(client, BrowserSubscription.new(endpoint.url(names[-1])))
+            client.post("/api/v1/auth/logout")
+        _backdate_choices(engine)
+        env = {
+            **os.environ,
+            "TEND_DATABASE_URL": settings.resolved_database_url,
+            "TEND_DATA_DIR": str(tmp_path / "data"),
+            "TEND_ENVIRONMENT": "test",
+            "TEND_PUSH_ALLOW_TEST_ENDPOINTS": "true",
+            "TEND_PUSH_CONTACT": "mailto:reminders@clinic.example",
+        }
+        command = [sys.executable, "-m", "app", "reminders", "run", "--once"]
+        processes = [
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(2)
+        ]
+        outputs = [process.communicate(timeout=120)[0].decode() for process in processes]
+        assert [process.returncode for process in processes] == [0, 0], outputs
+        counts = Counter(r.path.removeprefix("/push/") for r in endpoint.received)
+    assert counts == Counter({name: 1 for name in names}), outputs
