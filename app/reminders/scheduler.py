@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
+from py_vapid import Vapid
 from sqlalchemy import Engine
 
 from app.config import Settings
@@ -68,6 +69,27 @@ def run_pass(
         # Committed before sending: once a delivery says "sending" nobody else will send it.
         session.commit()
     vapid = push.load_vapid(vapid_key.private_key_pem)
+    # One HTTP session per pass at least, so messages to one push service share a connection.
+    own_http = http is None
+    http = http or requests.Session()
+    try:
+        _send_claimed(engine, settings, claimed, vapid=vapid, http=http, now=now, summary=summary)
+    finally:
+        if own_http:
+            http.close()
+    return summary
+
+
+def _send_claimed(
+    engine: Engine,
+    settings: Settings,
+    claimed: list[reminders_service.ClaimedDelivery],
+    *,
+    vapid: Vapid,
+    http: requests.Session,
+    now: datetime,
+    summary: PassSummary,
+) -> None:
     for delivery in claimed:
         result = push.send(
             endpoint=delivery.endpoint,
@@ -90,7 +112,6 @@ def run_pass(
             summary.retrying += 1
         else:
             summary.failed += 1
-    return summary
 
 
 def release(engine: Engine, *, holder: str) -> None:
