@@ -6,13 +6,14 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, SQLModel, col, delete, select
 
 from app.clinics.models import User
 from app.db import utcnow
@@ -306,7 +307,8 @@ def reminders_on(session: Session, *, enrolment_ids: Sequence[int]) -> set[int]:
 # --- the server's VAPID key -------------------------------------------------------------------
 
 
-def _insert(session: Session, table: type) -> object:
+def _insert(session: Session, table: type[SQLModel]) -> Any:
+    # The dialect's own INSERT, for ON CONFLICT DO NOTHING (both engines support it).
     dialect = session.get_bind().dialect.name
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
@@ -317,7 +319,7 @@ def ensure_vapid_key(session: Session) -> VapidKey:
     if key is not None:
         return key
     pem, public = push.generate_vapid_key()
-    statement = _insert(session, VapidKey).values(  # type: ignore[attr-defined]
+    statement = _insert(session, VapidKey).values(
         id=1, private_key_pem=pem, public_key=public, created_at=utcnow()
     )
     session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
@@ -334,7 +336,7 @@ def take_lease(
     session: Session, *, holder: str, now: datetime, ttl: timedelta, name: str = SCHEDULER_LEASE
 ) -> bool:
     """Take (or renew) the named lease if it is free, expired or already ours: one atomic UPDATE."""
-    statement = _insert(session, SchedulerLease).values(  # type: ignore[attr-defined]
+    statement = _insert(session, SchedulerLease).values(
         name=name, holder="", expires_at=now - timedelta(seconds=1)
     )
     session.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
@@ -453,7 +455,7 @@ def plan_deliveries(session: Session, *, now: datetime, lookback: timedelta = LO
                 )
     if not values:
         return 0
-    statement = _insert(session, ReminderDelivery).values(values)  # type: ignore[attr-defined]
+    statement = _insert(session, ReminderDelivery).values(values)
     inserted = session.execute(
         statement.on_conflict_do_nothing(
             index_elements=["subscription_id", "occurrence_key"]
