@@ -171,3 +171,40 @@ def export_command(
 def main() -> None:
     """Entry point of the `tend` console script."""
     cli()
+
+
+reminders_cli = typer.Typer(help="Reminders: the Web Push scheduler.", no_args_is_help=True)
+cli.add_typer(reminders_cli, name="reminders")
+
+
+@reminders_cli.command("run")
+def reminders_run(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit")] = False,
+) -> None:
+    """Send due reminders; safe to run beside app workers (a database lease picks one sender)."""
+    import signal
+    import threading
+
+    from app.reminders import scheduler as reminders_scheduler
+
+    settings = get_settings()
+    engine = _engine()
+    if once:
+        holder = reminders_scheduler.make_holder()
+        summary = reminders_scheduler.run_pass(engine, settings, holder=holder)
+        reminders_scheduler.release(engine, holder=holder)
+        if not summary.leased:
+            console.print("Another scheduler holds the lease; nothing sent by this one.")
+            return
+        console.print(
+            f"Planned {summary.planned}, sent {summary.sent}, retrying {summary.retrying}, "
+            f"expired devices removed {summary.gone}, failed {summary.failed}."
+        )
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(f"Sending reminders every {settings.reminders_interval_seconds}s (Ctrl+C stops).")
+    try:
+        reminders_scheduler.run_forever(engine, settings, stop=stop)
+    except KeyboardInterrupt:
+        stop.set()

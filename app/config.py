@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     invite_valid_days: int = 14
     clinic_timezone: str = "Europe/London"
     programmes_dir: Path = PROJECT_ROOT / "audio" / "programmes"
+    # Reminders: the scheduler runs inside the app (embedded default) unless turned off, e.g.
+    # when `tend reminders run` runs as its own process. Never in tests.
+    reminders_in_process: bool = True
+    reminders_interval_seconds: int = 60
+    # VAPID "sub" claim: how a push service can reach whoever runs this Tend.
+    push_contact: str = "mailto:reminders@tend.invalid"
+    # Only for tests against a stand-in push service: accept any endpoint, plain http too.
+    push_allow_test_endpoints: bool = False
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":
@@ -43,6 +51,10 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def runs_reminders_in_process(self) -> bool:
+        return self.reminders_in_process and self.environment != "test"
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine
+from app.reminders import scheduler as reminders_scheduler
 from app.routes import build_api_router, build_page_router
 from app.web.csrf import same_origin_middleware
 from app.web.error_handlers import install_error_handlers
@@ -22,7 +23,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reminders = (
+            reminders_scheduler.start_in_background(engine, settings)
+            if settings.runs_reminders_in_process
+            else None
+        )
         yield
+        if reminders is not None:
+            thread, stop = reminders
+            stop.set()
+            thread.join(timeout=15)
         engine.dispose()
 
     app = FastAPI(

@@ -9,6 +9,13 @@ from app.clinics.models import Clinic, User
 from app.groups.models import Attendance, Enrolment, Group, GroupFacilitator, GroupSession
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme.models import Exercise, Programme, Week, WeekPractice
+from app.reminders.models import (
+    PushSubscription,
+    ReminderDelivery,
+    ReminderPreference,
+    SchedulerLease,
+    VapidKey,
+)
 
 metadata = SQLModel.metadata
 
@@ -33,4 +40,9 @@ __all__ = [
     "Week",
     "WeekPractice",
     "metadata",
+    "PushSubscription",
+    "ReminderDelivery",
+    "ReminderPreference",
+    "SchedulerLease",
+    "VapidKey",
 ]

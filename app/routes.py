@@ -16,6 +16,8 @@ from app.practice import api as practice_api
 from app.practice import pages as practice_pages
 from app.programme import api as programme_api
 from app.programme import pages as programme_pages
+from app.reminders import api as reminders_api
+from app.reminders import pages as reminders_pages
 from app.web import pages as web_pages
 
 SIGNED_IN = [Depends(get_current_user)]
@@ -24,13 +26,14 @@ SIGNED_IN = [Depends(get_current_user)]
 PUBLIC_API = (auth_api.public_router,)
 PUBLIC_PAGES = (auth_pages.router, web_pages.router)
 
-PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router)
+PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router, reminders_api.router)
 PROTECTED_PAGES = (
     audio_pages.router,
     practice_pages.router,
     programme_pages.router,
     groups_pages.router,
     exports_pages.router,
+    reminders_pages.router,
 )
 
 

@@ -144,3 +144,34 @@ def week_start(group: Group, number: int) -> date:
 def is_week_unlocked(group: Group, number: int, *, today: date) -> bool:
     """A week opens on its first day; earlier weeks stay open."""
     return number <= programme_week_on(group, today)
+
+
+def patient_user_ids(session: Session, *, enrolment_ids: Sequence[int]) -> dict[int, int]:
+    """The patient account behind each enrolment: {enrolment_id: user_id}."""
+    if not enrolment_ids:
+        return {}
+    rows = session.exec(
+        select(Enrolment.id, Enrolment.user_id).where(col(Enrolment.id).in_(enrolment_ids))
+    ).all()
+    return {enrolment_id: user_id for enrolment_id, user_id in rows if enrolment_id is not None}
+
+
+def meetings_for_patients(
+    session: Session, *, user_ids: Sequence[int], start: datetime, end: datetime
+) -> list[tuple[int, GroupSession]]:
+    """(patient user id, meeting) for each meeting of their active group in [start, end)."""
+    if not user_ids:
+        return []
+    rows = session.exec(
+        select(Enrolment.user_id, GroupSession)
+        .join(GroupSession, col(GroupSession.group_id) == Enrolment.group_id)
+        .where(
+            col(Enrolment.user_id).in_(user_ids),
+            Enrolment.status == EnrolmentStatus.active,
+            col(GroupSession.cancelled).is_(False),
+            col(GroupSession.starts_at) >= start,
+            col(GroupSession.starts_at) < end,
+        )
+        .order_by(col(GroupSession.starts_at))
+    ).all()
+    return [(user_id, meeting) for user_id, meeting in rows]

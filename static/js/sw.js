@@ -1,3 +1,4 @@
+importScripts("/static/js/sw-push.js");
 // Tend service worker: keeps the app shell so the app opens without signal.
 const SHELL_CACHE = "tend-shell-v1";
 const SHELL = ["/static/css/app.css", "/static/js/local-time.js", "/manifest.webmanifest"];

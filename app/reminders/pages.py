@@ -1,0 +1,118 @@
+"""The patient's reminders page: choose, pause or resume, and turn notifications on here."""
+
+from datetime import time
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.auth.dependencies import PatientUser
+from app.db import SessionDep
+from app.errors import InvalidInput
+from app.reminders import schedule
+from app.reminders import service as reminders_service
+from app.web.csrf import verify_csrf_form
+from app.web.templating import render
+
+router = APIRouter(tags=["pages"])
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _form_from(session: SessionDep, user: PatientUser) -> dict[str, object]:
+    preference = reminders_service.get_preference(session, user=user)
+    if preference is None:
+        return {
+            "time_of_day": schedule.DEFAULT_TIME.strftime("%H:%M"),
+            "days": list(range(7)),
+            "timezone": "",
+        }
+    return {
+        "practice": preference.practice,
+        "questionnaire": preference.questionnaire,
+        "group_session": preference.group_session,
+        "time_of_day": preference.time_of_day.strftime("%H:%M"),
+        "days": schedule.weekdays_from(preference.days_mask),
+        "timezone": preference.timezone,
+    }
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    user: PatientUser,
+    form: dict[str, object],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    preference = reminders_service.get_preference(session, user=user)
+    context = {
+        "form": form,
+        "errors": errors or {},
+        "day_names": DAY_NAMES,
+        "active": reminders_service.is_active(preference),
+        "paused": bool(preference and preference.paused),
+        "next_reminder": reminders_service.next_reminder(session, user=user),
+        "questionnaires_available": reminders_service.questionnaire_reminders_wired(),
+        "clinic_timezone": request.app.state.settings.clinic_timezone,
+    }
+    return render(request, "reminders/settings.html", context, status_code=status_code)
+
+
+@router.get("/reminders")
+def reminders_page(request: Request, user: PatientUser, session: SessionDep) -> Response:
+    return _page(request, session, user, _form_from(session, user))
+
+
+def _parse_time(value: str) -> time | None:
+    try:
+        return time.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+@router.post("/reminders", dependencies=[Depends(verify_csrf_form)])
+async def save_reminders(request: Request, user: PatientUser, session: SessionDep) -> Response:
+    """Save the choice from the plain HTML form (works without JavaScript)."""
+    submitted = await request.form()
+    days = [int(str(day)) for day in submitted.getlist("days") if str(day).isdigit()]
+    form: dict[str, object] = {
+        "practice": submitted.get("practice") == "yes",
+        "questionnaire": submitted.get("questionnaire") == "yes",
+        "group_session": submitted.get("group_session") == "yes",
+        "time_of_day": str(submitted.get("time_of_day", "")),
+        "days": days,
+        "timezone": str(submitted.get("timezone", "")).strip()
+        or request.app.state.settings.clinic_timezone,
+    }
+    at = _parse_time(str(form["time_of_day"]))
+    if at is None:
+        errors = {"time_of_day": "Enter a time such as 08:00."}
+        return _page(request, session, user, form, errors, status_code=422)
+    try:
+        reminders_service.save_preference(
+            session,
+            user=user,
+            practice=bool(form["practice"]),
+            questionnaire=bool(form["questionnaire"]),
+            group_session=bool(form["group_session"]),
+            time_of_day=at,
+            weekdays=days,
+            timezone=str(form["timezone"]),
+        )
+    except InvalidInput as error:
+        errors = {error.field or "practice": error.message}
+        return _page(request, session, user, form, errors, status_code=422)
+    return RedirectResponse("/reminders?saved=1", status_code=303)
+
+
+@router.post("/reminders/pause", dependencies=[Depends(verify_csrf_form)])
+def pause_reminders(user: PatientUser, session: SessionDep) -> Response:
+    """One tap: pause every reminder."""
+    reminders_service.set_paused(session, user=user, paused=True)
+    return RedirectResponse("/reminders?paused=1", status_code=303)
+
+
+@router.post("/reminders/resume", dependencies=[Depends(verify_csrf_form)])
+def resume_reminders(user: PatientUser, session: SessionDep) -> Response:
+    """One tap: resume reminders as they were chosen."""
+    reminders_service.set_paused(session, user=user, paused=False)
+    return RedirectResponse("/reminders?resumed=1", status_code=303)

@@ -1,0 +1,90 @@
+// Turn Web Push notifications on or off for this phone, and say plainly when they cannot work.
+const section = document.getElementById("push-device");
+const status = section.querySelector("[data-push-status]");
+const onButton = section.querySelector("[data-push-on]");
+const offButton = section.querySelector("[data-push-off]");
+const API = "/api/v1/reminders";
+
+const say = (key) => { status.textContent = section.dataset[key]; };
+const show = (button, visible) => { button.hidden = !visible; };
+
+function isAppleMobile() {
+  return /iPad|iPhone|iPod/.test(navigator.userAgent) ||
+    (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
+}
+
+function installed() {
+  return window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+}
+
+function keyBytes(base64url) {
+  const padded = (base64url + "=".repeat((4 - (base64url.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+async function send(method, path, body) {
+  const response = await fetch(API + path, {
+    method, credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok && response.status !== 404) throw new Error(`HTTP ${response.status}`);
+  return response;
+}
+
+async function registration() {
+  await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  return navigator.serviceWorker.ready;
+}
+
+async function refresh() {
+  const current = await (await registration()).pushManager.getSubscription();
+  if (current) {
+    // Keep the server's copy current: the browser may have renewed the subscription.
+    await send("POST", "/subscriptions", current.toJSON());
+    say("msgOn");
+  } else {
+    say("msgOff");
+  }
+  show(onButton, !current);
+  show(offButton, Boolean(current));
+}
+
+async function turnOn() {
+  say("msgWorking");
+  const permission = await Notification.requestPermission();
+  if (permission !== "granted") {
+    say("msgDenied");
+    show(onButton, false);
+    return;
+  }
+  const { public_key: key } = await (await send("GET", "/vapid-public-key")).json();
+  const reg = await registration();
+  const subscription = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+  await send("POST", "/subscriptions", subscription.toJSON());
+  await refresh();
+}
+
+async function turnOff() {
+  say("msgWorking");
+  const subscription = await (await registration()).pushManager.getSubscription();
+  if (subscription) {
+    await send("DELETE", "/subscriptions", { endpoint: subscription.endpoint });
+    await subscription.unsubscribe();
+  }
+  await refresh();
+}
+
+function guard(action) {
+  return () => action().catch(() => say("msgFailed"));
+}
+
+if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
+  say(isAppleMobile() && !installed() ? "msgIos" : "msgUnsupported");
+} else if (Notification.permission === "denied") {
+  say("msgDenied");
+} else {
+  onButton.addEventListener("click", guard(turnOn));
+  offButton.addEventListener("click", guard(turnOff));
+  guard(refresh)();
+}
