@@ -4,6 +4,8 @@
 """
 
 import argparse
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -37,6 +39,15 @@ When you are ready, take a slightly deeper breath, and let your eyes open.
 """
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: fair even on a busy machine."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _replaying(voices: list[AudioSegment]) -> processing.Speaker:
     """A speaker handing back speech already synthesised, so synthesis is timed on its own."""
 
@@ -59,6 +70,7 @@ def main() -> None:
     print(f"estimated speech + pauses: {estimate_seconds(segments):.1f} s")
 
     for _ in range(args.repeat):
+        cpu_started = _cpu_seconds()
         started = time.perf_counter()
         spoken = speech.synthesise([s.text for s in segments if isinstance(s, Speech)])
         synthesised = time.perf_counter()
@@ -67,13 +79,16 @@ def main() -> None:
         processed = time.perf_counter()
         renditions = processing.encode(finished, out, "bench")
         done = time.perf_counter()
+        cpu = _cpu_seconds() - cpu_started
 
         seconds = len(finished) / 1000
         print(
             f"\naudio {seconds:.1f} s; synthesis {synthesised - started:.2f} s, "
             f"compose+finish {processed - synthesised:.2f} s, "
             f"encode+measure {done - processed:.2f} s; "
-            f"total {done - started:.2f} s = {seconds / (done - started):.1f}x real time"
+            f"total {done - started:.2f} s = {seconds / (done - started):.1f}x real time "
+            f"(load average {os.getloadavg()[0]:.1f}); CPU {cpu:.1f} s including ffmpeg and "
+            f"Piper = {seconds / cpu:.1f}x real time per core"
         )
         for r in renditions:
             per_minute = r.size_bytes / (r.duration_seconds / 60)
