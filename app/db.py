@@ -91,6 +91,9 @@ def get_session(request: Request) -> Iterator[Session]:
             yield session
             session.commit()
         except BaseException:
+            # Detach first: a rollback expires what the request loaded, and the error page
+            # still reads the signed-in user (a guard's 403 would otherwise become a 500).
+            session.expunge_all()
             session.rollback()
             raise
 
