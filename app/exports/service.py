@@ -102,6 +102,11 @@ class Pseudonymiser:
         self._codes: dict[str, str] = {}
         self._shifts: dict[str, timedelta] = {}
 
+    @property
+    def active(self) -> bool:
+        """Whether codes or dates change at all."""
+        return bool(self._key)
+
     def code(self, participant_code: str) -> str:
         """The participant's code in this export: stable within a study, unrelated across."""
         if not self._key:
@@ -156,6 +161,9 @@ def prepared_rows(
     temporal = [i for i, c in enumerate(table.columns) if c.type in ("date", "datetime")]
     date_index = names.index(table.date_column) if table.date_column else None
     first, last = request.date_from, request.date_to
+    if not (first or last or pseudonymiser.active):
+        yield from table.rows(session, group_ids)
+        return
     for row in table.rows(session, group_ids):
         if date_index is not None and (first or last):
             day = _day_of(row[date_index])
@@ -185,30 +193,72 @@ def cell(value: Any) -> Any:
     return value
 
 
+def _iso(value: Any) -> Any:
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def _converters(columns: Sequence[Column] | None) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Per-column conversions for CSV: only booleans and dates need any (None writes blank)."""
+    if columns is None:
+        return []
+    by_type: dict[str, Callable[[Any], Any]] = {"boolean": int, "date": _iso, "datetime": _iso}
+    return [(i, by_type[c.type]) for i, c in enumerate(columns) if c.type in by_type]
+
+
 class _HashingWriter(io.TextIOBase):
-    """A text sink that hashes and writes what it is given: no second pass over big files."""
+    """A text sink that hashes and writes in blocks: no second pass over big files."""
 
     def __init__(self, raw: io.BufferedWriter) -> None:
         self._raw = raw
+        self._parts: list[str] = []
         self.digest = hashlib.sha256()
 
     def write(self, text: str) -> int:
-        data = text.encode("utf-8")
-        self.digest.update(data)
-        self._raw.write(data)
+        self._parts.append(text)
+        if len(self._parts) >= 1024:
+            self.flush()
         return len(text)
 
+    def flush(self) -> None:
+        if self._parts:
+            data = "".join(self._parts).encode("utf-8")
+            self._parts.clear()
+            self.digest.update(data)
+            self._raw.write(data)
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> FileSummary:
-    """Write a CSV as the rows come, hashing as it goes."""
+
+def write_csv(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    columns: Sequence[Column] | None = None,
+) -> FileSummary:
+    """Write a CSV as the rows come, hashing as it goes.
+
+    With ``columns``, values are converted by their codebook type (fast); without, each
+    value is converted by what it is.
+    """
     count = 0
-    with path.open("wb", buffering=1 << 16) as raw:
-        sink = _HashingWriter(raw)  # type: ignore[arg-type]
+    converters = _converters(columns)
+    with path.open("wb") as raw:
+        sink = _HashingWriter(raw)
         writer = csv.writer(sink, lineterminator="\n")
         writer.writerow(header)
-        for row in rows:
-            writer.writerow([cell(v) for v in row])
-            count += 1
+        if columns is None:
+            for row in rows:
+                writer.writerow([cell(v) for v in row])
+                count += 1
+        else:
+            for row in rows:
+                if converters:
+                    row = list(row)
+                    for i, convert in converters:
+                        value = row[i]
+                        if value is not None:
+                            row[i] = convert(value)
+                writer.writerow(row)
+                count += 1
+        sink.flush()
     return FileSummary(sha256=sink.digest.hexdigest(), rows=count)
 
 
@@ -383,7 +433,10 @@ def _write_bundle(
     files: dict[str, FileSummary] = {}
     for table in context.tables:
         files[table.file] = write_csv(
-            out_dir / table.file, [c.name for c in table.columns], context.rows(table)
+            out_dir / table.file,
+            [c.name for c in table.columns],
+            context.rows(table),
+            () if table.csv_ready and not context.pseudonymiser.date_shift else table.columns,
         )
     files["codebook.csv"] = write_csv(
         out_dir / "codebook.csv",

@@ -8,7 +8,7 @@ pseudonymising and date shifting are applied to every table alike by the export 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +45,8 @@ class Table:
     rows: Any = field(compare=False)  # (session, group_ids) -> iterator of tuples
     # The column a date-range filter applies to (a date or datetime column).
     date_column: str = ""
+    # Rows already hold CSV-ready text and integers (dates ISO 8601, booleans 0/1).
+    csv_ready: bool = False
 
 
 ID_COLUMNS = (
@@ -60,34 +62,46 @@ ID_COLUMNS = (
 _BATCH = 2000
 
 
-def _practice_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-    # Plain columns, not ORM objects: a million rows must stream quickly in little memory.
+def _practice_rows(session: Session, group_ids: Sequence[int]) -> Iterator[Sequence[Any]]:
+    # The one table that grows to millions of rows: plain Core rows straight from the driver,
+    # instants as stored (text on SQLite, normalised by ``utc_text``), no ORM objects.
+    as_text = sa.String()
     query = (
         sa.select(
             col(Enrolment.participant_code),
             col(Group.code),
             col(PracticeLog.id),
-            col(PracticeLog.kind),
+            sa.type_coerce(col(PracticeLog.kind), as_text),
             col(Exercise.key),
-            col(PracticeLog.started_at),
+            sa.type_coerce(col(PracticeLog.started_at), as_text),
             col(PracticeLog.utc_offset_minutes),
             col(PracticeLog.timezone),
-            col(PracticeLog.local_date),
+            sa.cast(col(PracticeLog.local_date), as_text),
             col(PracticeLog.listened_seconds),
-            col(PracticeLog.completed),
-            col(PracticeLog.clock_suspect),
-            col(PracticeLog.received_at),
+            sa.cast(col(PracticeLog.completed), sa.Integer()),
+            sa.cast(col(PracticeLog.clock_suspect), sa.Integer()),
+            sa.type_coerce(col(PracticeLog.received_at), as_text),
         )
         .join(Enrolment, col(Enrolment.id) == PracticeLog.enrolment_id)
         .join(Group, col(Group.id) == Enrolment.group_id)
         .outerjoin(Exercise, col(Exercise.id) == PracticeLog.exercise_id)
         .where(col(Group.id).in_(group_ids))
         .order_by(col(Group.code), col(Enrolment.participant_code), col(PracticeLog.started_at))
-        .execution_options(yield_per=_BATCH)
     )
-    for row in session.execute(query):
-        kind = row[3]
-        yield (*row[:3], getattr(kind, "value", kind), *row[4:])
+    # Streaming is set on the statement, not the connection: later statements must not stream.
+    for row in session.connection().execute(query.execution_options(yield_per=_BATCH)):
+        yield (*row[:5], utc_text(row[5]), *row[6:12], utc_text(row[12]))
+
+
+def utc_text(value: Any) -> Any:
+    """An instant as ISO 8601 with offset, from either engine's raw value (fast path)."""
+    if isinstance(value, str):  # SQLite: naive UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"
+        if value.endswith(".000000"):
+            value = value[:-7]
+        return value.replace(" ", "T", 1) + "+00:00"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value
 
 
 def _check_in_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
@@ -289,6 +303,7 @@ TABLES = (
         ),
         _practice_rows,
         date_column="local_date",
+        csv_ready=True,
     ),
     Table(
         "checkins.csv",
