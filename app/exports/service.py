@@ -205,26 +205,22 @@ def _converters(columns: Sequence[Column] | None) -> list[tuple[int, Callable[[A
     return [(i, by_type[c.type]) for i, c in enumerate(columns) if c.type in by_type]
 
 
-class _HashingWriter(io.TextIOBase):
-    """A text sink that hashes and writes in blocks: no second pass over big files."""
+class _HashingSink:
+    """CSV text gathered in memory and written in blocks, hashed on the way: one pass."""
+
+    BLOCK_ROWS = 2000
 
     def __init__(self, raw: io.BufferedWriter) -> None:
         self._raw = raw
-        self._parts: list[str] = []
+        self.buffer = io.StringIO()
         self.digest = hashlib.sha256()
 
-    def write(self, text: str) -> int:
-        self._parts.append(text)
-        if len(self._parts) >= 1024:
-            self.flush()
-        return len(text)
-
     def flush(self) -> None:
-        if self._parts:
-            data = "".join(self._parts).encode("utf-8")
-            self._parts.clear()
-            self.digest.update(data)
-            self._raw.write(data)
+        data = self.buffer.getvalue().encode("utf-8")
+        self.buffer.seek(0)
+        self.buffer.truncate(0)
+        self.digest.update(data)
+        self._raw.write(data)
 
 
 def write_csv(
@@ -235,29 +231,29 @@ def write_csv(
 ) -> FileSummary:
     """Write a CSV as the rows come, hashing as it goes.
 
-    With ``columns``, values are converted by their codebook type (fast); without, each
-    value is converted by what it is.
+    With ``columns``, values are converted by their codebook type (fast; none at all when
+    empty); without, each value is converted by what it is.
     """
     count = 0
     converters = _converters(columns)
+    block = _HashingSink.BLOCK_ROWS
     with path.open("wb") as raw:
-        sink = _HashingWriter(raw)
-        writer = csv.writer(sink, lineterminator="\n")
+        sink = _HashingSink(raw)
+        writer = csv.writer(sink.buffer, lineterminator="\n")
         writer.writerow(header)
-        if columns is None:
-            for row in rows:
-                writer.writerow([cell(v) for v in row])
-                count += 1
-        else:
-            for row in rows:
-                if converters:
-                    row = list(row)
-                    for i, convert in converters:
-                        value = row[i]
-                        if value is not None:
-                            row[i] = convert(value)
-                writer.writerow(row)
-                count += 1
+        for row in rows:
+            if columns is None:
+                row = [cell(v) for v in row]
+            elif converters:
+                row = list(row)
+                for i, convert in converters:
+                    value = row[i]
+                    if value is not None:
+                        row[i] = convert(value)
+            writer.writerow(row)
+            count += 1
+            if count % block == 0:
+                sink.flush()
         sink.flush()
     return FileSummary(sha256=sink.digest.hexdigest(), rows=count)
 
