@@ -395,6 +395,7 @@ def run_export(
         actor=actor,
         object_type="export",
         format=request.format.value,
+        groups=codes,
         filters={**request.filters(), "groups": codes},
         files={name: {"sha256": s.sha256, "rows": s.rows} for name, s in files.items()},
         table_rows=table_rows,
