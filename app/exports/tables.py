@@ -62,9 +62,18 @@ ID_COLUMNS = (
 _BATCH = 2000
 
 
+def _instant(column: Any, dialect: str) -> Any:
+    """An instant as ISO 8601 text with offset, made by SQLite itself (it stores UTC text)."""
+    if dialect == "sqlite":
+        text = func.replace(func.replace(column, ".000000", ""), " ", "T")
+        return sa.type_coerce(text.concat("+00:00"), sa.String())
+    return column
+
+
 def _practice_rows(session: Session, group_ids: Sequence[int]) -> Iterator[Sequence[Any]]:
     # The one table that grows to millions of rows: plain Core rows straight from the driver,
-    # instants as stored (text on SQLite, normalised by ``utc_text``), no ORM objects.
+    # already in their CSV form, no ORM objects.
+    dialect = session.get_bind().dialect.name
     as_text = sa.String()
     query = (
         sa.select(
@@ -73,14 +82,14 @@ def _practice_rows(session: Session, group_ids: Sequence[int]) -> Iterator[Seque
             col(PracticeLog.id),
             sa.type_coerce(col(PracticeLog.kind), as_text),
             col(Exercise.key),
-            sa.type_coerce(col(PracticeLog.started_at), as_text),
+            _instant(col(PracticeLog.started_at), dialect),
             col(PracticeLog.utc_offset_minutes),
             col(PracticeLog.timezone),
             sa.cast(col(PracticeLog.local_date), as_text),
             col(PracticeLog.listened_seconds),
             sa.cast(col(PracticeLog.completed), sa.Integer()),
             sa.cast(col(PracticeLog.clock_suspect), sa.Integer()),
-            sa.type_coerce(col(PracticeLog.received_at), as_text),
+            _instant(col(PracticeLog.received_at), dialect),
         )
         .join(Enrolment, col(Enrolment.id) == PracticeLog.enrolment_id)
         .join(Group, col(Group.id) == Enrolment.group_id)
@@ -89,7 +98,11 @@ def _practice_rows(session: Session, group_ids: Sequence[int]) -> Iterator[Seque
         .order_by(col(Group.code), col(Enrolment.participant_code), col(PracticeLog.started_at))
     )
     # Streaming is set on the statement, not the connection: later statements must not stream.
-    for row in session.connection().execute(query.execution_options(yield_per=_BATCH)):
+    result = session.connection().execute(query.execution_options(yield_per=_BATCH))
+    if dialect == "sqlite":
+        yield from result
+        return
+    for row in result:
         yield (*row[:5], utc_text(row[5]), *row[6:12], utc_text(row[12]))
 
 
