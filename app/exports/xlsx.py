@@ -1,7 +1,7 @@
 """The export tables as one XLSX workbook, streamed (openpyxl write-only mode)."""
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,13 @@ MAX_SHEET_ROWS = 1_048_575
 _ILLEGAL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 
 
-def _sheet_value(value: Any) -> Any:
-    if value is None:
+def _sheet_value(value: Any, kind: str = "") -> Any:
+    if value is None or value == "":
         return None
+    if isinstance(value, str) and kind == "date":
+        return date.fromisoformat(value)  # typed cells, whichever form the rows came in
+    if isinstance(value, str) and kind == "datetime":
+        value = datetime.fromisoformat(value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, datetime):
@@ -49,6 +53,7 @@ def write_workbook(
     for table, table_rows in tables:
         base = table.file.removesuffix(".csv")
         header = [c.name for c in table.columns]
+        kinds = [c.type for c in table.columns]
         part, in_sheet, total = 1, 0, 0
         sheet = book.create_sheet(base)
         sheet.append(header)
@@ -58,7 +63,7 @@ def write_workbook(
                 in_sheet = 0
                 sheet = book.create_sheet(f"{base} ({part})")
                 sheet.append(header)
-            sheet.append([_sheet_value(v) for v in row])
+            sheet.append([_sheet_value(v, k) for v, k in zip(row, kinds, strict=True)])
             in_sheet += 1
             total += 1
         counts[table.file] = total

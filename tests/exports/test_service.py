@@ -3,7 +3,7 @@
 import hashlib
 import json
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -239,5 +239,7 @@ def test_workbook_holds_the_same_tables_with_readme_and_codebook(
         csv_rows = read_csv(tmp_path / "csv" / f"{name}.csv")
         assert len(sheet_rows) - 1 == len(csv_rows)
         assert list(sheet_rows[0]) == list(csv_rows[0]) if csv_rows else True
+    first_log = list(book["practice_logs"].iter_rows(values_only=True))[1]
+    assert isinstance(first_log[5], datetime) and isinstance(first_log[8], datetime)  # typed
     readme = " ".join(str(r[0]) for r in book["README"].iter_rows(values_only=True) if r[0])
     assert "Adherence rule" in readme
