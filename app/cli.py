@@ -16,6 +16,7 @@ from app.clinics.models import Role, User
 from app.config import get_settings
 from app.datafiles import DataFileError
 from app.db import create_db_engine, open_session
+from app.errors import AppError
 from app.exports import service as exports_service
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
@@ -141,30 +142,61 @@ def logins() -> None:
 
 @cli.command("export")
 def export_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the bundle into")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the export into")],
     group: Annotated[
         list[str] | None, typer.Option("--group", help="Group code (repeatable)")
     ] = None,
-    export_format: Annotated[str, typer.Option("--format", help="bundle")] = "bundle",
+    export_format: Annotated[
+        exports_service.ExportFormat, typer.Option("--format", help="What to write")
+    ] = exports_service.ExportFormat.bundle,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First day to include (YYYY-MM-DD)")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last day to include (YYYY-MM-DD)")
+    ] = None,
+    study_key: Annotated[
+        str, typer.Option("--study-key", help="Pseudonymise participant codes with this key")
+    ] = "",
+    date_shift: Annotated[
+        bool, typer.Option("--date-shift", help="Shift each participant's dates (needs a key)")
+    ] = False,
+    free_text: Annotated[
+        bool, typer.Option("--free-text", help="Include reflections (free text)")
+    ] = False,
     as_user: Annotated[
         str, typer.Option("--as", help="Login of the clinician exporting")
     ] = "clinician@demo.example",
 ) -> None:
     """Write an export, exactly as a clinician would download it."""
-    if export_format != "bundle":
-        console.print(f"[red]Format {export_format!r} is not available yet; use bundle.[/red]")
-        raise typer.Exit(2)
+    try:
+        first = date.fromisoformat(date_from) if date_from else None
+        last = date.fromisoformat(date_to) if date_to else None
+    except ValueError as error:
+        console.print(f"[red]--from/--to: {error}[/red]")
+        raise typer.Exit(2) from error
+    request = exports_service.ExportRequest(
+        format=export_format,
+        group_codes=tuple(group or ()),
+        date_from=first,
+        date_to=last,
+        study_key=study_key,
+        date_shift=date_shift,
+        free_text=free_text,
+    )
     with open_session(_engine(), write=True) as session:
         actor = session.exec(select(User).where(User.login == as_user)).first()
         if actor is None or actor.role not in (Role.clinician, Role.admin):
             console.print(f"[red]{as_user} is not a clinician or admin account.[/red]")
             raise typer.Exit(2)
-        result = exports_service.write_bundle(
-            session, actor=actor, out_dir=out, group_codes=group or ()
-        )
+        try:
+            result = exports_service.run_export(session, actor=actor, request=request, out_dir=out)
+        except AppError as error:
+            console.print(f"[red]{error.field or 'export'}: {error.message}[/red]")
+            raise typer.Exit(2) from error
         session.commit()
     for name, summary in result.files.items():
-        console.print(f"{name}: {summary.rows} rows")
+        console.print(f"{name}: {summary.rows} rows, sha256 {summary.sha256[:12]}")
     console.print(f"Wrote {out} for groups {', '.join(result.group_codes)}.")
 
 

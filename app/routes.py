@@ -7,6 +7,7 @@ unless it is listed as public on purpose.
 from fastapi import APIRouter, Depends
 
 from app.audio import pages as audio_pages
+from app.audit import pages as audit_pages
 from app.auth import api as auth_api
 from app.auth import pages as auth_pages
 from app.auth.dependencies import get_current_user
@@ -34,6 +35,7 @@ PROTECTED_PAGES = (
     groups_pages.router,
     exports_pages.router,
     reminders_pages.router,
+    audit_pages.router,
 )
 
 

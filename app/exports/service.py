@@ -1,27 +1,73 @@
-"""Writing an export bundle: tidy CSVs, their codebook, a README and a manifest of hashes."""
+"""Writing exports: the tidy CSV bundle, an XLSX workbook, REDCap files and a FHIR R4 bundle.
+
+Every format reads the same tables (app/exports/tables.py) through one pipeline: rows are
+filtered by date, participant codes pseudonymised under the study key, dates shifted per
+participant when asked, and written as they stream from the database, hashed on the way.
+"""
 
 import csv
 import hashlib
+import hmac
 import io
 import json
+import shutil
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
 from app.audit import service as audit
-from app.clinics.models import User
+from app.clinics.models import Role, User
 from app.db import utcnow
-from app.errors import Forbidden
-from app.exports.tables import TABLES, Column, Table
+from app.errors import Forbidden, InvalidInput
+from app.exports import fhir, redcap, tables
+from app.exports.tables import REFLECTIONS, TABLES, Column, Table
 from app.groups import service as groups_service
 from app.groups.models import Group
+from app.programme import service as programme_service
 
-BUNDLE_VERSION = "1"
+BUNDLE_VERSION = "2"
+EXPORT_ROLES = frozenset({Role.clinician, Role.admin})
+# Per-participant date shifts are whole days in [-MAX_SHIFT_DAYS, -1] or [1, MAX_SHIFT_DAYS].
+MAX_SHIFT_DAYS = 365
+
+
+class ExportFormat(StrEnum):
+    bundle = "bundle"
+    xlsx = "xlsx"
+    fhir = "fhir"
+    redcap = "redcap"
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What a clinician asked for: which groups and dates, in what form, pseudonymised how."""
+
+    format: ExportFormat = ExportFormat.bundle
+    group_codes: Sequence[str] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    study_key: str = ""
+    date_shift: bool = False
+    free_text: bool = False
+
+    def filters(self) -> dict[str, Any]:
+        """The filters as the README and the audit trail state them (never the key itself)."""
+        return {
+            "groups": list(self.group_codes),
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "pseudonymised": bool(self.study_key),
+            "study_key_fingerprint": key_fingerprint(self.study_key) if self.study_key else None,
+            "date_shift": self.date_shift,
+            "free_text": self.free_text,
+        }
 
 
 @dataclass(frozen=True)
@@ -35,37 +81,223 @@ class ExportResult:
     directory: Path
     files: dict[str, FileSummary]
     group_codes: list[str]
+    format: ExportFormat = ExportFormat.bundle
+    # The tables' own row counts (for XLSX and REDCap files that hold several tables).
+    table_rows: dict[str, int] = field(default_factory=dict)
 
 
-class _HashingWriter(io.TextIOBase):
-    """A text sink that hashes and writes what it is given: no second pass over big files."""
+def key_fingerprint(study_key: str) -> str:
+    """A short fingerprint of the study key, to tell exports made with the same key apart."""
+    return hmac.new(study_key.encode(), b"tend-key-fingerprint", hashlib.sha256).hexdigest()[:12]
+
+
+class Pseudonymiser:
+    """Participant codes and date shifts under one study key (none: real codes, no shift)."""
+
+    def __init__(self, study_key: str = "", *, date_shift: bool = False) -> None:
+        if date_shift and not study_key:
+            raise InvalidInput("Date shifting needs a study key.", field="study_key")
+        self._key = study_key.encode()
+        self.date_shift = date_shift
+        self._codes: dict[str, str] = {}
+        self._shifts: dict[str, timedelta] = {}
+
+    @property
+    def active(self) -> bool:
+        """Whether codes or dates change at all."""
+        return bool(self._key)
+
+    def code(self, participant_code: str) -> str:
+        """The participant's code in this export: stable within a study, unrelated across."""
+        if not self._key:
+            return participant_code
+        cached = self._codes.get(participant_code)
+        if cached is None:
+            digest = hmac.new(self._key, participant_code.encode(), hashlib.sha256).hexdigest()
+            cached = self._codes[participant_code] = f"S-{digest[:16].upper()}"
+        return cached
+
+    def shift(self, participant_code: str) -> timedelta:
+        """The whole-day shift applied to all of this participant's dates (zero when off)."""
+        if not self.date_shift:
+            return timedelta(0)
+        cached = self._shifts.get(participant_code)
+        if cached is None:
+            digest = hmac.new(
+                self._key, b"date-shift:" + participant_code.encode(), hashlib.sha256
+            ).digest()
+            n = int.from_bytes(digest[:8], "big") % (2 * MAX_SHIFT_DAYS)
+            days = n - MAX_SHIFT_DAYS if n < MAX_SHIFT_DAYS else n - MAX_SHIFT_DAYS + 1
+            cached = self._shifts[participant_code] = timedelta(days=days)
+        return cached
+
+
+def _as_temporal(value: Any) -> date | datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):  # datetime is a date too
+        return value
+    text = str(value)
+    return datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
+
+
+def _day_of(value: Any) -> date | None:
+    moment = _as_temporal(value)
+    if isinstance(moment, datetime):
+        return moment.date()
+    return moment
+
+
+def prepared_rows(
+    session: Session,
+    table: Table,
+    group_ids: Sequence[int],
+    *,
+    request: ExportRequest,
+    pseudonymiser: Pseudonymiser,
+) -> Iterator[tuple[Any, ...]]:
+    """The table's rows, filtered by date, pseudonymised and date-shifted, as they stream."""
+    names = [c.name for c in table.columns]
+    temporal = [i for i, c in enumerate(table.columns) if c.type in ("date", "datetime")]
+    date_index = names.index(table.date_column) if table.date_column else None
+    first, last = request.date_from, request.date_to
+    if not (first or last or pseudonymiser.active):
+        yield from table.rows(session, group_ids)
+        return
+    for row in table.rows(session, group_ids):
+        if date_index is not None and (first or last):
+            day = _day_of(row[date_index])
+            if day is None or (first and day < first) or (last and day > last):
+                continue
+        participant = row[0]
+        values = list(row)
+        values[0] = pseudonymiser.code(participant)
+        if pseudonymiser.date_shift:
+            delta = pseudonymiser.shift(participant)
+            for i in temporal:
+                moment = _as_temporal(values[i])
+                values[i] = None if moment is None else moment + delta
+        yield tuple(values)
+
+
+def cell(value: Any) -> Any:
+    """One value as it is written to a CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+def _iso(value: Any) -> Any:
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def _converters(columns: Sequence[Column] | None) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Per-column conversions for CSV: only booleans and dates need any (None writes blank)."""
+    if columns is None:
+        return []
+    by_type: dict[str, Callable[[Any], Any]] = {"boolean": int, "date": _iso, "datetime": _iso}
+    return [(i, by_type[c.type]) for i, c in enumerate(columns) if c.type in by_type]
+
+
+class _HashingSink:
+    """CSV text gathered in memory and written in blocks, hashed on the way: one pass."""
+
+    BLOCK_ROWS = 2000
 
     def __init__(self, raw: io.BufferedWriter) -> None:
         self._raw = raw
+        self.buffer = io.StringIO()
         self.digest = hashlib.sha256()
 
-    def write(self, text: str) -> int:
-        data = text.encode("utf-8")
+    def flush(self) -> None:
+        data = self.buffer.getvalue().encode("utf-8")
+        self.buffer.seek(0)
+        self.buffer.truncate(0)
         self.digest.update(data)
         self._raw.write(data)
-        return len(text)
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> FileSummary:
+def write_csv(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    columns: Sequence[Column] | None = None,
+) -> FileSummary:
+    """Write a CSV as the rows come, hashing as it goes.
+
+    With ``columns``, values are converted by their codebook type (fast; none at all when
+    empty); without, each value is converted by what it is.
+    """
     count = 0
+    converters = _converters(columns)
+    block = _HashingSink.BLOCK_ROWS
     with path.open("wb") as raw:
-        sink = _HashingWriter(raw)
-        writer = csv.writer(sink, lineterminator="\n")
+        sink = _HashingSink(raw)
+        writer = csv.writer(sink.buffer, lineterminator="\n")
         writer.writerow(header)
         for row in rows:
+            if columns is None:
+                row = [cell(v) for v in row]
+            elif converters:
+                row = list(row)
+                for i, convert in converters:
+                    value = row[i]
+                    if value is not None:
+                        row[i] = convert(value)
             writer.writerow(row)
             count += 1
+            if count % block == 0:
+                sink.flush()
+        sink.flush()
     return FileSummary(sha256=sink.digest.hexdigest(), rows=count)
 
 
-def _codebook_rows(tables: Sequence[Table]) -> Iterable[tuple[str, ...]]:
-    for table in tables:
+def file_summary(path: Path, rows: int) -> FileSummary:
+    """SHA-256 of a finished file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return FileSummary(sha256=digest.hexdigest(), rows=rows)
+
+
+CODEBOOK_HEADER = (
+    "file",
+    "variable",
+    "label",
+    "type",
+    "allowed_values",
+    "units",
+    "missing",
+    "derivation",
+    "loinc",
+)
+
+
+def codebook_rows(
+    tables_: Sequence[Table], *, rules: dict[str, str], pseudonymiser: Pseudonymiser
+) -> Iterator[tuple[str, ...]]:
+    """One row per variable: meaning, type, allowed values, units, missing, derivation, LOINC."""
+    rule_text = " ".join(f"[{programme}] {text}" for programme, text in rules.items())
+    for table in tables_:
         for column in table.columns:
+            derivation = column.derivation
+            if table.file == "adherence_weekly.csv" and column.name in (
+                "practice_days",
+                "met_target",
+                "completer",
+            ):
+                derivation = f"{derivation}. Rule: {rule_text}"
+            if pseudonymiser.date_shift and column.type in ("date", "datetime"):
+                derivation = (
+                    f"{derivation}; " if derivation else ""
+                ) + "shifted by the participant's whole-day offset (intervals preserved)"
             yield (
                 table.file,
                 column.name,
@@ -74,80 +306,317 @@ def _codebook_rows(tables: Sequence[Table]) -> Iterable[tuple[str, ...]]:
                 column.allowed,
                 column.units,
                 column.missing,
+                derivation,
+                column.loinc,
             )
-
-
-CODEBOOK_HEADER = ("file", "variable", "label", "type", "allowed_values", "units", "missing")
 
 
 def exportable_groups(session: Session, *, actor: User, codes: Sequence[str] = ()) -> list[Group]:
     """The groups an export may include: the ones named, each checked, or all the actor sees."""
-    if not actor.is_staff:
-        raise Forbidden("Only clinic staff can export data.")
+    if actor.role not in EXPORT_ROLES:
+        raise Forbidden("Only clinicians and admins can export data.")
     if codes:
         return [groups_service.get_group_for_staff(session, code=c, viewer=actor) for c in codes]
     return list(groups_service.visible_groups(session, viewer=actor))
 
 
-def write_bundle(
-    session: Session, *, actor: User, out_dir: Path, group_codes: Sequence[str] = ()
-) -> ExportResult:
-    """Write the export bundle for the actor's groups into ``out_dir`` and audit it."""
-    groups = exportable_groups(session, actor=actor, codes=group_codes)
-    group_ids = [g.id for g in groups if g.id is not None]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, FileSummary] = {}
-    for table in TABLES:
-        files[table.file] = _write_csv(
-            out_dir / table.file, [c.name for c in table.columns], table.rows(session, group_ids)
+def adherence_rules(session: Session, groups: Sequence[Group]) -> dict[str, str]:
+    """Each programme's adherence rule in words, keyed by programme key."""
+    rules: dict[str, str] = {}
+    for group in groups:
+        programme = programme_service.get_programme(session, group.programme_id)
+        if programme.key not in rules:
+            rules[programme.key] = programme_service.adherence_rule(session, programme).describe()
+    return rules
+
+
+def _app_version() -> str:
+    try:
+        return metadata.version("tend")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _check(request: ExportRequest, actor: User) -> None:
+    if request.date_from and request.date_to and request.date_from > request.date_to:
+        raise InvalidInput("The end date is before the start date.", field="date_to")
+    if request.free_text and actor.role not in EXPORT_ROLES:
+        raise Forbidden("Only clinicians and admins can export free text.")
+
+
+@dataclass
+class _Context:
+    session: Session
+    actor: User
+    request: ExportRequest
+    groups: list[Group]
+    group_ids: list[int]
+    pseudonymiser: Pseudonymiser
+    rules: dict[str, str]
+    created: datetime
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return (*TABLES, REFLECTIONS) if self.request.free_text else TABLES
+
+    def rows(self, table: Table) -> Iterator[tuple[Any, ...]]:
+        return prepared_rows(
+            self.session,
+            table,
+            self.group_ids,
+            request=self.request,
+            pseudonymiser=self.pseudonymiser,
         )
-    files["codebook.csv"] = _write_csv(
-        out_dir / "codebook.csv", CODEBOOK_HEADER, _codebook_rows(TABLES)
+
+
+def run_export(
+    session: Session, *, actor: User, request: ExportRequest, out_dir: Path
+) -> ExportResult:
+    """Write the requested export into ``out_dir`` and record it in the audit trail."""
+    _check(request, actor)
+    groups = exportable_groups(session, actor=actor, codes=request.group_codes)
+    context = _Context(
+        session=session,
+        actor=actor,
+        request=request,
+        groups=groups,
+        group_ids=[g.id for g in groups if g.id is not None],
+        pseudonymiser=Pseudonymiser(request.study_key, date_shift=request.date_shift),
+        rules=adherence_rules(session, groups),
+        created=utcnow(),
     )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writer = _WRITERS[request.format]
+    files, table_rows = writer(context, out_dir)
     codes = [g.code for g in groups]
-    created = utcnow()
-    (out_dir / "README.md").write_text(_readme(codes, files, created, actor), encoding="utf-8")
-    manifest = {
-        "bundle_version": BUNDLE_VERSION,
-        "created_at": created.isoformat(),
-        "groups": codes,
-        "files": {name: {"sha256": s.sha256, "rows": s.rows} for name, s in files.items()},
-    }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     audit.record(
         session,
         action="export",
         actor=actor,
         object_type="export",
-        format="bundle",
+        format=request.format.value,
         groups=codes,
+        filters={**request.filters(), "groups": codes},
         files={name: {"sha256": s.sha256, "rows": s.rows} for name, s in files.items()},
+        table_rows=table_rows,
     )
-    return ExportResult(directory=out_dir, files=files, group_codes=codes)
+    return ExportResult(
+        directory=out_dir,
+        files=files,
+        group_codes=codes,
+        format=request.format,
+        table_rows=table_rows,
+    )
 
 
-def _readme(codes: list[str], files: dict[str, FileSummary], created: datetime, actor: User) -> str:
+def write_bundle(
+    session: Session,
+    *,
+    actor: User,
+    out_dir: Path,
+    group_codes: Sequence[str] = (),
+    request: ExportRequest | None = None,
+) -> ExportResult:
+    """Write the CSV bundle for the actor's groups into ``out_dir`` and audit it."""
+    request = replace(request or ExportRequest(), format=ExportFormat.bundle)
+    if group_codes:
+        request = replace(request, group_codes=tuple(group_codes))
+    return run_export(session, actor=actor, request=request, out_dir=out_dir)
+
+
+def _write_bundle(
+    context: _Context, out_dir: Path
+) -> tuple[dict[str, FileSummary], dict[str, int]]:
+    files: dict[str, FileSummary] = {}
+    for table in context.tables:
+        files[table.file] = write_csv(
+            out_dir / table.file,
+            [c.name for c in table.columns],
+            context.rows(table),
+            () if table.csv_ready and not context.pseudonymiser.date_shift else table.columns,
+        )
+    files["codebook.csv"] = write_csv(
+        out_dir / "codebook.csv",
+        CODEBOOK_HEADER,
+        codebook_rows(context.tables, rules=context.rules, pseudonymiser=context.pseudonymiser),
+    )
+    counts = {name: s.rows for name, s in files.items()}
+    (out_dir / "README.md").write_text(readme(context, counts), encoding="utf-8")
+    manifest = {
+        "bundle_version": BUNDLE_VERSION,
+        "created_at": context.created.isoformat(),
+        "groups": [g.code for g in context.groups],
+        "files": {name: {"sha256": s.sha256, "rows": s.rows} for name, s in files.items()},
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return files, counts
+
+
+def readme_lines(context: _Context, counts: dict[str, int]) -> list[str]:
+    """The README's text: filters, counts, versions, the adherence rule, pseudonymisation."""
+    request = context.request
+    pseudo = context.pseudonymiser
     lines = [
-        "# Tend export bundle",
+        "# Tend export",
         "",
-        f"Created {created.isoformat()} by a {actor.role.value} account.",
-        f"Groups: {', '.join(codes) or '(none)'}.",
-        f"Bundle format version {BUNDLE_VERSION}.",
+        f"Created {context.created.isoformat()} by a {context.actor.role.value} account.",
+        f"Format: {request.format.value} (bundle format version {BUNDLE_VERSION}); "
+        f"Tend {_app_version()}.",
         "",
-        "Participants appear only by their pseudonymous participant code. Names, contact",
-        "details and free text are not included. Every variable is described in codebook.csv;",
-        "manifest.json lists each file's SHA-256 and row count.",
+        "## Filters",
+        "",
+        f"- Groups: {', '.join(g.code for g in context.groups) or '(none)'}",
+        f"- From: {request.date_from.isoformat() if request.date_from else '(start)'}",
+        f"- To: {request.date_to.isoformat() if request.date_to else '(today)'}",
+        "- The date range applies to "
+        "local_date (practice, check-ins), completed_at (scores), session_date (attendance), "
+        "week_start (adherence), created_at (reflections); before any date shift.",
+        "",
+        "## Adherence rule",
+        "",
+        *(f"- {programme}: {text}" for programme, text in context.rules.items()),
+        "",
+        "## Pseudonymisation",
+        "",
+    ]
+    if request.study_key:
+        lines.append(
+            "Participant codes are replaced by `S-` and the first 16 hex digits of "
+            "HMAC-SHA256(study key, participant code): the same under the same study key, "
+            f"unrelated under another. Study key fingerprint: {key_fingerprint(request.study_key)}."
+        )
+    else:
+        lines.append(
+            "Participants appear by the clinic's pseudonymous participant code (no study key)."
+        )
+    if pseudo.date_shift:
+        lines.append(
+            "Dates are shifted: every date and time of a participant moves by the same whole "
+            f"number of days (between 1 and {MAX_SHIFT_DAYS}, earlier or later, derived from the "
+            "study key), so intervals within a participant are preserved; calendar dates, "
+            "weekdays and seasons are not."
+        )
+    else:
+        lines.append("Dates are not shifted.")
+    lines.append(
+        "Names, contact details and logins are never included. Free text (reflections) is "
+        + ("INCLUDED in reflections.csv." if request.free_text else "not included.")
+    )
+    lines += [
+        "",
+        "## Files",
         "",
         "| file | rows |",
         "| --- | --- |",
-        *(f"| {name} | {summary.rows} |" for name, summary in files.items()),
+        *(f"| {name} | {rows} |" for name, rows in counts.items()),
+        "",
+        "Every variable is described in codebook.csv (meaning, type, allowed values, units, "
+        "missing codes, derivation, LOINC). manifest.json lists each file's SHA-256 and rows.",
         "",
     ]
-    return "\n".join(lines)
+    return lines
+
+
+def readme(context: _Context, counts: dict[str, int]) -> str:
+    """The README as Markdown."""
+    return "\n".join(readme_lines(context, counts))
+
+
+def _write_xlsx(context: _Context, out_dir: Path) -> tuple[dict[str, FileSummary], dict[str, int]]:
+    from app.exports import xlsx  # openpyxl loads only when a workbook is asked for
+
+    path = out_dir / "tend-export.xlsx"
+    counts = xlsx.write_workbook(
+        path,
+        tables=[(t, context.rows(t)) for t in context.tables],
+        codebook_header=CODEBOOK_HEADER,
+        codebook=codebook_rows(
+            context.tables, rules=context.rules, pseudonymiser=context.pseudonymiser
+        ),
+        readme=lambda counts: readme_lines(context, counts),
+    )
+    return {path.name: file_summary(path, sum(counts.values()))}, counts
+
+
+def _write_redcap(
+    context: _Context, out_dir: Path
+) -> tuple[dict[str, FileSummary], dict[str, int]]:
+    dictionary = out_dir / "redcap_data_dictionary.csv"
+    records = out_dir / "redcap_records.csv"
+    dictionary_rows = redcap.dictionary_rows(rules=context.rules)
+    files = {dictionary.name: write_csv(dictionary, redcap.DICTIONARY_HEADER, dictionary_rows)}
+    participants = (
+        (context.pseudonymiser.code(code), group)
+        for code, group in redcap.participants(context.session, context.group_ids)
+    )
+    counts: dict[str, int] = {}
+    record_rows = redcap.record_rows(
+        participants,
+        {t.file: context.rows(t) for t in TABLES},
+        counts=counts,
+    )
+    files[records.name] = write_csv(records, redcap.record_header(), record_rows)
+    (out_dir / "README.md").write_text(
+        readme(context, {**counts, **{n: s.rows for n, s in files.items()}})
+        + "\n"
+        + redcap.IMPORT_NOTES,
+        encoding="utf-8",
+    )
+    return files, counts
+
+
+def _check_in_records(context: _Context) -> Iterator[fhir.CheckInRecord]:
+    checkins = next(t for t in TABLES if t.file == "checkins.csv")
+    names = [c.name for c in checkins.columns]
+    for row in context.rows(checkins):
+        values = dict(zip(names, row, strict=True))
+        yield fhir.CheckInRecord(
+            participant_code=values["participant_code"],
+            checkin_id=values["checkin_id"],
+            recorded_at=values["recorded_at"],
+            pain_intensity=values["pain_intensity"],
+            pain_distress=values["pain_distress"],
+            mood=values["mood"],
+        )
+
+
+def _score_records(context: _Context) -> Iterator[fhir.ScoreRecord]:
+    first, last = context.request.date_from, context.request.date_to
+    pseudo = context.pseudonymiser
+    for record in tables.SCORE_RECORDS(context.session, context.group_ids):
+        day = record.completed_at.date()
+        if (first and day < first) or (last and day > last):
+            continue
+        yield replace(
+            record,
+            participant_code=pseudo.code(record.participant_code),
+            completed_at=record.completed_at + pseudo.shift(record.participant_code),
+        )
+
+
+def _write_fhir(context: _Context, out_dir: Path) -> tuple[dict[str, FileSummary], dict[str, int]]:
+    path = out_dir / "tend-fhir-bundle.json"
+    counts = fhir.write_bundle(
+        path,
+        scores=_score_records(context),
+        check_ins=_check_in_records(context),
+        timestamp=context.created,
+    )
+    return {path.name: file_summary(path, sum(counts.values()))}, counts
+
+
+_WRITERS: dict[
+    ExportFormat, Callable[[_Context, Path], tuple[dict[str, FileSummary], dict[str, int]]]
+] = {
+    ExportFormat.bundle: _write_bundle,
+    ExportFormat.xlsx: _write_xlsx,
+    ExportFormat.redcap: _write_redcap,
+    ExportFormat.fhir: _write_fhir,
+}
 
 
 def zip_directory(directory: Path) -> bytes:
-    """The bundle folder as a zip archive."""
+    """The folder as a zip archive, in memory (small exports and tests)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(directory.iterdir()):
@@ -155,6 +624,18 @@ def zip_directory(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
+def zip_to_file(directory: Path, target: Path) -> None:
+    """The folder as a zip archive written to ``target``, streamed from disk to disk."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.iterdir()):
+            archive.write(path, arcname=path.name)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a temporary export folder."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def columns_of(file: str) -> Sequence[Column]:
     """The columns of an export file, as the codebook describes them."""
-    return next(table.columns for table in TABLES if table.file == file)
+    return next(table.columns for table in (*TABLES, REFLECTIONS) if table.file == file)

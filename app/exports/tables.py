@@ -1,26 +1,40 @@
-"""The export tables: each column defined once, so the CSV header and the codebook agree."""
+"""The export tables: each column defined once, so the CSV header and the codebook agree.
 
+Row functions take ``(session, group_ids)`` and yield tuples of plain values (str, int,
+bool, date, datetime, None) in column order, participant code first. Filtering by date,
+pseudonymising and date shifting are applied to every table alike by the export service.
+"""
+
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
 
+from app.groups import service as groups_service
 from app.groups.models import Attendance, Enrolment, Group, GroupSession
-from app.practice.models import CheckIn, PracticeLog
+from app.practice.models import CheckIn, PracticeLog, Reflection
+from app.programme import service as programme_service
 from app.programme.models import Exercise
 
 RATING_VALUES = "0-10 (0 = none/worst mood ... 10 = worst pain/best mood); blank = not given"
+BOOLEAN_VALUES = "1 = yes, 0 = no"
+LOINC_PAIN_0_10 = "72514-3"
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # string, integer, boolean, date, datetime
+    type: str  # string, integer, number, boolean, date, datetime
     label: str
     allowed: str = ""
     units: str = ""
     missing: str = ""
+    derivation: str = ""
+    loinc: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,66 +43,103 @@ class Table:
     description: str
     columns: Sequence[Column]
     rows: Any = field(compare=False)  # (session, group_ids) -> iterator of tuples
+    # The column a date-range filter applies to (a date or datetime column).
+    date_column: str = ""
+    # Rows already hold CSV-ready text and integers (dates ISO 8601, booleans 0/1).
+    csv_ready: bool = False
 
 
 ID_COLUMNS = (
-    Column("participant_code", "string", "Pseudonymous participant code"),
+    Column(
+        "participant_code",
+        "string",
+        "Pseudonymous participant code",
+        derivation="The clinic's participant code, or HMAC-SHA256 of it under the study key "
+        "when the export names one (see README.md)",
+    ),
     Column("group_code", "string", "Group (cohort) code"),
 )
 _BATCH = 2000
 
 
-def _practice_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+def _instant(column: Any, dialect: str) -> Any:
+    """An instant as ISO 8601 text with offset, made by SQLite itself (it stores UTC text)."""
+    if dialect == "sqlite":
+        text = func.replace(func.replace(column, ".000000", ""), " ", "T")
+        return sa.type_coerce(text.concat("+00:00"), sa.String())
+    return column
+
+
+def _practice_rows(session: Session, group_ids: Sequence[int]) -> Iterator[Sequence[Any]]:
+    # The one table that grows to millions of rows: plain Core rows straight from the driver,
+    # already in their CSV form, no ORM objects.
+    dialect = session.get_bind().dialect.name
+    as_text = sa.String()
     query = (
-        select(PracticeLog, Enrolment.participant_code, Group.code, Exercise.key)
+        sa.select(
+            col(Enrolment.participant_code),
+            col(Group.code),
+            col(PracticeLog.id),
+            sa.type_coerce(col(PracticeLog.kind), as_text),
+            col(Exercise.key),
+            _instant(col(PracticeLog.started_at), dialect),
+            col(PracticeLog.utc_offset_minutes),
+            col(PracticeLog.timezone),
+            sa.cast(col(PracticeLog.local_date), as_text),
+            col(PracticeLog.listened_seconds),
+            sa.cast(col(PracticeLog.completed), sa.Integer()),
+            sa.cast(col(PracticeLog.clock_suspect), sa.Integer()),
+            _instant(col(PracticeLog.received_at), dialect),
+        )
         .join(Enrolment, col(Enrolment.id) == PracticeLog.enrolment_id)
         .join(Group, col(Group.id) == Enrolment.group_id)
         .outerjoin(Exercise, col(Exercise.id) == PracticeLog.exercise_id)
         .where(col(Group.id).in_(group_ids))
         .order_by(col(Group.code), col(Enrolment.participant_code), col(PracticeLog.started_at))
-        .execution_options(yield_per=_BATCH)
     )
-    for log, participant, group_code, exercise_key in session.exec(query):
-        yield (
-            participant,
-            group_code,
-            log.id,
-            log.kind.value,
-            exercise_key or "",
-            log.started_at.isoformat(),
-            log.utc_offset_minutes,
-            log.timezone,
-            log.local_date.isoformat(),
-            log.listened_seconds,
-            int(log.completed),
-            int(log.clock_suspect),
-            log.received_at.isoformat(),
-        )
+    # Streaming is set on the statement, not the connection: later statements must not stream.
+    result = session.connection().execute(query.execution_options(yield_per=_BATCH))
+    if dialect == "sqlite":
+        yield from result
+        return
+    for row in result:
+        yield (*row[:5], utc_text(row[5]), *row[6:12], utc_text(row[12]))
+
+
+def utc_text(value: Any) -> Any:
+    """An instant as ISO 8601 with offset, from either engine's raw value (fast path)."""
+    if isinstance(value, str):  # SQLite: naive UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"
+        if value.endswith(".000000"):
+            value = value[:-7]
+        return value.replace(" ", "T", 1) + "+00:00"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value
 
 
 def _check_in_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
     query = (
-        select(CheckIn, Enrolment.participant_code, Group.code)
+        sa.select(
+            col(Enrolment.participant_code),
+            col(Group.code),
+            col(CheckIn.id),
+            col(CheckIn.practice_log_id),
+            col(CheckIn.moment),
+            col(CheckIn.recorded_at),
+            col(CheckIn.local_date),
+            col(CheckIn.pain_intensity),
+            col(CheckIn.pain_distress),
+            col(CheckIn.mood),
+        )
         .join(Enrolment, col(Enrolment.id) == CheckIn.enrolment_id)
         .join(Group, col(Group.id) == Enrolment.group_id)
         .where(col(Group.id).in_(group_ids))
         .order_by(col(Group.code), col(Enrolment.participant_code), col(CheckIn.recorded_at))
         .execution_options(yield_per=_BATCH)
     )
-    for check_in, participant, group_code in session.exec(query):
-        yield (
-            participant,
-            group_code,
-            check_in.id,
-            check_in.practice_log_id or "",
-            check_in.moment.value,
-            check_in.recorded_at.isoformat(),
-            check_in.local_date.isoformat(),
-            *(
-                "" if v is None else v
-                for v in (check_in.pain_intensity, check_in.pain_distress, check_in.mood)
-            ),
-        )
+    for row in session.execute(query):
+        moment = row[4]
+        yield (*row[:4], getattr(moment, "value", moment), *row[5:])
 
 
 def _attendance_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
@@ -105,8 +156,83 @@ def _attendance_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tup
             participant,
             group_code,
             meeting.number,
-            meeting.starts_at.date().isoformat(),
+            meeting.starts_at.date(),
             attendance.status.value,
+        )
+
+
+def _adherence_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    """One row per participant per programme week that has begun, by the programme's rule."""
+    today = date.today()
+    groups = session.exec(
+        select(Group).where(col(Group.id).in_(group_ids)).order_by(col(Group.code))
+    ).all()
+    for group in groups:
+        programme = programme_service.get_programme(session, group.programme_id)
+        rule = programme_service.adherence_rule(session, programme)
+        people = sorted(
+            groups_service.enrolments(session, group=group), key=lambda e: e.participant_code
+        )
+        seconds: dict[int, dict[date, int]] = defaultdict(dict)
+        for enrolment_id, day, total in session.execute(
+            sa.select(
+                col(PracticeLog.enrolment_id),
+                col(PracticeLog.local_date),
+                func.sum(col(PracticeLog.listened_seconds)),
+            )
+            .join(Enrolment, col(Enrolment.id) == PracticeLog.enrolment_id)
+            .where(col(Enrolment.group_id) == group.id)
+            .group_by(col(PracticeLog.enrolment_id), col(PracticeLog.local_date))
+        ).all():
+            seconds[enrolment_id][day] = int(total or 0)
+        weeks = [
+            n
+            for n in range(1, rule.total_weeks + 1)
+            if groups_service.week_start(group, n) <= today
+        ]
+        for enrolment in people:
+            by_day = seconds.get(enrolment.id or 0, {})
+            practice_days = rule.practice_days({d: s / 60 for d, s in by_day.items()})
+            summary = []
+            for number in weeks:
+                first = groups_service.week_start(group, number)
+                days = [first + timedelta(days=i) for i in range(groups_service.DAYS_PER_WEEK)]
+                n_days = sum(1 for d in days if d in practice_days)
+                minutes = round(sum(by_day.get(d, 0) for d in days) / 60)
+                summary.append((number, first, n_days, minutes, rule.week_met(n_days)))
+            completer = rule.is_completer(met for *_, met in summary)
+            for number, first, n_days, minutes, met in summary:
+                yield (
+                    enrolment.participant_code,
+                    group.code,
+                    number,
+                    first,
+                    n_days,
+                    minutes,
+                    met,
+                    completer,
+                )
+
+
+def _reflection_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    query = (
+        select(Reflection, Enrolment.participant_code, Group.code)
+        .join(Enrolment, col(Enrolment.id) == Reflection.enrolment_id)
+        .join(Group, col(Group.id) == Enrolment.group_id)
+        .where(col(Group.id).in_(group_ids))
+        .order_by(col(Group.code), col(Enrolment.participant_code), col(Reflection.created_at))
+        .execution_options(yield_per=_BATCH)
+    )
+    for reflection, participant, group_code in session.exec(query):
+        yield (
+            participant,
+            group_code,
+            reflection.id,
+            reflection.kind.value,
+            reflection.week_number,
+            reflection.share_with_group,
+            reflection.created_at,
+            reflection.text,
         )
 
 
@@ -114,13 +240,32 @@ def _no_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, 
     return iter(())
 
 
-RATING_COLUMNS = tuple(
-    Column(name, "integer", label, allowed=RATING_VALUES, missing="blank")
-    for name, label in (
-        ("pain_intensity", "Pain intensity right now, 0 = no pain, 10 = worst imaginable"),
-        ("pain_distress", "How much the pain bothers/distresses, 0 = not at all, 10 = extremely"),
-        ("mood", "Mood, 0 = very low, 10 = very good"),
-    )
+RATING_COLUMNS = (
+    Column(
+        "pain_intensity",
+        "integer",
+        "Pain intensity right now, 0 = no pain, 10 = worst imaginable",
+        allowed="0-10",
+        units="score",
+        missing="blank = not given",
+        loinc=LOINC_PAIN_0_10,
+    ),
+    Column(
+        "pain_distress",
+        "integer",
+        "How much the pain bothers/distresses, 0 = not at all, 10 = extremely",
+        allowed="0-10",
+        units="score",
+        missing="blank = not given",
+    ),
+    Column(
+        "mood",
+        "integer",
+        "Mood, 0 = very low, 10 = very good",
+        allowed="0-10",
+        units="score",
+        missing="blank = not given",
+    ),
 )
 
 TABLES = (
@@ -134,7 +279,9 @@ TABLES = (
                 "kind",
                 "string",
                 "What kind of practice",
-                allowed="exercise (with programme audio), own, group, anytime",
+                allowed="exercise, own, group, anytime",
+                derivation="exercise = with programme audio; own = on one's own; group = in the "
+                "group session; anytime = a short practice in the day or during a flare",
             ),
             Column(
                 "exercise_key",
@@ -142,7 +289,12 @@ TABLES = (
                 "Programme exercise, for kind = exercise",
                 missing="blank when not an audio exercise",
             ),
-            Column("started_at", "datetime", "When the practice started (ISO 8601, UTC)"),
+            Column(
+                "started_at",
+                "datetime",
+                "When the practice started (ISO 8601, UTC)",
+                derivation="The phone's clock at the start, stored in UTC",
+            ),
             Column("utc_offset_minutes", "integer", "The phone's UTC offset then", units="minutes"),
             Column("timezone", "string", "The phone's IANA time zone"),
             Column("local_date", "date", "The patient's calendar day of the practice"),
@@ -152,16 +304,19 @@ TABLES = (
                 "Time listened (or practised, without audio)",
                 units="seconds",
             ),
-            Column("completed", "boolean", "Practice finished", allowed="1 = yes, 0 = no"),
+            Column("completed", "boolean", "Practice finished", allowed=BOOLEAN_VALUES),
             Column(
                 "clock_suspect",
                 "boolean",
                 "Phone clock was ahead of the server",
-                allowed="1 = yes, 0 = no",
+                allowed=BOOLEAN_VALUES,
+                derivation="1 when started_at was well after received_at",
             ),
             Column("received_at", "datetime", "When the server stored it (ISO 8601, UTC)"),
         ),
         _practice_rows,
+        date_column="local_date",
+        csv_ready=True,
     ),
     Table(
         "checkins.csv",
@@ -186,23 +341,32 @@ TABLES = (
             *RATING_COLUMNS,
         ),
         _check_in_rows,
+        date_column="local_date",
     ),
     Table(
         "scores.csv",
         "One row per completed questionnaire administration (filled by the outcomes module).",
         (
             *ID_COLUMNS,
-            Column("instrument", "string", "Instrument id"),
+            Column("instrument", "string", "Instrument id", allowed="e.g. phq9, gad7, pseq"),
             Column(
                 "timepoint",
                 "string",
                 "Administration timepoint",
                 allowed="baseline, end, follow_up, week_N",
             ),
-            Column("score", "number", "Total score"),
+            Column(
+                "score",
+                "number",
+                "Total score",
+                units="score",
+                derivation="Scored by the instrument's rules (docs/instruments.md)",
+                loinc="PHQ-9 total 44261-6; GAD-7 total 70274-6; pain 0-10 72514-3",
+            ),
             Column("completed_at", "datetime", "When it was completed (ISO 8601, UTC)"),
         ),
         _no_rows,
+        date_column="completed_at",
     ),
     Table(
         "attendance.csv",
@@ -214,5 +378,75 @@ TABLES = (
             Column("status", "string", "Attendance", allowed="present, absent, apologies"),
         ),
         _attendance_rows,
+        date_column="session_date",
+    ),
+    Table(
+        "adherence_weekly.csv",
+        "One row per participant per programme week that has begun, by the adherence rule.",
+        (
+            *ID_COLUMNS,
+            Column("week", "integer", "Programme week", allowed="1 to the programme's weeks"),
+            Column("week_start", "date", "First day of the programme week"),
+            Column(
+                "practice_days",
+                "integer",
+                "Practice days in the week",
+                allowed="0-7",
+                units="days",
+                derivation="Days (patient's local date) whose practice adds up to at least the "
+                "rule's minutes per day",
+            ),
+            Column(
+                "minutes",
+                "integer",
+                "Minutes of practice in the week",
+                units="minutes",
+                derivation="Sum of listened_seconds over the week / 60, rounded",
+            ),
+            Column(
+                "met_target",
+                "boolean",
+                "The week met the adherence target",
+                allowed=BOOLEAN_VALUES,
+                derivation="practice_days >= the rule's days per week",
+            ),
+            Column(
+                "completer",
+                "boolean",
+                "The participant is a completer",
+                allowed=BOOLEAN_VALUES,
+                derivation="Weeks meeting the target >= the rule's completer weeks (over the "
+                "weeks begun so far while the programme runs)",
+            ),
+        ),
+        _adherence_rows,
+        date_column="week_start",
     ),
 )
+
+# Free text: only when explicitly asked for, and only for clinicians and admins.
+REFLECTIONS = Table(
+    "reflections.csv",
+    "Patients' own words (weekly and end-of-programme reflections). Free text: may identify.",
+    (
+        *ID_COLUMNS,
+        Column("reflection_id", "string", "UUID; unique"),
+        Column("kind", "string", "Which reflection", allowed="weekly, end_of_programme"),
+        Column("week_number", "integer", "Programme week", missing="blank for end of programme"),
+        Column("shared", "boolean", "Shared with the group", allowed=BOOLEAN_VALUES),
+        Column("created_at", "datetime", "When written (ISO 8601, UTC)"),
+        Column("text", "string", "The reflection, as written (free text)"),
+    ),
+    _reflection_rows,
+    date_column="created_at",
+)
+
+
+def _no_score_records(session: Session, group_ids: Sequence[int]) -> Iterator[Any]:
+    return iter(())
+
+
+# The questionnaire administrations for the FHIR export: (session, group_ids) -> iterator of
+# app.exports.fhir.ScoreRecord, real participant codes and UTC times (the export service
+# pseudonymises and shifts them). The outcomes module supplies this, like scores.csv's rows.
+SCORE_RECORDS: Any = _no_score_records

@@ -1,58 +1,60 @@
-"""`tend export` writes the bundle a clinician would download."""
+"""`tend export` writes what the page downloads, in every format, and audits it."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
+from sqlmodel import select
+from typer.testing import CliRunner
 
-from app.config import Settings
-from tests.factories import build_world
-
-
-def tend(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "TEND_DATABASE_URL": settings.resolved_database_url,
-        "TEND_DATA_DIR": str(settings.data_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args], env=env, text=True, capture_output=True, timeout=120
-    )
+from app.audit.models import AuditEvent
+from app.cli import cli
+from app.config import Settings, get_settings
+from app.db import open_session
+from tests.exports.conftest import Populated
 
 
-def test_tend_export_writes_the_contract_files(
-    engine: Engine, settings: Settings, tmp_path: Path
+@pytest.fixture
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("TEND_DATABASE_URL", settings.resolved_database_url)
+    get_settings.cache_clear()
+    yield CliRunner()  # type: ignore[misc]
+    get_settings.cache_clear()
+
+
+def test_export_command_writes_each_format(
+    populated: Populated, runner: CliRunner, engine: Engine, tmp_path: Path
 ) -> None:
-    build_world(engine)
-    out = tmp_path / "bundle"
-
-    result = tend(
-        settings, "export", "--out", str(out), "--group", "GRP-A", "--as", "clinician@one.example"
-    )
-
-    assert result.returncode == 0, result.stderr
-    names = {p.name for p in out.iterdir()}
-    assert names == {
-        "practice_logs.csv",
-        "checkins.csv",
-        "scores.csv",
-        "attendance.csv",
-        "codebook.csv",
-        "README.md",
-        "manifest.json",
-    }
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["files"]) >= {"practice_logs.csv", "codebook.csv"}
+    args = ["--as", "clinician@one.example"]
+    result = runner.invoke(cli, ["export", "--out", str(tmp_path / "b"), "--group", "GRP-A", *args])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert manifest["groups"] == ["GRP-A"]
+    assert manifest["files"]["practice_logs.csv"]["rows"] == 8
+    for name, produced in (
+        ("xlsx", "tend-export.xlsx"),
+        ("fhir", "tend-fhir-bundle.json"),
+        ("redcap", "redcap_records.csv"),
+    ):
+        out = tmp_path / name
+        result = runner.invoke(cli, ["export", "--out", str(out), "--format", name, *args])
+        assert result.exit_code == 0, result.output
+        assert (out / produced).exists()
+    with open_session(engine) as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).all()
+    assert [e.detail["format"] for e in events] == ["bundle", "xlsx", "fhir", "redcap"]
 
 
-def test_tend_export_refuses_a_facilitator_of_another_group(
-    engine: Engine, settings: Settings, tmp_path: Path
+def test_export_command_refuses_bad_options(
+    populated: Populated, runner: CliRunner, tmp_path: Path
 ) -> None:
-    build_world(engine)
-    result = tend(settings, "export", "--out", str(tmp_path / "x"), "--as", "fa@one.example")
-    assert result.returncode == 2
-    assert not (tmp_path / "x").exists()
+    out = str(tmp_path / "x")
+    result = runner.invoke(cli, ["export", "--out", out, "--as", "fa@one.example"])
+    assert result.exit_code == 2 and "not a clinician" in result.output
+    result = runner.invoke(
+        cli, ["export", "--out", out, "--as", "clinician@one.example", "--date-shift"]
+    )
+    assert result.exit_code == 2 and "study_key" in result.output
+    result = runner.invoke(cli, ["export", "--out", out, "--format", "pdf"])
+    assert result.exit_code == 2

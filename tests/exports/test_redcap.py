@@ -1,0 +1,92 @@
+"""The REDCap files: the record file imports into the project the dictionary defines."""
+
+import re
+from collections import defaultdict
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from app.exports.redcap import DICTIONARY_HEADER
+from app.exports.service import ExportFormat
+from tests.exports.conftest import Populated
+from tests.exports.helpers import export, read_csv
+
+REDCAP_HEADER = [
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+]
+
+
+def _check_value(value: str, field: dict[str, str]) -> None:
+    kind, validation = field["Field Type"], field["Text Validation Type OR Show Slider Number"]
+    if kind == "yesno":
+        assert value in ("0", "1"), (field, value)
+    elif kind == "dropdown":
+        codes = [
+            c.split(",")[0].strip()
+            for c in field["Choices, Calculations, OR Slider Labels"].split("|")
+        ]
+        assert value in codes, (field, value)
+    elif validation == "integer":
+        number = int(value)
+        if field["Text Validation Min"]:
+            assert number >= int(field["Text Validation Min"])
+        if field["Text Validation Max"]:
+            assert number <= int(field["Text Validation Max"])
+    elif validation == "number":
+        float(value)
+    elif validation == "date_ymd":
+        date.fromisoformat(value)
+    elif validation == "datetime_seconds_ymd":
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", value), value
+        datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+
+
+def test_dictionary_and_records_match(populated: Populated, engine: Engine, tmp_path: Path) -> None:
+    export(engine, tmp_path / "r", format=ExportFormat.redcap, study_key="s")
+    dictionary_path = tmp_path / "r" / "redcap_data_dictionary.csv"
+    assert dictionary_path.read_text().splitlines()[0].split(",")[0] == "Variable / Field Name"
+    dictionary = read_csv(dictionary_path)
+    assert list(dictionary[0]) == REDCAP_HEADER == list(DICTIONARY_HEADER)
+    fields = {row["Variable / Field Name"]: row for row in dictionary}
+    assert dictionary[0]["Variable / Field Name"] == "record_id"
+    for name in fields:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name) and len(name) <= 100
+    records = read_csv(tmp_path / "r" / "redcap_records.csv")
+    special = {"record_id", "redcap_repeat_instrument", "redcap_repeat_instance"}
+    assert set(records[0]) - special <= set(fields)
+    forms = {row["Form Name"] for row in dictionary}
+    instances: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for record in records:
+        form = record["redcap_repeat_instrument"]
+        assert form == "" or form in forms
+        if form:
+            instances[(record["record_id"], form)].append(int(record["redcap_repeat_instance"]))
+        for column, value in record.items():
+            if column in special or value == "":
+                continue
+            # A value belongs to the form of its row (non-repeating fields on the plain row).
+            assert fields[column]["Form Name"] == (form or "participant"), (column, form)
+            _check_value(value, fields[column])
+    assert all(numbers == list(range(1, len(numbers) + 1)) for numbers in instances.values())
+    practice = [r for r in records if r["redcap_repeat_instrument"] == "practice"]
+    assert len(practice) == sum(populated.logs.values())
+    participants = [r for r in records if r["redcap_repeat_instrument"] == ""]
+    assert len(participants) == 4 and not any(r["record_id"].startswith("P-") for r in participants)

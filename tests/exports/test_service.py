@@ -1,0 +1,245 @@
+"""The export bundle: what a researcher receives, and what it must never contain."""
+
+import hashlib
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.db import open_session
+from app.errors import Forbidden, InvalidInput, NotFound
+from app.exports.service import ExportFormat
+from tests.exports.conftest import REFLECTION_TEXT, Populated
+from tests.exports.helpers import export, read_csv, typed
+
+BUNDLE_FILES = {
+    "practice_logs.csv",
+    "checkins.csv",
+    "scores.csv",
+    "attendance.csv",
+    "adherence_weekly.csv",
+    "codebook.csv",
+}
+
+
+def test_bundle_manifest_hashes_and_counts_match_the_files(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    result = export(engine, tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert set(manifest["files"]) == BUNDLE_FILES
+    for name, entry in manifest["files"].items():
+        data = (tmp_path / "b" / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert len(read_csv(tmp_path / "b" / name)) == entry["rows"]
+    assert manifest["files"]["practice_logs.csv"]["rows"] == 9
+    assert result.group_codes == ["GRP-A", "GRP-B"]
+
+
+def test_every_csv_reads_back_with_the_codebooks_types(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "b", free_text=True)
+    codebook = read_csv(tmp_path / "b" / "codebook.csv")
+    kinds = {(row["file"], row["variable"]): row["type"] for row in codebook}
+    files = {row["file"] for row in codebook}
+    assert "reflections.csv" in files
+    for name in files:
+        rows = read_csv(tmp_path / "b" / name)
+        header = list(rows[0]) if rows else []
+        assert all((name, column) in kinds for column in header)
+        for row in rows:
+            for column, value in row.items():
+                typed(value, kinds[(name, column)])
+    pain = next(r for r in codebook if r["variable"] == "pain_intensity")
+    assert pain["loinc"] == "72514-3" and pain["allowed_values"] == "0-10"
+    assert all(r["label"] for r in codebook)
+
+
+def test_readme_and_codebook_state_the_adherence_rule_in_words(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    from app.programme import service as programme_service
+
+    with open_session(engine) as session:
+        programme = programme_service.get_programme(session, populated.world.programme_id)
+        rule = programme_service.adherence_rule(session, programme).describe()
+    export(engine, tmp_path / "b")
+    assert rule in (tmp_path / "b" / "README.md").read_text()
+    codebook = read_csv(tmp_path / "b" / "codebook.csv")
+    completer = next(r for r in codebook if r["variable"] == "completer")
+    assert rule in completer["derivation"]
+
+
+def test_weekly_adherence_counts_practice_days_against_the_target(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "b")
+    rows = read_csv(tmp_path / "b" / "adherence_weekly.csv")
+    week = {(r["participant_code"], r["week"]): r for r in rows}
+    # P-A2: ten minutes on five days of week 1 meets "10 minutes on 5 days".
+    assert week[("P-A2", "1")]["practice_days"] == "5"
+    assert week[("P-A2", "1")]["minutes"] == "50"
+    assert week[("P-A2", "1")]["met_target"] == "1"
+    # P-A1: 5 and 7 minutes do not make practice days; 15 minutes does.
+    assert week[("P-A1", "1")]["practice_days"] == "1"
+    assert week[("P-A1", "1")]["met_target"] == "0"
+    assert week[("P-A1", "2")]["practice_days"] == "0"
+    assert {r["week"] for r in rows if r["participant_code"] == "P-B2"} == {"1", "2"}
+
+
+def test_default_export_has_no_names_emails_or_free_text(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "b")
+    assert not (tmp_path / "b" / "reflections.csv").exists()
+    everything = "".join(p.read_text() for p in (tmp_path / "b").iterdir())
+    for identifying in ("Margaret", "@one.example", "Clinic One", REFLECTION_TEXT):
+        assert identifying not in everything
+    assert "P-A1" in everything  # the clinic's pseudonymous codes, by default
+
+
+def test_free_text_only_when_asked_and_then_in_its_own_file(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "b", free_text=True)
+    rows = read_csv(tmp_path / "b" / "reflections.csv")
+    assert [r["text"] for r in rows] == [REFLECTION_TEXT]
+    assert "INCLUDED" in (tmp_path / "b" / "README.md").read_text()
+
+
+def _codes(path: Path) -> set[str]:
+    return {r["participant_code"] for r in read_csv(path / "practice_logs.csv")}
+
+
+def test_pseudonyms_are_stable_within_a_study_and_differ_across_studies(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "one", study_key="study one")
+    export(engine, tmp_path / "again", study_key="study one")
+    export(engine, tmp_path / "two", study_key="study two")
+    one, again, two = _codes(tmp_path / "one"), _codes(tmp_path / "again"), _codes(tmp_path / "two")
+    assert one == again and len(one) == 3
+    assert not one & two
+    for folder in ("one", "two"):
+        text = "".join(p.read_text() for p in (tmp_path / folder).iterdir())
+        assert "P-A1" not in text and "P-B1" not in text
+    # The same participant has the same pseudonym in every file of the export.
+    codes_in_weeks = {
+        r["participant_code"] for r in read_csv(tmp_path / "one" / "adherence_weekly.csv")
+    }
+    assert one <= codes_in_weeks
+
+
+def test_date_shifting_moves_each_participant_by_whole_days_and_keeps_intervals(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "plain")
+    export(engine, tmp_path / "shifted", study_key="k", date_shift=True)
+    export(engine, tmp_path / "pseudo", study_key="k")
+    plain = read_csv(tmp_path / "plain" / "practice_logs.csv")
+    shifted = read_csv(tmp_path / "shifted" / "practice_logs.csv")
+    pseudo = read_csv(tmp_path / "pseudo" / "practice_logs.csv")
+    assert [r["participant_code"] for r in shifted] == [r["participant_code"] for r in pseudo]
+    by_log = {r["log_id"]: r for r in plain}
+    shifts: dict[str, set[timedelta]] = defaultdict(set)
+    for row in shifted:
+        before = by_log[row["log_id"]]
+        for column, kind in (
+            ("started_at", "datetime"),
+            ("received_at", "datetime"),
+            ("local_date", "date"),
+        ):
+            delta = typed(row[column], kind) - typed(before[column], kind)
+            assert delta.total_seconds() % 86400 == 0 and delta != timedelta(0)
+            shifts[row["participant_code"]].add(delta)
+    assert all(len(deltas) == 1 for deltas in shifts.values())  # one shift per person
+    assert len({next(iter(d)) for d in shifts.values()}) > 1  # not the same for everyone
+    # Intervals between a participant's practices are unchanged.
+    a1 = [typed(r["started_at"], "datetime") for r in plain if r["participant_code"] == "P-A1"]
+    code = next(r["participant_code"] for r in shifted if r["log_id"] == plain[0]["log_id"])
+    s1 = [typed(r["started_at"], "datetime") for r in shifted if r["participant_code"] == code]
+    assert [b - a for a, b in zip(a1, a1[1:], strict=False)] == [
+        b - a for a, b in zip(s1, s1[1:], strict=False)
+    ]
+
+
+def test_date_range_keeps_only_the_days_asked_for(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    start = populated.start
+    export(
+        engine,
+        tmp_path / "b",
+        date_from=start + timedelta(days=1),
+        date_to=start + timedelta(days=2),
+    )
+    days = {r["local_date"] for r in read_csv(tmp_path / "b" / "practice_logs.csv")}
+    assert days == {(start + timedelta(days=n)).isoformat() for n in (1, 2)}
+    assert read_csv(tmp_path / "b" / "attendance.csv") == []  # the session was on day 0
+
+
+def test_group_filter_and_role_scoping(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "a", group_codes=["GRP-A"])
+    assert _codes(tmp_path / "a") == {"P-A1", "P-A2"}
+    with pytest.raises(Forbidden):
+        export(engine, tmp_path / "f", login="fa@one.example", group_codes=["GRP-A"])
+    with pytest.raises(NotFound):
+        export(engine, tmp_path / "o", login="clinician@two.example", group_codes=["GRP-A"])
+    other = export(engine, tmp_path / "o2", login="clinician@two.example")
+    assert other.group_codes == [] and _codes(tmp_path / "o2") == set()
+
+
+def test_bad_requests_name_the_field(populated: Populated, engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as shifted:
+        export(engine, tmp_path / "x", date_shift=True)
+    assert shifted.value.field == "study_key"
+    start = populated.start
+    with pytest.raises(InvalidInput) as backwards:
+        export(engine, tmp_path / "y", date_from=start, date_to=start - timedelta(days=1))
+    assert backwards.value.field == "date_to"
+
+
+def test_every_export_leaves_an_audit_event_with_filters_files_and_hashes(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    result = export(
+        engine, tmp_path / "b", group_codes=["GRP-A"], study_key="secret", format=ExportFormat.xlsx
+    )
+    with open_session(engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).one()
+    assert event.actor_user_id == populated.world.users["clinician"].id
+    assert event.detail["format"] == "xlsx"
+    assert event.detail["filters"]["groups"] == ["GRP-A"]
+    assert event.detail["filters"]["pseudonymised"] is True
+    assert "secret" not in json.dumps(event.detail)
+    ((name, summary),) = result.files.items()
+    assert event.detail["files"][name] == {"sha256": summary.sha256, "rows": summary.rows}
+    assert event.detail["table_rows"]["practice_logs.csv"] == 8
+
+
+def test_workbook_holds_the_same_tables_with_readme_and_codebook(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    export(engine, tmp_path / "csv")
+    export(engine, tmp_path / "x", format=ExportFormat.xlsx)
+    book = load_workbook(tmp_path / "x" / "tend-export.xlsx", read_only=True)
+    assert book.sheetnames[:2] == ["README", "codebook"]
+    for name in ("practice_logs", "checkins", "scores", "attendance", "adherence_weekly"):
+        sheet_rows = list(book[name].iter_rows(values_only=True))
+        csv_rows = read_csv(tmp_path / "csv" / f"{name}.csv")
+        assert len(sheet_rows) - 1 == len(csv_rows)
+        assert list(sheet_rows[0]) == list(csv_rows[0]) if csv_rows else True
+    first_log = list(book["practice_logs"].iter_rows(values_only=True))[1]
+    assert isinstance(first_log[5], datetime) and isinstance(first_log[8], datetime)  # typed
+    readme = " ".join(str(r[0]) for r in book["README"].iter_rows(values_only=True) if r[0])
+    assert "Adherence rule" in readme
