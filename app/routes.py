@@ -12,6 +12,8 @@ from app.auth import pages as auth_pages
 from app.auth.dependencies import get_current_user
 from app.exports import pages as exports_pages
 from app.groups import pages as groups_pages
+from app.outcomes import api as outcomes_api
+from app.outcomes import pages as outcomes_pages
 from app.practice import api as practice_api
 from app.practice import pages as practice_pages
 from app.programme import api as programme_api
@@ -24,13 +26,14 @@ SIGNED_IN = [Depends(get_current_user)]
 PUBLIC_API = (auth_api.public_router,)
 PUBLIC_PAGES = (auth_pages.router, web_pages.router)
 
-PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router)
+PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router, outcomes_api.router)
 PROTECTED_PAGES = (
     audio_pages.router,
     practice_pages.router,
     programme_pages.router,
     groups_pages.router,
     exports_pages.router,
+    outcomes_pages.router,
 )
 
 

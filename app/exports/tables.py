@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.groups.models import Attendance, Enrolment, Group, GroupSession
+from app.outcomes import service as outcomes_service
 from app.practice.models import CheckIn, PracticeLog
 from app.programme.models import Exercise
 
@@ -110,8 +111,8 @@ def _attendance_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tup
         )
 
 
-def _no_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-    return iter(())
+def _score_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    return outcomes_service.score_export_rows(session, group_ids=group_ids)
 
 
 RATING_COLUMNS = tuple(
@@ -189,7 +190,7 @@ TABLES = (
     ),
     Table(
         "scores.csv",
-        "One row per completed questionnaire administration (filled by the outcomes module).",
+        "One row per completed questionnaire; a correction replaces what it corrects.",
         (
             *ID_COLUMNS,
             Column("instrument", "string", "Instrument id"),
@@ -201,8 +202,22 @@ TABLES = (
             ),
             Column("score", "number", "Total score"),
             Column("completed_at", "datetime", "When it was completed (ISO 8601, UTC)"),
+            Column("instrument_version", "string", "Version of the instrument definition"),
+            Column("band", "string", "Severity band of the score", missing="blank: no bands"),
+            Column(
+                "staff_entered",
+                "boolean",
+                "Entered by staff from a paper form",
+                allowed="1 = yes, 0 = no",
+            ),
+            Column(
+                "is_correction",
+                "boolean",
+                "Replaces an earlier submission (which is not exported)",
+                allowed="1 = yes, 0 = no",
+            ),
         ),
-        _no_rows,
+        _score_rows,
     ),
     Table(
         "attendance.csv",
