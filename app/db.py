@@ -91,6 +91,9 @@ def get_session(request: Request) -> Iterator[Session]:
             yield session
             session.commit()
         except BaseException:
+            # Detach first, so the error page can still read the signed-in user (a rollback
+            # would expire it and the closed session could not load it again).
+            session.expunge_all()
             session.rollback()
             raise
 
