@@ -35,6 +35,13 @@ def timepoint_name(timepoint: str) -> str:
     return TIMEPOINT_NAMES.get(timepoint, timepoint)
 
 
+def short_timepoint(timepoint: str) -> str:
+    """A timepoint as a short chart label."""
+    if timepoint.startswith("week_"):
+        return f"W{timepoint.removeprefix('week_')}"
+    return {"baseline": "Before", "end": "End", "follow_up": "3 months"}.get(timepoint, timepoint)
+
+
 def _choices(instrument: Instrument, item_id: str) -> list[tuple[int, str]]:
     item = instrument.item(item_id)
     options = item.options or (None if item.range else instrument.options)
@@ -260,7 +267,7 @@ def patient_summary_page(
     trajectories = {
         instrument_id: Markup(
             charts.trajectory(
-                [(timepoint_name(a.timepoint), a.score_total or 0) for a in administrations],
+                [(short_timepoint(a.timepoint), a.score_total or 0) for a in administrations],
                 low=known[instrument_id].scoring.range.min,
                 high=known[instrument_id].scoring.range.max,
                 title=f"{known[instrument_id].short_name} over time",
