@@ -24,10 +24,14 @@ import pytest
 from fastapi.testclient import TestClient
 from scipy import optimize, stats
 from sqlalchemy import Engine
+from sqlmodel import col, select
 
 from app import demo
+from app.clinics.models import User
 from app.config import PROJECT_ROOT, Settings
 from app.db import open_session
+from app.groups.models import Group
+from app.outcomes import service as outcomes_service
 from app.programme import service as programme_service
 from tests.factories import login
 
@@ -272,3 +276,40 @@ def test_demo_effect_sizes_resemble_the_seed_study(demo_clinic: Settings) -> Non
         assert measure["n_pairs"] >= 5
         better = measure["d_av"] if measure["higher_is_better"] else -measure["d_av"]
         assert 0.1 < better < 1.0, (instrument, better)
+
+
+def test_demo_outcomes_are_reproducible_with_one_open_safety_flag(
+    engine: Engine, settings: Settings
+) -> None:
+    def snapshot() -> tuple[list[tuple[Any, ...]], list[str]]:
+        with open_session(engine) as session:
+            groups = session.exec(select(Group).order_by(col(Group.code))).all()
+            rows = [
+                row[:5]
+                for row in outcomes_service.score_export_rows(
+                    session, group_ids=[g.id or 0 for g in groups]
+                )
+            ]
+            clinician = session.exec(
+                select(User).where(User.login == "clinician@demo.example")
+            ).one()
+            flags = [
+                f"{v.group_code} {v.participant_code} {v.flag.item_id}={v.flag.answer}"
+                for v in outcomes_service.open_safety_flags(session, viewer=clinician)
+            ]
+        return rows, flags
+
+    _seed(engine, settings)
+    first = snapshot()
+    with open_session(engine, write=True) as session:
+        demo.seed_demo(session, today=date.today(), seed=7, password=DEMO_PASSWORD)
+        session.commit()
+    assert snapshot() == first
+    rows, flags = first
+    assert len(flags) == 1 and flags[0].startswith("DEMO-A ") and flags[0].endswith("q9=1")
+    timepoints = {(r[1], r[3]) for r in rows}
+    assert ("DEMO-B", "follow_up") in timepoints and ("DEMO-A", "week_1") in timepoints
+    assert ("DEMO-A", "end") not in timepoints
+    # Drop-outs of DEMO-B have a baseline only; everyone in DEMO-B has a baseline.
+    demo_b = {r[0] for r in rows if r[1] == "DEMO-B" and r[3] == "baseline"}
+    assert len(demo_b) == 10
