@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -16,11 +17,12 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.clinics import service as clinics_service
 from app.clinics.models import Role, User
+from app.config import get_settings
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
-from app.outcomes.definitions import Instrument, load_instruments
+from app.outcomes.definitions import INSTRUMENTS_DIR, Instrument, load_instruments
 from app.outcomes.effect_size import Correlation, PairedSummary, paired_summary, spearman
 from app.outcomes.models import Administration, AdministrationStatus, SafetyFlag
 from app.outcomes.reliable_change import (
@@ -69,10 +71,25 @@ EFFECT_SIZE_LABELS = {
 }
 
 
+def instrument_directories() -> list[Path]:
+    """The shipped instruments, then the clinic's own (``$TEND_DATA_DIR/instruments``)."""
+    own = get_settings().data_dir / "instruments"
+    return [INSTRUMENTS_DIR, *([own] if own.is_dir() else [])]
+
+
+def load_instrument_directories(directories: Sequence[Path]) -> dict[str, Instrument]:
+    """Instruments from each directory in turn; a later file with the same id replaces one
+    before it (so a clinic's copy of pseq.yaml with its licensed item text wins)."""
+    known: dict[str, Instrument] = {}
+    for directory in directories:
+        known.update(load_instruments(directory))
+    return known
+
+
 @lru_cache(maxsize=1)
 def instruments() -> dict[str, Instrument]:
-    """Every instrument Tend knows, by id."""
-    return load_instruments()
+    """Every instrument Tend knows, by id (read once per process: restart after adding one)."""
+    return load_instrument_directories(instrument_directories())
 
 
 def get_instrument(instrument_id: str) -> Instrument:

@@ -1,6 +1,7 @@
 """Questionnaire, paper-form, safety-flag and outcome pages as people use them."""
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -222,3 +223,17 @@ def test_outcomes_page_filters_and_says_too_few(engine: Engine, client: TestClie
     later = client.get(f"/outcomes?date_from={date.today() + timedelta(days=30)}")
     assert "No questionnaire scores yet" in visible_text(later.text)
     assert client.get("/outcomes?group=NOPE").status_code == 404
+
+
+def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> None:
+    shipped = outcomes_service.INSTRUMENTS_DIR
+    own = tmp_path / "instruments"
+    own.mkdir()
+    text = (shipped / "pseq.yaml").read_text(encoding="utf-8")
+    (own / "pseq.yaml").write_text(
+        text.replace("  - {id: q1}", "  - {id: q1, text: Licensed wording of item one}"),
+        encoding="utf-8",
+    )
+    known = outcomes_service.load_instrument_directories([shipped, own])
+    assert known["pseq"].item("q1").text == "Licensed wording of item one"
+    assert set(known) == set(outcomes_service.load_instrument_directories([shipped]))
