@@ -17,6 +17,7 @@ from app.clinics.models import Role, User
 from app.config import get_settings
 from app.datafiles import DataFileError
 from app.db import create_db_engine, open_session
+from app.errors import AppError
 from app.exports import service as exports_service
 from app.outcomes import service as outcomes_service
 from app.programme import service as programme_service
@@ -201,9 +202,13 @@ def outcomes_summary(
         if viewer is None or not viewer.is_staff:
             console.print(f"[red]{as_user} is not a staff account.[/red]")
             raise typer.Exit(2)
-        summary = outcomes_service.summarise_outcomes(
-            session, viewer=viewer, group_codes=group or ()
-        )
+        try:
+            summary = outcomes_service.summarise_outcomes(
+                session, viewer=viewer, group_codes=group or ()
+            )
+        except AppError as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(2) from error
         session.commit()  # the audit event of this view
     if output_format == "json":
         typer.echo(json.dumps(summary.as_json(), indent=2))

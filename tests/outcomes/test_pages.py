@@ -179,11 +179,19 @@ def test_staff_paper_phq9_prorates_only_as_the_rules_allow(
         stored = session.exec(select(Administration)).one()
         # 7 x 2 + 0 = 14 over 8 answered; prorated to 9 items: 14 / 8 x 9 = 15.75 -> 16.
         assert stored.score_total == 16
+    with open_session(engine) as session:
+        assert session.exec(select(SafetyFlag)).all() == []
     blank_item_9 = {f"q_q{n}": "1" for n in range(1, 9)}
     form_url = "/outcomes/patients/P-B2/enter?instrument=phq9&timepoint=baseline"
     refused = submit(client, form_url, "/outcomes/patients/P-B2/enter", {**fields, **blank_item_9})
     assert refused.status_code == 422
     assert "a safety item must always be answered" in visible_text(refused.text)
+    # A paper form with item 9 above 0 raises the flag like an answer on the phone.
+    risky = {f"q_q{n}": "0" for n in range(1, 9)} | {"q_q9": "2"}
+    assert submit(client, form_url, "/outcomes/patients/P-B2/enter", {**fields, **risky})
+    with open_session(engine) as session:
+        [flag] = session.exec(select(SafetyFlag)).all()
+        assert flag.answer == 2
 
 
 def test_per_patient_summary_is_scoped_and_audited(engine: Engine, client: TestClient) -> None:

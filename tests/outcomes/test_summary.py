@@ -71,7 +71,7 @@ def _seed(engine: Engine, settings: Settings) -> None:
         session.commit()
 
 
-def _tend(settings: Settings, *args: str) -> str:
+def _tend(settings: Settings, *args: str, returncode: int = 0) -> str:
     env = {
         **os.environ,
         "TEND_DATABASE_URL": settings.resolved_database_url,
@@ -87,7 +87,7 @@ def _tend(settings: Settings, *args: str) -> str:
         timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == returncode, result.stderr
     return result.stdout
 
 
@@ -149,6 +149,14 @@ def test_cli_api_and_clinician_page_show_the_same_summary(
         for name in names:
             assert shown[name] == measure[name], (measure["instrument"], name)
         assert shown["n_started"] == measure["n_started"]
+
+    as_facilitator = ("outcomes", "summary", "--as", "facilitator2@demo.example")
+    scoped = json.loads(_tend(demo_clinic, *as_facilitator, "--format", "json"))
+    assert scoped["groups"] == ["DEMO-B"]
+    refused = _tend(
+        demo_clinic, *as_facilitator, "--group", "DEMO-A", "--format", "json", returncode=2
+    )
+    assert "No group 'DEMO-A' that you can see" in refused
 
     table = _tend(demo_clinic, "outcomes", "summary", "--format", "table")
     assert "gad7 baseline->end" in table and "no comparison group" in table
