@@ -1,5 +1,6 @@
 """The `tend` command: serve, migrate, load content, seed the demo clinic, export."""
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from app.datafiles import DataFileError
 from app.db import create_db_engine, open_session
 from app.errors import AppError
 from app.exports import service as exports_service
+from app.outcomes import service as outcomes_service
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
 
@@ -31,6 +33,8 @@ programme_cli = typer.Typer(
     help="Programmes: load and check programme files.", no_args_is_help=True
 )
 cli.add_typer(programme_cli, name="programme")
+outcomes_cli = typer.Typer(help="Outcomes: the outcome summary.", no_args_is_help=True)
+cli.add_typer(outcomes_cli, name="outcomes")
 console = Console()
 
 
@@ -198,6 +202,84 @@ def export_command(
     for name, summary in result.files.items():
         console.print(f"{name}: {summary.rows} rows, sha256 {summary.sha256[:12]}")
     console.print(f"Wrote {out} for groups {', '.join(result.group_codes)}.")
+
+
+def _fmt(value: object, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v, digits) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+@outcomes_cli.command("summary")
+def outcomes_summary(
+    group: Annotated[
+        list[str] | None, typer.Option("--group", help="Group code (repeatable)")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="json or table")] = "table",
+    as_user: Annotated[
+        str, typer.Option("--as", help="Login of the staff member asking")
+    ] = "clinician@demo.example",
+) -> None:
+    """The outcome summary, as the clinician page shows it."""
+    if output_format not in ("json", "table"):
+        console.print(f"[red]Format {output_format!r} is not available; use json or table.[/red]")
+        raise typer.Exit(2)
+    with open_session(_engine(), write=True) as session:
+        viewer = session.exec(select(User).where(User.login == as_user)).first()
+        if viewer is None or not viewer.is_staff:
+            console.print(f"[red]{as_user} is not a staff account.[/red]")
+            raise typer.Exit(2)
+        try:
+            summary = outcomes_service.summarise_outcomes(
+                session, viewer=viewer, group_codes=group or ()
+            )
+        except AppError as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(2) from error
+        session.commit()  # the audit event of this view
+    if output_format == "json":
+        typer.echo(json.dumps(summary.as_json(), indent=2))
+        return
+    table = Table(title=f"Outcomes: {', '.join(g.code for g in summary.groups) or 'no groups'}")
+    for heading in (
+        "measure",
+        "n",
+        "pre (SD)",
+        "post (SD)",
+        "change [95% CI]",
+        "t",
+        "p",
+        "d_av",
+        "g_av [95% CI]",
+        "d_z",
+        "RC +/0/-",
+    ):
+        table.add_column(heading)
+    for measure in summary.as_json()["measures"]:
+        rc = "/".join(
+            _fmt(measure[k])
+            for k in ("reliable_improvement", "no_reliable_change", "reliable_deterioration")
+        )
+        table.add_row(
+            f"{measure['instrument']} {measure['from']}->{measure['to']}",
+            f"{measure['n_pairs']} of {measure['n_started']}",
+            f"{_fmt(measure['pre_mean'])} ({_fmt(measure['pre_sd'])})",
+            f"{_fmt(measure['post_mean'])} ({_fmt(measure['post_sd'])})",
+            f"{_fmt(measure['mean_change'])} {_fmt(measure['mean_change_ci'])}",
+            "too few" if measure["too_few"] else _fmt(measure["t"]),
+            _fmt(measure["p"], 3),
+            _fmt(measure["d_av"]),
+            f"{_fmt(measure['g_av'])} {_fmt(measure['g_av_ci'])}",
+            _fmt(measure["d_z"]),
+            rc,
+        )
+    wide = Console(width=max(console.width, 180))  # the table has eleven columns
+    wide.print(table)
+    wide.print(summary.limits)
 
 
 def main() -> None:

@@ -5,18 +5,22 @@ DEMO-A is always in its sixth week and DEMO-B always finished three months ago.
 """
 
 import random
+import statistics
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, delete
 
 from app.auth.passwords import hash_password
 from app.clinics import service as clinics_service
-from app.clinics.models import Clinic, Role
+from app.clinics.models import Clinic, Role, User
 from app.groups import service as groups_service
 from app.groups.models import Attendance, AttendanceStatus, Enrolment, Group, GroupSession
+from app.outcomes import service as outcomes_service
+from app.outcomes.definitions import Instrument
 from app.practice.models import CheckIn, CheckInMoment, PracticeKind, PracticeLog
 from app.programme import service as programme_service
 from app.programme.models import Exercise, PracticeRole
@@ -143,6 +147,7 @@ def seed_demo(
     rng = random.Random(seed)
     exercises = _exercises_by_week(session, programme.id or 0)
     logs = check_ins = 0
+    cohort: list[tuple[Group, Enrolment, Persona]] = []
     for spec in demo_groups(today):
         group = groups_service.create_group(
             session,
@@ -159,8 +164,15 @@ def seed_demo(
             enrolment = groups_service.enrol_patient(
                 session, group=group, participant_code=code, password_hash=password_hash
             )
-            made = _simulate_patient(session, rng, enrolment, group, meetings, exercises, today)
+            persona = _persona(rng)
+            cohort.append((group, enrolment, persona))
+            made = _simulate_patient(
+                session, rng, enrolment, group, meetings, exercises, today, persona
+            )
             logs, check_ins = logs + made[0], check_ins + made[1]
+    _seed_outcomes(
+        session, seed=seed, cohort=cohort, today=today, staff=staff["clinician@demo.example"]
+    )
     return DemoSummary(clinic, created=True, practice_logs=logs, check_ins=check_ins)
 
 
@@ -196,8 +208,8 @@ def _simulate_patient(
     meetings: list[GroupSession],
     exercises: dict[int, list[tuple[PracticeRole, Exercise]]],
     today: date,
+    persona: Persona,
 ) -> tuple[int, int]:
-    persona = _persona(rng)
     zone = ZoneInfo(DEMO_TIMEZONE)
     last_day = min(
         today - timedelta(days=1), group.start_date + timedelta(weeks=PROGRAMME_WEEKS + 4)
@@ -345,6 +357,166 @@ def _register(
                 group_session_id=meeting.id or 0, enrolment_id=enrolment.id or 0, status=status
             )
         )
+
+
+# Outcome measures. Baseline mean and SD, and the effect size (d_av, as improvement) aimed at
+# between baseline and end, close to the seed study (Penlington 2019) where it reported one.
+OUTCOME_TARGETS = {
+    "pain_distress": (7.2, 1.6, 0.47),
+    "pain_intensity": (6.8, 1.4, 0.23),
+    "gad7": (11.0, 4.5, 0.72),
+    "phq9": (13.0, 5.0, 0.46),
+    "pseq": (25.0, 11.0, 0.36),
+    "scs_sf": (2.6, 0.6, 0.36),
+    "peg": (6.5, 1.5, 0.30),
+}
+FOLLOW_UP_KEEPS = 0.8  # a little of the change fades by follow-up
+
+
+def _answers_for(
+    instrument: Instrument, total: float, rng: random.Random, fixed: dict[str, int]
+) -> dict[str, int]:
+    """Item answers whose score is (about) ``total``: items raised one step at a time at random."""
+    ids = instrument.scored_item_ids
+    allowed = {i: instrument.allowed_values(i) for i in ids}
+    scored = {i: allowed[i][0] for i in ids}
+    scored.update(fixed)
+    target = round(total * len(ids)) if instrument.scoring.method == "mean" else round(total)
+    free = [i for i in ids if i not in fixed]
+    while sum(scored.values()) < target:
+        open_items = [i for i in free if scored[i] < allowed[i][-1]]
+        if not open_items:
+            break
+        scored[rng.choice(open_items)] += 1
+    reverse = set(instrument.scoring.reverse_items)
+    # Reverse-scored items are answered the other way round.
+    return {
+        i: (allowed[i][0] + allowed[i][-1] - v) if i in reverse else v for i, v in scored.items()
+    }
+
+
+def _clip(instrument: Instrument, value: float) -> float:
+    low, high = instrument.scoring.range.min, instrument.scoring.range.max
+    return min(high, max(low, value))
+
+
+def _centred(rng: random.Random, n: int) -> list[float]:
+    draws = [rng.gauss(0, 1) for _ in range(n)]
+    mean = sum(draws) / n if n else 0.0
+    return [d - mean for d in draws]
+
+
+def _at(day: date, rng: random.Random) -> datetime:
+    return datetime.combine(
+        day,
+        time(rng.choice([9, 11, 14, 18, 20]), rng.randrange(60)),
+        tzinfo=ZoneInfo(DEMO_TIMEZONE),
+    )
+
+
+def _seed_outcomes(
+    session: Session,
+    *,
+    seed: int,
+    cohort: list[tuple[Group, Enrolment, Persona]],
+    today: date,
+    staff: User,
+) -> None:
+    """DEMO-B: baseline, end and follow-up (drop-outs: baseline only); DEMO-A: baseline, weekly
+    pain ratings, and one baseline PHQ-9 with item 9 above 0 (an open safety flag)."""
+    rng = random.Random(f"{seed}-outcomes")  # apart from the practice data's generator
+    known = outcomes_service.instruments()
+    by_group: dict[str, list[tuple[Group, Enrolment, Persona]]] = {}
+    for member in cohort:
+        by_group.setdefault(member[0].code, []).append(member)
+    demo_a = by_group.get("DEMO-A", [])
+    flagged = rng.randrange(len(demo_a)) if demo_a else -1
+    for code, members in sorted(by_group.items()):
+        # A shared response per person, so measures move together (as they do in real groups);
+        # centred over those who stayed, so the group's mean change is near the target.
+        stayers = [i for i, member in enumerate(members) if member[2].drop_out_week is None]
+        response = dict(zip(stayers, _centred(rng, len(stayers)), strict=True))
+        missed_follow_up = {i for i in stayers if rng.random() < 0.15}
+        for instrument_id, (mean, sd, effect) in OUTCOME_TARGETS.items():
+            instrument = known[instrument_id]
+            better = 1 if instrument.higher_is_better else -1
+            noise = dict(zip(stayers, _centred(rng, len(stayers)), strict=True))
+            pres = [_clip(instrument, rng.gauss(mean, sd)) for _ in members]
+            # Scale the change to the SD these people actually have, so d_av lands near the aim.
+            spread = statistics.stdev([pres[i] for i in stayers]) if len(stayers) > 1 else sd
+            for index, (group, enrolment, persona) in enumerate(members):
+                pre = pres[index]
+                fixed = {}
+                if instrument_id == "phq9":
+                    fixed = {"q9": 1 if code == "DEMO-A" and index == flagged else 0}
+                timepoints: list[tuple[str, float, date]] = [
+                    ("baseline", pre, group.start_date - timedelta(days=rng.randint(1, 10)))
+                ]
+                stayed = persona.drop_out_week is None
+                if code == "DEMO-B" and stayed:
+                    change = effect * spread + spread * 0.6 * (
+                        0.6 * response[index] + 0.8 * noise[index]
+                    )
+                    end = groups_service.week_start(group, PROGRAMME_WEEKS)
+                    timepoints.append(
+                        ("end", pre + better * change, end + timedelta(days=rng.randint(0, 12)))
+                    )
+                    if index not in missed_follow_up:
+                        kept = change * FOLLOW_UP_KEEPS + rng.gauss(0, spread * 0.3)
+                        timepoints.append(
+                            (
+                                "follow_up",
+                                pre + better * kept,
+                                today - timedelta(days=rng.randint(1, 14)),
+                            )
+                        )
+                for timepoint, value, day in timepoints:
+                    value = _clip(instrument, value)
+                    kwargs: dict[str, Any] = (
+                        {"total": float(round(value)), "entered_by": staff}
+                        if not outcomes_service.has_item_text(instrument)
+                        else {"answers": _answers_for(instrument, value, rng, fixed)}
+                    )
+                    outcomes_service.record_administration(
+                        session,
+                        enrolment=enrolment,
+                        instrument_id=instrument_id,
+                        timepoint=timepoint,
+                        submitted_at=_at(day, rng),
+                        **kwargs,
+                    )
+        if code == "DEMO-A":
+            _seed_weekly_ratings(session, rng, members, today)
+
+
+def _seed_weekly_ratings(
+    session: Session,
+    rng: random.Random,
+    members: list[tuple[Group, Enrolment, Persona]],
+    today: date,
+) -> None:
+    for group, enrolment, persona in members:
+        for week in range(1, PROGRAMME_WEEKS + 1):
+            day = groups_service.week_start(group, week) + timedelta(days=rng.randint(0, 6))
+            if day >= today or (persona.drop_out_week and week >= persona.drop_out_week):
+                break
+            if rng.random() > 0.4 + persona.engagement / 2:
+                continue  # weekly ratings are optional; not everyone gives them every week
+            progress = week / PROGRAMME_WEEKS
+            pain = persona.pain - persona.improvement * progress
+            for instrument_id, centre in (("pain_intensity", pain), ("pain_distress", pain - 0.5)):
+                outcomes_service.record_administration(
+                    session,
+                    enrolment=enrolment,
+                    instrument_id=instrument_id,
+                    timepoint=f"week_{week}",
+                    submitted_at=_at(day, rng),
+                    answers={
+                        next(
+                            iter(outcomes_service.get_instrument(instrument_id).item_ids)
+                        ): _rating(rng, centre)
+                    },
+                )
 
 
 def demo_logins() -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, Invite
 from app.clinics.models import Clinic, User
 from app.groups.models import Attendance, Enrolment, Group, GroupFacilitator, GroupSession
+from app.outcomes.models import Administration, SafetyFlag
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme.models import Exercise, Programme, Week, WeekPractice
 from app.reminders.models import (
@@ -39,6 +40,8 @@ __all__ = [
     "User",
     "Week",
     "WeekPractice",
+    "Administration",
+    "SafetyFlag",
     "metadata",
     "PushSubscription",
     "ReminderDelivery",

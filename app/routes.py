@@ -13,6 +13,8 @@ from app.auth import pages as auth_pages
 from app.auth.dependencies import get_current_user
 from app.exports import pages as exports_pages
 from app.groups import pages as groups_pages
+from app.outcomes import api as outcomes_api
+from app.outcomes import pages as outcomes_pages
 from app.practice import api as practice_api
 from app.practice import pages as practice_pages
 from app.programme import api as programme_api
@@ -27,7 +29,13 @@ SIGNED_IN = [Depends(get_current_user)]
 PUBLIC_API = (auth_api.public_router,)
 PUBLIC_PAGES = (auth_pages.router, web_pages.router)
 
-PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router, reminders_api.router)
+PROTECTED_API = (
+    auth_api.router,
+    programme_api.router,
+    practice_api.router,
+    reminders_api.router,
+    outcomes_api.router,
+)
 PROTECTED_PAGES = (
     audio_pages.router,
     practice_pages.router,
@@ -36,6 +44,7 @@ PROTECTED_PAGES = (
     exports_pages.router,
     reminders_pages.router,
     audit_pages.router,
+    outcomes_pages.router,
 )
 
 

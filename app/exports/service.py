@@ -583,7 +583,7 @@ def _check_in_records(context: _Context) -> Iterator[fhir.CheckInRecord]:
 def _score_records(context: _Context) -> Iterator[fhir.ScoreRecord]:
     first, last = context.request.date_from, context.request.date_to
     pseudo = context.pseudonymiser
-    for record in tables.SCORE_RECORDS(context.session, context.group_ids):
+    for record in tables.score_records(context.session, context.group_ids):
         day = record.completed_at.date()
         if (first and day < first) or (last and day > last):
             continue

@@ -14,8 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from app.exports.fhir import ScoreRecord
 from app.groups import service as groups_service
 from app.groups.models import Attendance, Enrolment, Group, GroupSession
+from app.outcomes import service as outcomes_service
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme import service as programme_service
 from app.programme.models import Exercise
@@ -236,8 +238,8 @@ def _reflection_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tup
         )
 
 
-def _no_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-    return iter(())
+def _score_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    return outcomes_service.score_export_rows(session, group_ids=group_ids)
 
 
 RATING_COLUMNS = (
@@ -345,7 +347,7 @@ TABLES = (
     ),
     Table(
         "scores.csv",
-        "One row per completed questionnaire administration (filled by the outcomes module).",
+        "One row per completed questionnaire; a correction replaces what it corrects.",
         (
             *ID_COLUMNS,
             Column("instrument", "string", "Instrument id", allowed="e.g. phq9, gad7, pseq"),
@@ -364,8 +366,22 @@ TABLES = (
                 loinc="PHQ-9 total 44261-6; GAD-7 total 70274-6; pain 0-10 72514-3",
             ),
             Column("completed_at", "datetime", "When it was completed (ISO 8601, UTC)"),
+            Column("instrument_version", "string", "Version of the instrument definition"),
+            Column("band", "string", "Severity band of the score", missing="blank: no bands"),
+            Column(
+                "staff_entered",
+                "boolean",
+                "Entered by staff from a paper form",
+                allowed="1 = yes, 0 = no",
+            ),
+            Column(
+                "is_correction",
+                "boolean",
+                "Replaces an earlier submission (which is not exported)",
+                allowed="1 = yes, 0 = no",
+            ),
         ),
-        _no_rows,
+        _score_rows,
         date_column="completed_at",
     ),
     Table(
@@ -442,11 +458,29 @@ REFLECTIONS = Table(
 )
 
 
-def _no_score_records(session: Session, group_ids: Sequence[int]) -> Iterator[Any]:
-    return iter(())
-
-
-# The questionnaire administrations for the FHIR export: (session, group_ids) -> iterator of
-# app.exports.fhir.ScoreRecord, real participant codes and UTC times (the export service
-# pseudonymises and shifts them). The outcomes module supplies this, like scores.csv's rows.
-SCORE_RECORDS: Any = _no_score_records
+def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreRecord]:
+    """The questionnaire administrations for the FHIR export, with real participant codes and
+    UTC times (the export service pseudonymises and shifts them)."""
+    for administration, participant, _group in outcomes_service.exported_administrations(
+        session, group_ids=group_ids
+    ):
+        if administration.score_total is None or administration.submitted_at is None:
+            continue
+        instrument = outcomes_service.get_instrument(administration.instrument_id)
+        items = tuple(
+            (item_id, float(value))
+            for item_id, value in administration.answers.items()
+            if isinstance(value, int | float)
+        )
+        yield ScoreRecord(
+            administration_id=str(administration.id),
+            participant_code=participant,
+            instrument=administration.instrument_id,
+            timepoint=administration.timepoint,
+            total=administration.score_total,
+            completed_at=administration.submitted_at,
+            items=items,
+            instrument_title=instrument.title,
+            loinc_panel=instrument.loinc.panel,
+            loinc_total=instrument.loinc.total,
+        )

@@ -11,6 +11,7 @@ from app.clinics import service as clinics_service
 from app.db import SessionDep
 from app.groups import service as groups_service
 from app.groups.dependencies import VisibleGroup
+from app.outcomes import service as outcomes_service
 from app.practice import service as practice_service
 from app.web.templating import render
 
@@ -20,7 +21,8 @@ router = APIRouter(tags=["pages"])
 @router.get("/groups")
 def groups_page(request: Request, user: StaffUser, session: SessionDep) -> Response:
     groups = groups_service.visible_groups(session, viewer=user)
-    return render(request, "groups/list.html", {"groups": groups})
+    flags = outcomes_service.open_safety_flags(session, viewer=user)
+    return render(request, "groups/list.html", {"groups": groups, "flags": flags})
 
 
 @router.get("/groups/{code}")
@@ -55,5 +57,6 @@ def group_page(
         "last": last,
         "rows": rows,
         "today": today,
+        "flags": outcomes_service.open_safety_flags(session, viewer=user),
     }
     return render(request, "groups/detail.html", context)

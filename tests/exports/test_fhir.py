@@ -2,19 +2,21 @@
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import select
 
-from app.exports import fhir, tables
+from app.db import open_session
+from app.exports import fhir
 from app.exports.fhir import CheckInRecord, ScoreRecord
 from app.exports.service import ExportFormat
+from app.groups.models import Enrolment
+from app.outcomes import service as outcomes_service
 from tests.exports.conftest import Populated
 from tests.exports.helpers import export
 
@@ -107,14 +109,22 @@ def test_hand_built_scores_and_check_ins_make_a_valid_bundle(tmp_path: Path) -> 
     assert pain[1]["effectiveDateTime"].endswith("+00:00")
 
 
-def test_exported_bundle_from_real_check_ins_validates_and_is_pseudonymised(
-    populated: Populated, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_exported_bundle_from_real_records_validates_and_is_pseudonymised(
+    populated: Populated, engine: Engine, tmp_path: Path
 ) -> None:
-    def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreRecord]:
-        # The outcomes module's records arrive with real codes; the export pseudonymises them.
-        yield phq9("P-A1", when=datetime.now(UTC) - timedelta(days=1))
-
-    monkeypatch.setattr(tables, "SCORE_RECORDS", score_records)
+    with open_session(engine, write=True) as session:
+        enrolment = session.exec(
+            select(Enrolment).where(Enrolment.participant_code == "P-A1")
+        ).one()
+        outcomes_service.record_administration(
+            session,
+            enrolment=enrolment,
+            instrument_id="phq9",
+            timepoint="baseline",
+            submitted_at=datetime.now(UTC) - timedelta(days=1),
+            answers={f"q{i + 1}": a for i, a in enumerate((1, 2, 0, 3, 1, 1, 2, 0, 0))},
+        )
+        session.commit()
     result = export(
         engine, tmp_path / "f", format=ExportFormat.fhir, study_key="k", date_shift=True
     )
@@ -130,3 +140,7 @@ def test_exported_bundle_from_real_check_ins_validates_and_is_pseudonymised(
     # The score's participant carries the same pseudonym as their check-ins.
     response = resources(data, "QuestionnaireResponse")[0]
     assert response["subject"]["identifier"]["value"] in subjects
+    totals = [o for o in resources(data, "Observation") if "valueQuantity" in o]
+    assert [(o["code"]["coding"][0]["code"], o["valueQuantity"]["value"]) for o in totals] == [
+        ("44261-6", 10)
+    ]

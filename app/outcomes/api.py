@@ -1,0 +1,155 @@
+"""Questionnaires over the JSON API: what is due, draft answers, submission; the summary."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+
+from app.auth.dependencies import StaffUser
+from app.db import SessionDep
+from app.groups.dependencies import Patient
+from app.outcomes import service as outcomes_service
+from app.outcomes.definitions import Instrument
+from app.outcomes.models import Administration
+from app.outcomes.schemas import (
+    AdministrationRead,
+    AnswersUpdate,
+    DueQuestionnaire,
+    ItemRead,
+    OptionRead,
+    SubmitResult,
+)
+
+router = APIRouter(tags=["outcomes"])
+
+
+def _items(instrument: Instrument) -> list[ItemRead]:
+    reads = []
+    for item in instrument.items:
+        options = item.options or (None if item.range else instrument.options)
+        if options is None:
+            values = instrument.allowed_values(item.id)
+            options_read = [OptionRead(value=v, label=str(v)) for v in values]
+        else:
+            options_read = [OptionRead(value=o.value, label=o.label) for o in options]
+        reads.append(ItemRead(id=item.id, text=item.text, options=options_read))
+    return reads
+
+
+def _read(administration: Administration) -> AdministrationRead:
+    return AdministrationRead(
+        id=administration.id or 0,
+        instrument=administration.instrument_id,
+        version=administration.instrument_version,
+        timepoint=administration.timepoint,
+        status=administration.status.value,
+        answers=administration.answers,
+        score=administration.score_total,
+        band=administration.score_band,
+        is_case=administration.is_case,
+        started_at=administration.started_at,
+        submitted_at=administration.submitted_at,
+    )
+
+
+def _result(outcome: outcomes_service.SubmitOutcome) -> SubmitResult:
+    return SubmitResult(
+        administration=_read(outcome.administration),
+        safety_flag_raised=outcome.flag is not None,
+        crisis_text=outcome.crisis_text,
+    )
+
+
+@router.get("/questionnaires/due", response_model=list[DueQuestionnaire])
+def due(patient: Patient, session: SessionDep) -> list[DueQuestionnaire]:
+    """The questionnaires the signed-in patient may fill in today, with answers saved so far."""
+    items = outcomes_service.due_questionnaires(
+        session, enrolment=patient.enrolment, group=patient.group, today=patient.today
+    )
+    return [
+        DueQuestionnaire(
+            instrument=item.instrument.id,
+            version=item.instrument.version,
+            title=item.instrument.title,
+            short_name=item.instrument.short_name,
+            timepoint=item.window.timepoint,
+            optional=item.window.optional,
+            opens_on=item.window.opens_on,
+            closes_on=item.window.closes_on,
+            instructions=item.instrument.instructions,
+            items=_items(item.instrument),
+            answers=item.draft.answers if item.draft else {},
+            answers_url=f"/api/v1/questionnaires/{item.instrument.id}/{item.window.timepoint}/answers",
+            submit_url=f"/api/v1/questionnaires/{item.instrument.id}/{item.window.timepoint}/submit",
+        )
+        for item in items
+    ]
+
+
+@router.put("/questionnaires/{instrument}/{timepoint}/answers", response_model=SubmitResult)
+def save_answers(
+    instrument: str, timepoint: str, body: AnswersUpdate, patient: Patient, session: SessionDep
+) -> SubmitResult:
+    """Save answers part-way (null clears one); nothing is scored until it is submitted."""
+    outcome = outcomes_service.save_draft(
+        session,
+        enrolment=patient.enrolment,
+        group=patient.group,
+        instrument_id=instrument,
+        timepoint=timepoint,
+        answers=body.answers,
+        today=patient.today,
+    )
+    return _result(outcome)
+
+
+@router.post(
+    "/questionnaires/{instrument}/{timepoint}/submit",
+    response_model=SubmitResult,
+    status_code=201,
+)
+def submit(
+    instrument: str,
+    timepoint: str,
+    patient: Patient,
+    session: SessionDep,
+    body: Annotated[AnswersUpdate | None, Body()] = None,
+) -> Any:
+    """Send the questionnaire for good. Every question must be answered; it is sent once."""
+    try:
+        outcome = outcomes_service.submit_questionnaire(
+            session,
+            enrolment=patient.enrolment,
+            group=patient.group,
+            instrument_id=instrument,
+            timepoint=timepoint,
+            answers=body.answers if body else {},
+            today=patient.today,
+        )
+    except outcomes_service.IncompleteQuestionnaire as error:
+        # The answers given are kept as a draft (the route returns, so the session commits).
+        loc = ["body", *(error.field or "answers").split(".")]
+        return JSONResponse(
+            {
+                "detail": [{"loc": loc, "msg": error.message, "type": "value_error"}],
+                "crisis_text": error.saved.crisis_text,
+            },
+            status_code=422,
+        )
+    return _result(outcome)
+
+
+@router.get("/outcomes/summary")
+def summary(
+    user: StaffUser,
+    session: SessionDep,
+    group: Annotated[list[str] | None, Query()] = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict[str, Any]:
+    """The outcome summary, exactly as the clinician page and `tend outcomes summary` give it."""
+    result = outcomes_service.summarise_outcomes(
+        session, viewer=user, group_codes=group or (), date_from=date_from, date_to=date_to
+    )
+    return result.as_json()

@@ -1,0 +1,382 @@
+"""Outcome pages: questionnaires on the phone, paper-form entry, the clinician's summary with
+its charts, a printable per-patient summary, and acknowledging safety flags."""
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from app.auth.dependencies import StaffUser
+from app.db import SessionDep
+from app.errors import AppError, InvalidInput
+from app.groups import service as groups_service
+from app.groups.dependencies import Patient
+from app.outcomes import charts
+from app.outcomes import service as outcomes_service
+from app.outcomes.definitions import Instrument
+from app.web.csrf import verify_csrf_form
+from app.web.templating import render
+
+router = APIRouter(tags=["pages"])
+TIMEPOINT_NAMES = {
+    "baseline": "Before the group",
+    "end": "End of the group",
+    "follow_up": "Three months later",
+}
+
+
+def timepoint_name(timepoint: str) -> str:
+    """A timepoint in words."""
+    if timepoint.startswith("week_"):
+        return f"Week {timepoint.removeprefix('week_')}"
+    return TIMEPOINT_NAMES.get(timepoint, timepoint)
+
+
+def short_timepoint(timepoint: str) -> str:
+    """A timepoint as a short chart label."""
+    if timepoint.startswith("week_"):
+        return f"W{timepoint.removeprefix('week_')}"
+    return {"baseline": "Before", "end": "End", "follow_up": "3 months"}.get(timepoint, timepoint)
+
+
+def _choices(instrument: Instrument, item_id: str) -> list[tuple[int, str]]:
+    item = instrument.item(item_id)
+    options = item.options or (None if item.range else instrument.options)
+    if options is not None:
+        return [(o.value, o.label) for o in options]
+    return [(v, str(v)) for v in instrument.allowed_values(item_id)]
+
+
+def _scale_labels(instrument: Instrument, item_id: str) -> tuple[str | None, str | None]:
+    item = instrument.item(item_id)
+    scale = item.range or instrument.range
+    return (scale.min_label, scale.max_label) if scale else (None, None)
+
+
+def _form_answers(form: dict[str, str], instrument: Instrument) -> dict[str, int | None]:
+    answers: dict[str, int | None] = {}
+    for item_id in instrument.item_ids:
+        raw = form.get(f"q_{item_id}", "").strip()
+        if raw:
+            answers[item_id] = int(raw) if raw.lstrip("-").isdigit() else raw  # type: ignore[assignment]
+    return answers
+
+
+# ------------------------------------------------------------------------------ patient pages
+
+
+@router.get("/questionnaires")
+def questionnaires_page(request: Request, patient: Patient, session: SessionDep) -> Response:
+    due = outcomes_service.due_questionnaires(
+        session, enrolment=patient.enrolment, group=patient.group, today=patient.today
+    )
+    return render(request, "outcomes/due.html", {"due": due, "timepoint_name": timepoint_name})
+
+
+def _questionnaire_context(
+    session: SessionDep, patient: Patient, instrument_id: str, timepoint: str
+) -> dict[str, Any]:
+    item = outcomes_service.due_item(
+        session,
+        enrolment=patient.enrolment,
+        group=patient.group,
+        instrument_id=instrument_id,
+        timepoint=timepoint,
+        today=patient.today,
+    )
+    instrument = item.instrument
+    return {
+        "item": item,
+        "instrument": instrument,
+        "timepoint": timepoint,
+        "timepoint_name": timepoint_name(timepoint),
+        "choices": {i: _choices(instrument, i) for i in instrument.item_ids},
+        "scale_labels": {i: _scale_labels(instrument, i) for i in instrument.item_ids},
+        "answers": {
+            k: str(v)
+            for k, v in (item.draft.answers if item.draft else {}).items()
+            if v is not None
+        },
+        "errors": {},
+        "crisis_text": None,
+    }
+
+
+@router.get("/questionnaires/sent/{administration_id}")
+def questionnaire_sent(
+    request: Request, administration_id: int, patient: Patient, session: SessionDep
+) -> Response:
+    administration, flag = outcomes_service.get_administration_for_patient(
+        session, enrolment=patient.enrolment, administration_id=administration_id
+    )
+    context = {
+        "administration": administration,
+        "instrument": outcomes_service.get_instrument(administration.instrument_id),
+        "crisis_text": outcomes_service.crisis_text_for(session, group=patient.group)
+        if flag
+        else None,
+    }
+    return render(request, "outcomes/sent.html", context)
+
+
+@router.get("/questionnaires/{instrument_id}/{timepoint}")
+def questionnaire_page(
+    request: Request, instrument_id: str, timepoint: str, patient: Patient, session: SessionDep
+) -> Response:
+    context = _questionnaire_context(session, patient, instrument_id, timepoint)
+    if request.query_params.get("saved"):
+        context["saved"] = True
+    return render(request, "outcomes/questionnaire.html", context)
+
+
+@router.post(
+    "/questionnaires/{instrument_id}/{timepoint}", dependencies=[Depends(verify_csrf_form)]
+)
+async def questionnaire_submit(
+    request: Request, instrument_id: str, timepoint: str, patient: Patient, session: SessionDep
+) -> Response:
+    """Save part-way ("Save and finish later") or send for good ("Send")."""
+    context = _questionnaire_context(session, patient, instrument_id, timepoint)
+    instrument: Instrument = context["instrument"]
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    answers = _form_answers(form, instrument)
+    context["answers"] = {k: str(v) for k, v in answers.items() if v is not None}
+    common: dict[str, Any] = {
+        "enrolment": patient.enrolment,
+        "group": patient.group,
+        "instrument_id": instrument_id,
+        "timepoint": timepoint,
+        "today": patient.today,
+    }
+    try:
+        if form.get("action") == "save":
+            saved = outcomes_service.save_draft(session, **common, answers=answers)
+            if saved.flag is not None:
+                context.update(saved=True, crisis_text=saved.crisis_text)
+                return render(request, "outcomes/questionnaire.html", context)
+            return RedirectResponse(
+                f"/questionnaires/{instrument_id}/{timepoint}?saved=1", status_code=303
+            )
+        outcome = outcomes_service.submit_questionnaire(session, **common, answers=answers)
+    except outcomes_service.IncompleteQuestionnaire as error:
+        # Keep what was answered (the route returns normally, so the draft is committed).
+        answered = error.saved.administration.answers
+        context["errors"] = {
+            i: "Please answer this question."
+            for i in instrument.item_ids
+            if answered.get(i) is None
+        }
+        context["summary_error"] = error.message
+        context["crisis_text"] = error.saved.crisis_text
+        return render(request, "outcomes/questionnaire.html", context, status_code=422)
+    except InvalidInput as error:
+        # Nothing was stored: the session rolls back only on an exception that escapes.
+        session.rollback()
+        context["errors"] = {(error.field or "").removeprefix("answers."): error.message}
+        context["summary_error"] = error.message
+        return render(request, "outcomes/questionnaire.html", context, status_code=422)
+    return RedirectResponse(f"/questionnaires/sent/{outcome.administration.id}", status_code=303)
+
+
+# --------------------------------------------------------------------------------- staff pages
+
+
+def _parse_date(raw: str | None, name: str, errors: dict[str, str]) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = "Enter a date as YYYY-MM-DD, for example 2026-03-01."
+        return None
+
+
+def _forest_rows(summary: outcomes_service.OutcomeSummary) -> list[charts.ForestRow]:
+    rows = []
+    for measure in summary.measures:
+        stats = measure.stats
+        sign = 1 if measure.instrument.higher_is_better else -1
+        if stats.g_av is None or stats.g_av_ci is None:
+            note = f"too few (n = {stats.n_pairs})" if stats.too_few else "not estimated"
+            rows.append(charts.ForestRow(measure.label, None, None, None, note))
+            continue
+        low, high = sorted(v * sign for v in stats.g_av_ci)
+        rows.append(charts.ForestRow(measure.label, stats.g_av * sign, low, high))
+    return rows
+
+
+@router.get("/outcomes")
+def outcomes_page(
+    request: Request,
+    user: StaffUser,
+    session: SessionDep,
+    group: Annotated[list[str] | None, Query()] = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> Response:
+    """The outcome summary for the chosen groups, with charts, change counts and adherence."""
+    errors: dict[str, str] = {}
+    first = _parse_date(date_from, "date_from", errors)
+    last = _parse_date(date_to, "date_to", errors)
+    summary = outcomes_service.summarise_outcomes(
+        session, viewer=user, group_codes=group or (), date_from=first, date_to=last
+    )
+    paired_charts = [
+        Markup(
+            charts.paired_plot(
+                [(a, b) for _, a, b in m.pairs],
+                low=m.instrument.scoring.range.min,
+                high=m.instrument.scoring.range.max,
+                title=m.label,
+                before=m.from_.replace("_", "-"),
+                after=m.to.replace("_", "-"),
+                ident=f"paired-{index}",
+            )
+        )
+        for index, m in enumerate(summary.measures)
+    ]
+    query = urlencode(
+        [("group", g) for g in group or ()]
+        + [(k, v) for k, v in (("date_from", date_from), ("date_to", date_to)) if v]
+    )
+    context = {
+        "summary": summary,
+        "forest": Markup(charts.forest_plot(_forest_rows(summary))),
+        "paired_charts": paired_charts,
+        "all_groups": groups_service.visible_groups(session, viewer=user),
+        "chosen": {g.upper() for g in group or ()},
+        "form": {"date_from": date_from or "", "date_to": date_to or ""},
+        "errors": errors,
+        "json_url": "/api/v1/outcomes/summary" + (f"?{query}" if query else ""),
+        "flags": outcomes_service.open_safety_flags(session, viewer=user),
+        "timepoint_name": timepoint_name,
+    }
+    return render(request, "outcomes/summary.html", context, status_code=422 if errors else 200)
+
+
+@router.get("/outcomes/patients/{code}")
+def patient_summary_page(
+    request: Request, code: str, user: StaffUser, session: SessionDep
+) -> Response:
+    """A printable summary of one patient's outcomes, for the medical record (audited)."""
+    summary = outcomes_service.patient_summary(session, participant_code=code, viewer=user)
+    known = outcomes_service.instruments()
+    trajectories = {
+        instrument_id: Markup(
+            charts.trajectory(
+                [(short_timepoint(a.timepoint), a.score_total or 0) for a in administrations],
+                low=known[instrument_id].scoring.range.min,
+                high=known[instrument_id].scoring.range.max,
+                title=f"{known[instrument_id].short_name} over time",
+                ident=f"trajectory-{instrument_id}",
+            )
+        )
+        for instrument_id, administrations in summary.series.items()
+    }
+    context = {
+        "summary": summary,
+        "instruments": known,
+        "trajectories": trajectories,
+        "timepoint_name": timepoint_name,
+        "entry_instruments": outcomes_service.ordered_instruments(),
+    }
+    return render(request, "outcomes/patient.html", context)
+
+
+def _entry_context(
+    session: SessionDep, user: StaffUser, code: str, instrument_id: str, timepoint: str
+) -> dict[str, Any]:
+    enrolment, group = outcomes_service.get_patient_for_staff(
+        session, participant_code=code, viewer=user
+    )
+    instrument = outcomes_service.get_instrument(instrument_id)
+    existing = outcomes_service.current_submission(
+        session, enrolment_id=enrolment.id or 0, instrument_id=instrument.id, timepoint=timepoint
+    )
+    return {
+        "enrolment": enrolment,
+        "group": group,
+        "instrument": instrument,
+        "timepoint": timepoint,
+        "timepoint_name": timepoint_name(timepoint),
+        "by_total": not outcomes_service.has_item_text(instrument),
+        "existing": existing,
+        "choices": {i: _choices(instrument, i) for i in instrument.item_ids},
+        "answers": {},
+        "form": {},
+        "errors": {},
+    }
+
+
+@router.get("/outcomes/patients/{code}/enter")
+def paper_form_page(
+    request: Request,
+    code: str,
+    user: StaffUser,
+    session: SessionDep,
+    instrument: str = "phq9",
+    timepoint: str = "baseline",
+) -> Response:
+    """Enter a paper questionnaire on the patient's behalf (or correct a stored one)."""
+    context = _entry_context(session, user, code, instrument, timepoint)
+    return render(request, "outcomes/enter.html", context)
+
+
+@router.post("/outcomes/patients/{code}/enter", dependencies=[Depends(verify_csrf_form)])
+async def paper_form_submit(
+    request: Request, code: str, user: StaffUser, session: SessionDep
+) -> Response:
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    context = _entry_context(
+        session, user, code, form.get("instrument", ""), form.get("timepoint", "")
+    )
+    instrument: Instrument = context["instrument"]
+    context["form"] = form
+    total: float | None = None
+    answers: dict[str, int | None] | None = None
+    if context["by_total"]:
+        raw = form.get("total", "").strip()
+        try:
+            total = float(raw)
+        except ValueError:
+            context["errors"] = {"total": "Enter the total score as a number."}
+            return render(request, "outcomes/enter.html", context, status_code=422)
+    else:
+        answers = _form_answers(form, instrument)
+        context["answers"] = {k: str(v) for k, v in answers.items() if v is not None}
+    try:
+        outcomes_service.enter_paper_form(
+            session,
+            staff=user,
+            enrolment=context["enrolment"],
+            instrument_id=instrument.id,
+            timepoint=context["timepoint"],
+            answers=answers,
+            total=total,
+            correction=form.get("correction") == "yes",
+        )
+    except AppError as error:
+        session.rollback()
+        field = (error.field or "form").removeprefix("answers.")
+        context["errors"] = {field: error.message, "form": error.message}
+        return render(request, "outcomes/enter.html", context, status_code=error.status_code)
+    return RedirectResponse(
+        f"/outcomes/patients/{context['enrolment'].participant_code}?entered=1", status_code=303
+    )
+
+
+@router.post(
+    "/outcomes/safety-flags/{flag_id}/acknowledge", dependencies=[Depends(verify_csrf_form)]
+)
+async def acknowledge_flag(
+    request: Request, flag_id: int, user: StaffUser, session: SessionDep
+) -> Response:
+    """Acknowledge a safety flag as the signed-in staff member, then go back to the page."""
+    outcomes_service.acknowledge_safety_flag(session, flag_id=flag_id, viewer=user)
+    back = str((await request.form()).get("next", "/groups"))
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/groups"
+    return RedirectResponse(back, status_code=303)

@@ -1,0 +1,64 @@
+"""API shapes for questionnaires: what is due, draft answers, a submitted result."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OptionRead(BaseModel):
+    value: int
+    label: str
+
+
+class ItemRead(BaseModel):
+    id: str
+    text: str | None
+    options: list[OptionRead]
+
+
+class DueQuestionnaire(BaseModel):
+    """A questionnaire the patient may fill in now, with any answers saved so far."""
+
+    instrument: str
+    version: str
+    title: str
+    short_name: str
+    timepoint: str
+    optional: bool
+    opens_on: date
+    closes_on: date
+    instructions: str | None
+    items: list[ItemRead]
+    answers: dict[str, int | None]
+    answers_url: str
+    submit_url: str
+
+
+class AnswersUpdate(BaseModel):
+    """Answers to save (item id to value; null clears an answer)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, int | None] = Field(default_factory=dict)
+
+
+class AdministrationRead(BaseModel):
+    id: int
+    instrument: str
+    version: str
+    timepoint: str
+    status: str
+    answers: dict[str, int | None]
+    score: float | None
+    band: str | None
+    is_case: bool | None
+    started_at: datetime
+    submitted_at: datetime | None
+
+
+class SubmitResult(BaseModel):
+    """A submitted questionnaire; ``crisis_text`` is set when an answer calls for support now."""
+
+    administration: AdministrationRead
+    safety_flag_raised: bool
+    crisis_text: str | None

@@ -1,0 +1,247 @@
+"""Questionnaire, paper-form, safety-flag and outcome pages as people use them."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from app.audit.models import AuditEvent
+from app.db import open_session
+from app.groups.models import Group
+from app.outcomes import service as outcomes_service
+from app.outcomes.models import Administration, SafetyFlag
+from tests.factories import build_world, login
+from tests.pages import submit, visible_text
+
+PHQ9_PAGE = "/questionnaires/phq9/baseline"
+
+
+def _answers(**changes: str) -> dict[str, str]:
+    answers = {f"q_q{n}": "0" for n in range(1, 10)}
+    answers.update(changes)
+    return answers
+
+
+def _actions(engine: Engine) -> list[str]:
+    with open_session(engine) as session:
+        return [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
+
+
+def test_windows_follow_the_group_dates() -> None:
+    group = Group(code="X", name="X", clinic_id=1, programme_id=1, start_date=date(2026, 3, 2))
+    windows = {w.timepoint: w for w in outcomes_service.timepoint_windows(group, weeks=8)}
+    assert (windows["baseline"].opens_on, windows["baseline"].closes_on) == (
+        date(2026, 2, 16),
+        date(2026, 3, 8),
+    )
+    end_of_week_8 = date(2026, 3, 2) + timedelta(days=55)
+    assert (windows["end"].opens_on, windows["end"].closes_on) == (
+        date(2026, 3, 2) + timedelta(days=49),
+        end_of_week_8 + timedelta(weeks=3),
+    )
+    follow_up = end_of_week_8 + timedelta(days=91)
+    assert (windows["follow_up"].opens_on, windows["follow_up"].closes_on) == (
+        follow_up - timedelta(weeks=3),
+        follow_up + timedelta(weeks=3),
+    )
+    assert windows["week_3"].optional and not windows["end"].optional
+
+
+def test_patient_fills_in_a_questionnaire_part_way_then_sends_it(
+    engine: Engine, client: TestClient
+) -> None:
+    build_world(engine, started_days_ago=-3)
+    login(client, "P-A1")
+    listing = client.get("/questionnaires")
+    assert "PHQ-9" in visible_text(listing.text)
+    saved = submit(client, PHQ9_PAGE, PHQ9_PAGE, {"q_q1": "2", "action": "save"})
+    assert saved.status_code == 303
+    page = client.get(saved.headers["location"])
+    assert "Saved. You can finish it later." in visible_text(page.text)
+    assert 'value="2" checked' in page.text
+
+    incomplete = submit(client, PHQ9_PAGE, PHQ9_PAGE, {"q_q1": "2", "action": "submit"})
+    assert incomplete.status_code == 422
+    text = visible_text(incomplete.text)
+    assert "Please answer every question before sending: 8 still to answer" in text
+    assert text.count("Please answer this question.") == 8
+
+    sent = submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q1="2"), "action": "submit"})
+    assert sent.status_code == 303
+    thanks = client.get(sent.headers["location"])
+    assert "Your PHQ-9 has been sent" in visible_text(thanks.text)
+    assert "Support is available now" not in visible_text(thanks.text)
+    again = client.get(PHQ9_PAGE)
+    assert again.status_code == 409 and "already sent" in visible_text(again.text)
+
+
+def test_an_answer_outside_the_options_shows_an_error_and_stores_nothing(
+    engine: Engine, client: TestClient
+) -> None:
+    build_world(engine, started_days_ago=-3)
+    login(client, "P-A1")
+    response = submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q3="5"), "action": "submit"})
+    assert response.status_code == 422
+    assert "5 is not one of the answers" in visible_text(response.text)
+    with open_session(engine) as session:
+        assert session.exec(select(Administration)).all() == []
+
+
+def test_item_9_shows_the_clinic_crisis_text_on_the_page(
+    engine: Engine, client: TestClient
+) -> None:
+    world = build_world(engine, started_days_ago=-3)
+    login(client, "P-A1")
+    sent = submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q9="1"), "action": "submit"})
+    page = client.get(sent.headers["location"])
+    text = visible_text(page.text)
+    assert "Support is available now" in text
+    assert world.clinic.crisis_text in text
+
+
+def test_safety_flag_is_first_on_staff_pages_until_acknowledged(
+    engine: Engine, client: TestClient
+) -> None:
+    build_world(engine, started_days_ago=-3)
+    login(client, "P-A1")
+    submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q9="3"), "action": "submit"})
+    client.cookies.clear()
+
+    login(client, "fb@one.example")  # the other group's facilitator sees nothing
+    assert "Safety: please follow up" not in visible_text(client.get("/groups").text)
+    client.cookies.clear()
+
+    login(client, "fa@one.example")
+    pages = {"/groups": "Your groups", "/groups/GRP-A": "Practice this week", "/outcomes": "Show"}
+    for url, first_content in pages.items():
+        text = visible_text(client.get(url).text)
+        assert text.index("Safety: please follow up") < text.index(first_content), url
+        assert "P-A1 (GRP-A): PHQ-9 question 9 answered 3" in text
+    with open_session(engine) as session:
+        flag_id = session.exec(select(SafetyFlag)).one().id
+    done = submit(
+        client, "/groups", f"/outcomes/safety-flags/{flag_id}/acknowledge", {"next": "/groups"}
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/groups"
+    assert "Safety: please follow up" not in visible_text(client.get("/groups").text)
+    with open_session(engine) as session:
+        flag = session.exec(select(SafetyFlag)).one()
+        assert flag.acknowledged_by_name == "facilitator_a" and flag.acknowledged_at
+    assert "acknowledge_safety_flag" in _actions(engine)
+    page = client.get("/outcomes/patients/P-A1")
+    assert "acknowledged by facilitator_a" in visible_text(page.text)
+
+
+def test_staff_enter_a_paper_pseq_total_and_correct_it(engine: Engine, client: TestClient) -> None:
+    world = build_world(engine, started_days_ago=-3)
+    login(client, "fa@one.example")
+    form_url = "/outcomes/patients/P-A1/enter?instrument=pseq&timepoint=baseline"
+    page = client.get(form_url)
+    assert "Total score (0 to 60)" in visible_text(page.text)
+    action = "/outcomes/patients/P-A1/enter"
+    fields = {"instrument": "pseq", "timepoint": "baseline"}
+    bad = submit(client, form_url, action, {**fields, "total": "61"})
+    assert bad.status_code == 422 and "61 is outside 0-60" in visible_text(bad.text)
+    assert submit(client, form_url, action, {**fields, "total": "32"}).status_code == 303
+    twice = submit(client, form_url, action, {**fields, "total": "33"})
+    assert twice.status_code == 409 and "already has" in visible_text(twice.text)
+    corrected = submit(client, form_url, action, {**fields, "total": "34", "correction": "yes"})
+    assert corrected.status_code == 303
+    with open_session(engine) as session:
+        rows = session.exec(select(Administration).order_by(col(Administration.id))).all()
+        assert [(r.score_total, r.staff_entered, r.entered_as_total) for r in rows] == [
+            (32, True, True),
+            (34, True, True),
+        ]
+        assert rows[1].supersedes_id == rows[0].id
+        exported = list(
+            outcomes_service.score_export_rows(session, group_ids=[world.group_a.id or 0])
+        )
+    assert [(r[0], r[2], r[3], r[4]) for r in exported] == [("P-A1", "pseq", "baseline", 34)]
+    actions = _actions(engine)
+    assert "enter_paper_questionnaire" in actions and "correct_questionnaire" in actions
+
+
+def test_staff_paper_phq9_prorates_only_as_the_rules_allow(
+    engine: Engine, client: TestClient
+) -> None:
+    build_world(engine, started_days_ago=-3)
+    login(client, "clinician@one.example")
+    form_url = "/outcomes/patients/P-B1/enter?instrument=phq9&timepoint=baseline"
+    action = "/outcomes/patients/P-B1/enter"
+    fields = {"instrument": "phq9", "timepoint": "baseline"}
+    answers = {f"q_q{n}": "2" for n in range(1, 8)} | {"q_q9": "0"}  # q8 blank
+    response = submit(client, form_url, action, {**fields, **answers})
+    assert response.status_code == 303
+    with open_session(engine) as session:
+        stored = session.exec(select(Administration)).one()
+        # 7 x 2 + 0 = 14 over 8 answered; prorated to 9 items: 14 / 8 x 9 = 15.75 -> 16.
+        assert stored.score_total == 16
+    with open_session(engine) as session:
+        assert session.exec(select(SafetyFlag)).all() == []
+    blank_item_9 = {f"q_q{n}": "1" for n in range(1, 9)}
+    form_url = "/outcomes/patients/P-B2/enter?instrument=phq9&timepoint=baseline"
+    refused = submit(client, form_url, "/outcomes/patients/P-B2/enter", {**fields, **blank_item_9})
+    assert refused.status_code == 422
+    assert "a safety item must always be answered" in visible_text(refused.text)
+    # A paper form with item 9 above 0 raises the flag like an answer on the phone.
+    risky = {f"q_q{n}": "0" for n in range(1, 9)} | {"q_q9": "2"}
+    assert submit(client, form_url, "/outcomes/patients/P-B2/enter", {**fields, **risky})
+    with open_session(engine) as session:
+        [flag] = session.exec(select(SafetyFlag)).all()
+        assert flag.answer == 2
+
+
+def test_per_patient_summary_is_scoped_and_audited(engine: Engine, client: TestClient) -> None:
+    build_world(engine, started_days_ago=-3)
+    login(client, "P-A1")
+    submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q1="3"), "action": "submit"})
+    assert client.get("/outcomes/patients/P-A1").status_code == 403
+    assert client.get("/outcomes").status_code == 403
+    client.cookies.clear()
+    login(client, "fb@one.example")
+    assert client.get("/outcomes/patients/P-A1").status_code == 404
+    client.cookies.clear()
+    login(client, "clinician@two.example")
+    assert client.get("/outcomes/patients/P-A1").status_code == 404
+    client.cookies.clear()
+    login(client, "clinician@one.example")
+    page = client.get("/outcomes/patients/P-A1")
+    assert page.status_code == 200
+    text = visible_text(page.text)
+    assert "PHQ-9" in text and "Before the group" in text and "<svg" in page.text
+    assert _actions(engine).count("view_patient_outcomes") == 1
+
+
+def test_outcomes_page_filters_and_says_too_few(engine: Engine, client: TestClient) -> None:
+    build_world(engine, started_days_ago=-3)
+    login(client, "P-A1")
+    submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q1="3"), "action": "submit"})
+    client.cookies.clear()
+    login(client, "clinician@one.example")
+    page = client.get("/outcomes?group=GRP-A")
+    text = visible_text(page.text)
+    assert "Groups included: GRP-A." in text
+    assert "too few pairs (0; at least 5 needed)" in text
+    assert "no comparison group" in text
+    bad = client.get("/outcomes?date_from=yesterday")
+    assert bad.status_code == 422 and "Enter a date as YYYY-MM-DD" in visible_text(bad.text)
+    later = client.get(f"/outcomes?date_from={date.today() + timedelta(days=30)}")
+    assert "No questionnaire scores yet" in visible_text(later.text)
+    assert client.get("/outcomes?group=NOPE").status_code == 404
+
+
+def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> None:
+    shipped = outcomes_service.INSTRUMENTS_DIR
+    own = tmp_path / "instruments"
+    own.mkdir()
+    text = (shipped / "pseq.yaml").read_text(encoding="utf-8")
+    (own / "pseq.yaml").write_text(
+        text.replace("  - {id: q1}", "  - {id: q1, text: Licensed wording of item one}"),
+        encoding="utf-8",
+    )
+    known = outcomes_service.load_instrument_directories([shipped, own])
+    assert known["pseq"].item("q1").text == "Licensed wording of item one"
+    assert set(known) == set(outcomes_service.load_instrument_directories([shipped]))
