@@ -61,7 +61,7 @@ for (const button of $$("[data-quick-kind]")) {
       listened_seconds: minutes * 60, completed: true,
     };
     await logPractice(log, `${button.textContent.trim()}, ${fill(text("minutes"), { n: minutes })}`);
-    const done = $("[data-quick-done]");
+    const done = $("[data-quick-result]");
     done.textContent = fill(text("quickDone"), { what: button.textContent.trim(), n: minutes });
   });
 }
@@ -92,7 +92,7 @@ if (logForm) logForm.addEventListener("submit", async (event) => {
   const label = logForm.querySelector(`option[value="${choice}"]`).textContent.trim();
   await logPractice(log, `${label}, ${fill(text("minutes"), { n: minutes })}`);
   logForm.reset();
-  $("[data-form-done]").textContent = text("formDone");
+  $("[data-form-result]").textContent = text("formDone");
 });
 
 // ---- reflections go through the outbox (PUT: an edit replaces the waiting copy)
@@ -109,7 +109,7 @@ for (const form of $$("form[data-reflection]")) {
     body.week_number = data.get("week_number") ? Number(data.get("week_number")) : null;
     const id = data.get("id");
     await enqueue({ id, method: "PUT", url: `/api/v1/reflections/${id}`, body, label: text("reflectionLabel") });
-    $("[data-reflection-done]", form).textContent = text("reflectionDone");
+    $("[data-reflection-result]", form).textContent = text("reflectionDone");
   });
 }
 

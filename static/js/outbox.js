@@ -5,6 +5,7 @@ const DB_NAME = "tend";
 const STORE = "outbox";
 const listeners = new Set();
 let draining = null;
+let drainAgain = false; // something was queued while sending: look again
 
 function openDb() {
   return new Promise((resolve, reject) => {
@@ -94,17 +95,20 @@ async function sendOne(entry) {
 
 /** Send what is waiting, one at a time, oldest first. Safe to call often. */
 export function drain() {
-  if (draining) return draining;
+  if (draining) { drainAgain = true; return draining; }
   draining = (async () => {
     let outcome = "idle";
     try {
-      for (const entry of await list()) {
-        if (entry.state !== "waiting") continue;
-        if (!navigator.onLine) { outcome = "offline"; break; }
-        let result;
-        try { result = await sendOne(entry); } catch { result = "offline"; }
-        if (result === "signin" || result === "offline" || result === "later") { outcome = result; break; }
-      }
+      do {
+        drainAgain = false;
+        for (const entry of await list()) {
+          if (entry.state !== "waiting") continue;
+          if (!navigator.onLine) { outcome = "offline"; break; }
+          let result;
+          try { result = await sendOne(entry); } catch { result = "offline"; }
+          if (result === "signin" || result === "offline" || result === "later") { outcome = result; break; }
+        }
+      } while (drainAgain && outcome === "idle");
     } finally {
       draining = null;
     }

@@ -1,6 +1,7 @@
 """The patient app on a phone: two taps to audio, logging with ratings, offline and back,
 accessible pages, and installable."""
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,10 +119,8 @@ def persistent(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
 
     yield launch
     for context in opened:
-        try:
+        with contextlib.suppress(Exception):
             context.close()
-        except Exception:
-            pass
 
 
 def outbox_count(page: Any) -> int:
@@ -152,6 +151,7 @@ def test_offline_practice_survives_reload_and_restart_and_is_stored_once(
     page.reload()
     assert "Body scan" in page.inner_text("main")
     page.get_by_role("button", name="I practised on my own").click()
+    page.get_by_text("Noted: I practised on my own, 10 min.").wait_for()
     page.get_by_text("1 waiting to be sent.").wait_for()
 
     # The player, its audio and seeking all work from the phone's copy.
@@ -206,3 +206,86 @@ def test_the_app_is_installable(live_server: str, persistent: Any, world_with_au
     assert manifest["display"] == "standalone" and manifest["start_url"] == "/today"
     assert {"192x192", "512x512"} <= {icon["sizes"] for icon in manifest["icons"]}
     assert any(icon["purpose"] == "maskable" for icon in manifest["icons"])
+
+
+def test_every_patient_page_is_accessible_and_photographed(
+    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+) -> None:
+    page = phone.new_page()
+    sign_in(page, live_server, "P-A1", PASSWORD)
+    programme = page.request.get(f"{live_server}/api/v1/programme").json()
+    week_1, week_2 = (w["exercises"][0]["id"] for w in programme["weeks"])
+    # Two weeks of ratings around practices, so the progress page has something to show.
+    page.evaluate(
+        """async ([week1, week2]) => {
+      const { logPractice, localNow } = await import('/static/js/outbox.js');
+      const day = (d) => { const t = new Date(); t.setDate(t.getDate() - d); t.setHours(9); return t; };
+      const plan = [[9, week1, 7, 4], [8, week1, 6, 5], [2, week2, 6, 5], [1, week2, 5, 6], [0, week2, 5, 6]];
+      for (const [ago, id, pain, mood] of plan) {
+        await logPractice({ id: crypto.randomUUID(), exercise_id: id, ...localNow(day(ago)),
+          listened_seconds: 600, completed: true,
+          ratings_before: { pain_intensity: pain, pain_distress: pain, mood },
+          ratings_after: { pain_intensity: pain - 2, pain_distress: pain - 3, mood: mood + 1 } }, 'test');
+      }
+    }""",
+        [week_1, week_2],
+    )
+    wait_until(lambda: len(server_logs(browser_engine)) == 5)
+
+    page.goto(f"{live_server}/today")
+    page.get_by_text("Read this week's teaching").click()
+    assert "3 of 5 days this week" in page.inner_text("main")
+    assert_accessible(page)
+    screenshot(page, "patient-today")
+    page.get_by_role("button", name="Today is a bad day").click()
+    assert (
+        page.get_by_role("button", name="Today is a bad day").get_attribute("aria-pressed")
+        == "true"
+    )
+    assert page.locator("[data-flare-section]").is_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Body scan", exact=True).click()
+    page.get_by_role("button", name="Play").wait_for()
+    page.get_by_text("How are you before you start? (optional)").click()
+    assert_accessible(page)
+    screenshot(page, "patient-player")
+    page.get_by_role("link", name="Read the words").click()
+    assert_accessible(page)
+
+    page.goto(f"{live_server}/progress")
+    text = page.inner_text("main")
+    assert "Body scan (3 practices)" in text and "Pain -2.0" in text
+    assert page.locator("svg.chart polyline").count() == 3
+    assert_accessible(page)
+    screenshot(page, "patient-progress")
+
+    page.goto(f"{live_server}/reflections")
+    page.get_by_label("What helped?").fill("Breathing out slowly when the pain rose.")
+    page.get_by_role("button", name="Keep this").last.click()
+    page.get_by_text("Kept. Only you can see it").last.wait_for()
+    wait_until(lambda: bool(page.request.get(f"{live_server}/api/v1/reflections").json()))
+    assert_accessible(page)
+    screenshot(page, "patient-reflection")
+
+
+def test_a_refused_entry_stays_and_is_shown_kindly(
+    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+) -> None:
+    page = phone.new_page()
+    sign_in(page, live_server, "P-A1", PASSWORD)
+    page.evaluate(
+        """async () => {
+      const { logPractice, localNow } = await import('/static/js/outbox.js');
+      await logPractice({ id: crypto.randomUUID(), kind: 'own', ...localNow(), listened_seconds: 600,
+        completed: true, ratings_after: { mood: 11 } }, 'On my own, 10 min');
+    }"""
+    )
+    page.get_by_text("This one could not be saved as it is:").wait_for()
+    assert "On my own, 10 min" in page.inner_text("#outbox-card")
+    page.reload()
+    page.get_by_text("This one could not be saved as it is:").wait_for()
+    assert server_logs(browser_engine) == []
+    assert_accessible(page)
+    page.get_by_role("button", name="Remove it").click()
+    page.wait_for_function("() => document.getElementById('outbox-card').hidden")
