@@ -219,13 +219,17 @@ def test_every_patient_page_is_accessible_and_photographed(
     page.evaluate(
         """async ([week1, week2]) => {
       const { logPractice, localNow } = await import('/static/js/outbox.js');
-      const day = (d) => { const t = new Date(); t.setDate(t.getDate() - d); t.setHours(9); return t; };
-      const plan = [[9, week1, 7, 4], [8, week1, 6, 5], [2, week2, 6, 5], [1, week2, 5, 6], [0, week2, 5, 6]];
+      const day = (d) => {
+        const t = new Date(); t.setDate(t.getDate() - d); t.setHours(9); return t;
+      };
+      const plan = [[9, week1, 7, 4], [8, week1, 6, 5], [2, week2, 6, 5],
+                    [1, week2, 5, 6], [0, week2, 5, 6]];
       for (const [ago, id, pain, mood] of plan) {
         await logPractice({ id: crypto.randomUUID(), exercise_id: id, ...localNow(day(ago)),
           listened_seconds: 600, completed: true,
           ratings_before: { pain_intensity: pain, pain_distress: pain, mood },
-          ratings_after: { pain_intensity: pain - 2, pain_distress: pain - 3, mood: mood + 1 } }, 'test');
+          ratings_after: { pain_intensity: pain - 2, pain_distress: pain - 3, mood: mood + 1 },
+        }, 'test');
       }
     }""",
         [week_1, week_2],
@@ -277,8 +281,9 @@ def test_a_refused_entry_stays_and_is_shown_kindly(
     page.evaluate(
         """async () => {
       const { logPractice, localNow } = await import('/static/js/outbox.js');
-      await logPractice({ id: crypto.randomUUID(), kind: 'own', ...localNow(), listened_seconds: 600,
-        completed: true, ratings_after: { mood: 11 } }, 'On my own, 10 min');
+      await logPractice({ id: crypto.randomUUID(), kind: 'own', ...localNow(),
+        listened_seconds: 600, completed: true, ratings_after: { mood: 11 } },
+        'On my own, 10 min');
     }"""
     )
     page.get_by_text("This one could not be saved as it is:").wait_for()
