@@ -53,7 +53,6 @@ startSync();
 
 // ---- one-tap logs of practice without audio
 for (const button of $$("[data-quick-kind]")) {
-  button.closest("[data-quick-log]").hidden = false;
   button.addEventListener("click", async () => {
     const minutes = Number($("#quick-minutes").value || 10);
     const log = {
@@ -120,9 +119,7 @@ if (flareButton) {
   const apply = (on) => {
     document.documentElement.classList.toggle("flare-day", on);
     flareButton.setAttribute("aria-pressed", String(on));
-    $("[data-flare-section]").hidden = !on;
   };
-  flareButton.hidden = false;
   apply(localStorage.getItem(key) === "1");
   flareButton.addEventListener("click", () => {
     const on = flareButton.getAttribute("aria-pressed") !== "true";
@@ -134,7 +131,6 @@ if (flareButton) {
 // ---- save this week's audio for offline (full files; the worker answers ranges from them)
 const saveButton = $("[data-save-offline]");
 if (saveButton && "caches" in window) {
-  saveButton.closest("[data-offline-card]").hidden = false;
   const status = $("[data-save-status]");
   const urls = JSON.parse(saveButton.dataset.renditions || "[]")
     .map((options) => pickRendition(options)).filter(Boolean);
