@@ -36,8 +36,12 @@ PAGES = ("/today", "/practice/{exercise}", "/progress", "/reflections")
 def serve(tmp: Path) -> tuple[str, Settings]:
     db = tmp / "tend.db"
     migrate.upgrade(f"sqlite:///{db}")
-    settings = Settings(environment="test", database_url=f"sqlite:///{db}",
-                        data_dir=tmp / "data", secret_key="bench-secret-key-long-enough")
+    settings = Settings(
+        environment="test",
+        database_url=f"sqlite:///{db}",
+        data_dir=tmp / "data",
+        secret_key="bench-secret-key-long-enough",
+    )
     engine = create_db_engine(settings.resolved_database_url)
     build_world(engine)
     install_test_audio(engine, settings.media_dir)
@@ -45,8 +49,9 @@ def serve(tmp: Path) -> tuple[str, Settings]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -66,8 +71,11 @@ def page_weight(page, url: str) -> dict[str, int]:  # type: ignore[no-untyped-de
     page.goto(url)
     page.wait_for_load_state("networkidle")
     page.remove_listener("response", keep)
-    return {"files": len(bodies), "raw": sum(len(b) for b in bodies),
-            "gzip": sum(len(gzip.compress(b, 9)) for b in bodies)}
+    return {
+        "files": len(bodies),
+        "raw": sum(len(b) for b in bodies),
+        "gzip": sum(len(gzip.compress(b, 9)) for b in bodies),
+    }
 
 
 def main() -> None:
@@ -102,8 +110,13 @@ def main() -> None:
 
         # Offline: the shell from the worker's cache, and the outbox draining on reconnect.
         context = pw.chromium.launch_persistent_context(
-            str(tmp / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-            viewport=PHONE, is_mobile=True, has_touch=True)
+            str(tmp / "profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+        )
         page = context.pages[0]
         sign_in(page, base, "P-A1", PASSWORD)
         page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
@@ -113,23 +126,31 @@ def main() -> None:
         renders = []
         for _ in range(args.runs):
             page.reload()
-            renders.append(page.evaluate(
-                "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"))
+            renders.append(
+                page.evaluate(
+                    "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
+                )
+            )
         results["offline_shell_dom_content_loaded_ms"] = {
-            "runs": [round(r) for r in renders], "median": round(statistics.median(renders))}
-        page.evaluate("""async (n) => {
+            "runs": [round(r) for r in renders],
+            "median": round(statistics.median(renders)),
+        }
+        page.evaluate(
+            """async (n) => {
           const { logPractice, localNow } = await import('/static/js/outbox.js');
           for (let i = 0; i < n; i++) {
             await logPractice({ id: crypto.randomUUID(), kind: 'own', ...localNow(),
               listened_seconds: 600, completed: true }, 'bench');
           }
-        }""", args.logs)
+        }""",
+            args.logs,
+        )
         start = time.monotonic()
         context.set_offline(False)
-        page.wait_for_function("() => document.getElementById('outbox-card').hidden",
-                               timeout=60000, polling=20)
-        results["outbox_drain"] = {"logs": args.logs,
-                                   "seconds": round(time.monotonic() - start, 2)}
+        page.wait_for_function(
+            "() => document.getElementById('outbox-card').hidden", timeout=60000, polling=20
+        )
+        results["outbox_drain"] = {"logs": args.logs, "seconds": round(time.monotonic() - start, 2)}
         context.close()
 
     if args.lighthouse and shutil.which("lighthouse"):
@@ -138,18 +159,31 @@ def main() -> None:
             url = base + path.format(exercise=exercise)
             out = tmp / "lh.json"
             subprocess.run(
-                ["lighthouse", url, "--quiet", "--output=json", f"--output-path={out}",
-                 "--only-categories=performance,accessibility,best-practices",
-                 "--form-factor=mobile", "--throttling-method=simulate",
-                 '--chrome-flags=--headless=new --no-sandbox',
-                 "--extra-headers", json.dumps({"Cookie": f"tend_session={session_cookie}"})],
-                check=True, env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin"},
+                [
+                    "lighthouse",
+                    url,
+                    "--quiet",
+                    "--output=json",
+                    f"--output-path={out}",
+                    "--only-categories=performance,accessibility,best-practices",
+                    "--form-factor=mobile",
+                    "--throttling-method=simulate",
+                    "--chrome-flags=--headless=new --no-sandbox",
+                    "--extra-headers",
+                    json.dumps({"Cookie": f"tend_session={session_cookie}"}),
+                ],
+                check=True,
+                env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin"},
             )
             report = json.loads(out.read_text())
             scores[path] = {k: round(v["score"] * 100) for k, v in report["categories"].items()}
-            failing = [a["id"] for a in report["audits"].values()
-                       if a.get("score") is not None and a["score"] < 0.9
-                       and a.get("scoreDisplayMode") in ("binary", "numeric")]
+            failing = [
+                a["id"]
+                for a in report["audits"].values()
+                if a.get("score") is not None
+                and a["score"] < 0.9
+                and a.get("scoreDisplayMode") in ("binary", "numeric")
+            ]
             scores[path]["below_0.9"] = failing  # type: ignore[assignment]
         results["lighthouse"] = scores
     print(json.dumps(results, indent=2))

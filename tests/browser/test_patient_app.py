@@ -294,3 +294,35 @@ def test_a_refused_entry_stays_and_is_shown_kindly(
     assert_accessible(page)
     page.get_by_role("button", name="Remove it").click()
     page.wait_for_function("() => document.getElementById('outbox-card').hidden")
+
+
+def test_entries_wait_through_an_expired_session_until_sign_in(
+    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+) -> None:
+    page = phone.new_page()
+    sign_in(page, live_server, "P-A1", PASSWORD)
+    phone.clear_cookies()  # the session has expired
+    page.get_by_role("button", name="I practised on my own").click()
+    page.get_by_text("Please sign in again to send them").wait_for()
+    assert server_logs(browser_engine) == []
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email or participant code").fill("P-A1")
+    page.get_by_label("Password or passphrase").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/today")
+    page.wait_for_function("() => document.getElementById('outbox-card').hidden")
+    assert [log.kind.value for log in server_logs(browser_engine)] == ["own"]
+
+
+@pytest.mark.parametrize("url", ["/today", "/progress", "/reflections"])
+def test_pages_work_at_200_percent_text_and_in_dark_mode(
+    live_server: str, phone: Any, world_with_audio: None, url: str
+) -> None:
+    page = phone.new_page()
+    sign_in(page, live_server, "P-A1", PASSWORD)
+    page.goto(f"{live_server}{url}")
+    page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+    # Nothing runs off the side of the phone: no sideways scrolling to read.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.emulate_media(color_scheme="dark", reduced_motion="reduce")
+    assert_accessible(page)
