@@ -22,13 +22,13 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import migrate  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.db import create_db_engine  # noqa: E402
-from app.main import create_app  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, sign_in  # noqa: E402
-from tests.browser.patient_audio import install_test_audio  # noqa: E402
-from tests.factories import PASSWORD, build_world  # noqa: E402
+from app import migrate
+from app.config import Settings
+from app.db import create_db_engine
+from app.main import create_app
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, sign_in
+from tests.browser.patient_audio import install_test_audio
+from tests.factories import PASSWORD, build_world
 
 PAGES = ("/today", "/practice/{exercise}", "/progress", "/reflections")
 
