@@ -158,9 +158,9 @@ def test_offline_practice_survives_reload_and_restart_and_is_stored_once(
     page.goto(f"{live_server}{player_url}")
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(PLAYING)
-    page.evaluate("() => { document.querySelector('[data-audio]').currentTime = 12; }")
+    page.evaluate("() => { document.querySelector('[data-audio]').currentTime = 6; }")
     page.wait_for_function("""() => { const a = document.querySelector('[data-audio]');
-      return !a.seeking && !a.paused && a.currentTime > 12.3; }""")
+      return !a.seeking && !a.paused && a.currentTime > 6.3; }""")
     ranged = page.evaluate("""async () => {
       const url = document.querySelector('[data-audio]').src;
       const r = await fetch(url, { headers: { Range: 'bytes=100-199' } });
@@ -173,6 +173,8 @@ def test_offline_practice_survives_reload_and_restart_and_is_stored_once(
     assert outbox_count(page) == 2
 
     page.reload()
+    page.get_by_text("Carrying on from 0:1").wait_for()  # resumes where it stopped
+    page.goto(f"{live_server}/today")
     page.get_by_text("2 waiting to be sent.").wait_for()
     screenshot(page, "patient-offline")
     context.close()
