@@ -45,11 +45,10 @@ def _today_context(
 
 
 @router.get("/today")
-def today_page(
-    request: Request, patient: Patient, session: SessionDep, week: int | None = None
-) -> Response:
+def today_page(request: Request, patient: Patient, session: SessionDep, week: str = "") -> Response:
     """Today: this week's theme, teaching and practices, the target, and what waits to sync."""
-    context = _today_context(session, patient, week)
+    # An odd ?week= (an old bookmark, a typo) shows the current week rather than an error.
+    context = _today_context(session, patient, int(week) if week.isdigit() else None)
     return render(request, "practice/today.html", {**context, "form": {}})
 
 

@@ -118,7 +118,7 @@ class Chart:
 
 def ratings_chart(weeks: Sequence[WeekRatings], *, width: int = 320, height: int = 180) -> Chart:
     """Where to draw each week's mean ratings on a 0-10 scale (the template draws the SVG)."""
-    left, right, top, bottom = 28, 10, 10, 26
+    left, right, top, bottom = 28, 10, 10, 32
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(weeks) - 1, 1)
 

@@ -58,6 +58,7 @@ def test_earlier_weeks_stay_open_and_later_ones_do_not(patient: TestClient) -> N
     assert "Week 1" in text and "Welcome" in text and "an earlier week" in text
     # Week 3 does not exist and a later week is not open: the current week is shown.
     assert "The body" in visible_text(patient.get("/today?week=3").text)
+    assert "The body" in visible_text(patient.get("/today?week=first").text)
 
 
 def test_the_player_page_has_its_transcript_one_tap_away(patient: TestClient) -> None:
