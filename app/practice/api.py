@@ -1,11 +1,21 @@
 """Practice logs and check-ins over the JSON API (CONTRACT: /api/v1/practice-logs)."""
 
+from uuid import UUID
+
 from fastapi import APIRouter, Response
 
 from app.db import SessionDep
 from app.groups.dependencies import Patient
 from app.practice import service as practice_service
-from app.practice.schemas import CheckInCreate, CheckInRead, PracticeLogCreate, PracticeLogRead
+from app.practice.schemas import (
+    CheckInCreate,
+    CheckInRead,
+    PracticeLogCreate,
+    PracticeLogRead,
+    ReflectionRead,
+    ReflectionWrite,
+)
+from app.programme import service as programme_service
 
 router = APIRouter(tags=["practice"])
 
@@ -51,3 +61,35 @@ def create_check_in(
     )
     response.status_code = 201 if created else 200
     return check_in
+
+
+@router.put(
+    "/reflections/{reflection_id}",
+    response_model=ReflectionRead,
+    status_code=201,
+    responses={200: {"model": ReflectionRead, "description": "Already stored: updated"}},
+)
+def put_reflection(
+    reflection_id: UUID,
+    body: ReflectionWrite,
+    patient: Patient,
+    session: SessionDep,
+    response: Response,
+) -> ReflectionRead:
+    """Write a private reflection (id made on the phone); sending it again updates it."""
+    programme = programme_service.get_programme(session, patient.group.programme_id)
+    reflection, created = practice_service.save_reflection(
+        session,
+        enrolment=patient.enrolment,
+        reflection_id=reflection_id,
+        payload=body,
+        weeks_in_programme=programme_service.adherence_rule(session, programme).total_weeks,
+    )
+    response.status_code = 201 if created else 200
+    return reflection
+
+
+@router.get("/reflections", response_model=list[ReflectionRead])
+def list_reflections(patient: Patient, session: SessionDep) -> list[ReflectionRead]:
+    """The signed-in patient's own reflections, newest first."""
+    return practice_service.list_reflections(session, enrolment=patient.enrolment)

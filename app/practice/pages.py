@@ -1,4 +1,4 @@
-"""The patient's pages: this week's practices and a quick form to log one."""
+"""The patient's pages: Today, the player, My progress and reflections."""
 
 import uuid
 from datetime import datetime
@@ -12,9 +12,12 @@ from pydantic import ValidationError
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
+from app.outcomes import service as outcomes_service
 from app.practice import service as practice_service
-from app.practice.schemas import PracticeLogCreate
-from app.programme.views import patient_programme
+from app.practice import views as patient_views
+from app.practice.schemas import PracticeLogCreate, ReflectionWrite
+from app.programme import service as programme_service
+from app.reminders import service as reminders_service
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
 
@@ -22,20 +25,104 @@ router = APIRouter(tags=["pages"])
 _RATING_NAMES = ("pain_intensity", "pain_distress", "mood")
 
 
-def _today_context(session: SessionDep, patient: Patient) -> dict[str, object]:
-    programme = patient_programme(session, group=patient.group, today=patient.today)
-    week_number = max(programme.current_week, 1)
+def _today_context(
+    session: SessionDep, patient: Patient, week_number: int | None = None
+) -> dict[str, object]:
+    view = patient_views.today_view(
+        session,
+        group=patient.group,
+        enrolment=patient.enrolment,
+        today=patient.today,
+        week_number=week_number,
+    )
     return {
-        "programme": programme,
-        "week": programme.weeks[week_number - 1] if programme.weeks else None,
+        "questionnaires_due": outcomes_service.due_questionnaires(
+            session, enrolment=patient.enrolment, group=patient.group, today=patient.today
+        ),
+        "next_reminder": reminders_service.next_reminder(session, user=patient.user),
+        "view": view,
+        "programme": view.programme,
+        "week": view.week,
         "new_log_id": uuid.uuid4(),
         "recent": practice_service.list_practice_logs(session, enrolment=patient.enrolment)[:5],
     }
 
 
 @router.get("/today")
-def today_page(request: Request, patient: Patient, session: SessionDep) -> Response:
-    return render(request, "practice/today.html", {**_today_context(session, patient), "form": {}})
+def today_page(request: Request, patient: Patient, session: SessionDep, week: str = "") -> Response:
+    """Today: this week's theme, teaching and practices, the target, and what waits to sync."""
+    # An odd ?week= (an old bookmark, a typo) shows the current week rather than an error.
+    context = _today_context(session, patient, int(week) if week.isdigit() else None)
+    return render(request, "practice/today.html", {**context, "form": {}})
+
+
+@router.get("/practice/{exercise_id}")
+def player_page(
+    exercise_id: int, request: Request, patient: Patient, session: SessionDep
+) -> Response:
+    """The player: one practice's audio, its transcript one tap away, optional ratings."""
+    view = patient_views.player_view(
+        session, group=patient.group, today=patient.today, exercise_id=exercise_id
+    )
+    return render(request, "practice/player.html", {"view": view})
+
+
+@router.get("/progress")
+def progress_page(request: Request, patient: Patient, session: SessionDep) -> Response:
+    """My progress: practice days against the target, ratings over the weeks, what helps."""
+    view = patient_views.progress_view(
+        session, group=patient.group, enrolment=patient.enrolment, today=patient.today
+    )
+    return render(request, "practice/progress.html", {"view": view})
+
+
+def _reflections_context(session: SessionDep, patient: Patient) -> dict[str, object]:
+    view = patient_views.reflections_view(
+        session, group=patient.group, enrolment=patient.enrolment, today=patient.today
+    )
+    return {"view": view, "new_weekly_id": uuid.uuid4(), "new_end_id": uuid.uuid4()}
+
+
+@router.get("/reflections")
+def reflections_page(request: Request, patient: Patient, session: SessionDep) -> Response:
+    """Private reflections: this week's prompt and, at the end, what has changed."""
+    context = _reflections_context(session, patient)
+    return render(request, "practice/reflections.html", {**context, "form": {}})
+
+
+@router.post("/reflections", dependencies=[Depends(verify_csrf_form)])
+async def reflection_submit(request: Request, patient: Patient, session: SessionDep) -> Response:
+    """Save a reflection from the plain HTML form (works without JavaScript)."""
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    errors: dict[str, str] = {}
+    try:
+        payload = ReflectionWrite(
+            kind=form.get("kind", ""),
+            week_number=int(form["week_number"]) if form.get("week_number") else None,
+            text=form.get("text", ""),
+            share_with_group=form.get("share_with_group") == "yes",
+            share_name=form.get("share_name") == "yes" and form.get("share_with_group") == "yes",
+        )
+        programme = programme_service.get_programme(session, patient.group.programme_id)
+        practice_service.save_reflection(
+            session,
+            enrolment=patient.enrolment,
+            reflection_id=uuid.UUID(form.get("id", "")),
+            payload=payload,
+            weeks_in_programme=programme_service.adherence_rule(session, programme).total_weeks,
+        )
+    except ValidationError as error:
+        for item in error.errors():
+            name = str(item["loc"][0]) if item["loc"] else "text"
+            errors[f"{form.get('kind', '')}-{name}"] = (
+                "Please write something first." if name == "text" else item["msg"]
+            )
+    except (InvalidInput, ValueError) as error:
+        errors[f"{form.get('kind', '')}-text"] = getattr(error, "message", str(error))
+    if errors:
+        context = {**_reflections_context(session, patient), "form": form, "errors": errors}
+        return render(request, "practice/reflections.html", context, status_code=422)
+    return RedirectResponse("/reflections?saved=1", status_code=303)
 
 
 def _ratings(form: dict[str, str], moment: str) -> dict[str, int] | None:

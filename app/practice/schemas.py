@@ -95,3 +95,36 @@ class CheckInRead(BaseModel):
     recorded_at: datetime
     local_date: date
     ratings: Ratings
+
+
+class ReflectionWrite(BaseModel):
+    """A reflection as the phone sends it; the id (a UUID made on the phone) is in the path."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal["weekly", "end_of_programme"]
+    week_number: int | None = Field(default=None, ge=1, le=52)
+    text: str = Field(min_length=1, max_length=10_000)
+    share_with_group: bool = False
+    share_name: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ReflectionWrite":
+        if self.kind == "weekly" and self.week_number is None:
+            raise ValueError("a weekly reflection needs week_number")
+        if self.kind == "end_of_programme" and self.week_number is not None:
+            raise ValueError("an end-of-programme reflection has no week_number")
+        if self.share_name and not self.share_with_group:
+            raise ValueError("share_name needs share_with_group")
+        return self
+
+
+class ReflectionRead(BaseModel):
+    id: UUID
+    kind: str
+    week_number: int | None
+    text: str
+    share_with_group: bool
+    share_name: bool
+    created_at: datetime
+    updated_at: datetime

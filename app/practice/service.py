@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -15,13 +16,22 @@ from sqlmodel import Session, col, func, select
 from app.db import utcnow
 from app.errors import InvalidInput, NotFound
 from app.groups.models import Enrolment
-from app.practice.models import CheckIn, CheckInMoment, PracticeKind, PracticeLog
+from app.practice.models import (
+    CheckIn,
+    CheckInMoment,
+    PracticeKind,
+    PracticeLog,
+    Reflection,
+    ReflectionKind,
+)
 from app.practice.schemas import (
     CheckInCreate,
     CheckInRead,
     PracticeLogCreate,
     PracticeLogRead,
     Ratings,
+    ReflectionRead,
+    ReflectionWrite,
 )
 from app.programme import service as programme_service
 
@@ -270,3 +280,119 @@ def practice_between(
         )
         for enrolment_id in enrolment_ids
     }
+
+
+def minutes_by_day(session: Session, *, enrolment: Enrolment) -> dict[date, float]:
+    """Minutes of practice per local day, for the patient's own progress."""
+    rows = session.exec(
+        select(col(PracticeLog.local_date), func.sum(PracticeLog.listened_seconds))
+        .where(PracticeLog.enrolment_id == enrolment.id)
+        .group_by(col(PracticeLog.local_date))
+    ).all()
+    return {day: int(seconds or 0) / 60 for day, seconds in rows}
+
+
+@dataclass(frozen=True)
+class DayRatings:
+    """One check-in's ratings on its local day (any may be missing)."""
+
+    local_date: date
+    pain_intensity: int | None
+    pain_distress: int | None
+    mood: int | None
+
+
+def ratings_by_day(session: Session, *, enrolment: Enrolment) -> list[DayRatings]:
+    """Every rating the patient gave (with a practice or on its own), oldest first."""
+    rows = session.exec(
+        select(CheckIn)
+        .where(CheckIn.enrolment_id == enrolment.id)
+        .order_by(col(CheckIn.recorded_at))
+    ).all()
+    return [DayRatings(c.local_date, c.pain_intensity, c.pain_distress, c.mood) for c in rows]
+
+
+@dataclass(frozen=True)
+class RatedPractice:
+    """A practice with ratings before and after it, labelled by exercise or kind."""
+
+    label_exercise_id: int | None
+    label: str
+    before: Ratings
+    after: Ratings
+
+
+def rated_practices(session: Session, *, enrolment: Enrolment) -> list[RatedPractice]:
+    """The patient's practices that have both before- and after-ratings."""
+    return [
+        RatedPractice(
+            log.exercise_id, log.exercise_title or log.kind, log.ratings_before, log.ratings_after
+        )
+        for log in list_practice_logs(session, enrolment=enrolment)
+        if log.ratings_before is not None and log.ratings_after is not None
+    ]
+
+
+def _read_reflection(reflection: Reflection) -> ReflectionRead:
+    return ReflectionRead(
+        id=uuid.UUID(reflection.id),
+        kind=reflection.kind.value,
+        week_number=reflection.week_number,
+        text=reflection.text,
+        share_with_group=reflection.share_with_group,
+        share_name=reflection.share_name,
+        created_at=reflection.created_at,
+        updated_at=reflection.updated_at,
+    )
+
+
+def save_reflection(
+    session: Session,
+    *,
+    enrolment: Enrolment,
+    reflection_id: uuid.UUID,
+    payload: ReflectionWrite,
+    weeks_in_programme: int,
+) -> tuple[ReflectionRead, bool]:
+    """Create or update one of the patient's reflections; returns it and whether it is new.
+
+    The id is made on the phone, so a reflection sent twice from the outbox is stored once,
+    and an edit sent later replaces the earlier words.
+    """
+    if payload.week_number is not None and payload.week_number > weeks_in_programme:
+        raise InvalidInput(
+            f"week_number must be between 1 and {weeks_in_programme}", field="week_number"
+        )
+    existing = session.get(Reflection, str(reflection_id))
+    if existing is not None and existing.enrolment_id != enrolment.id:
+        raise InvalidInput("This reflection id is already used. Make a new id.", field="id")
+    fields: dict[str, Any] = {
+        "kind": ReflectionKind(payload.kind),
+        "week_number": payload.week_number,
+        "text": payload.text,
+        "share_with_group": payload.share_with_group,
+        "share_name": payload.share_name,
+    }
+    if existing is None:
+        reflection = Reflection(id=str(reflection_id), enrolment_id=enrolment.id or 0, **fields)
+        session.add(reflection)
+        session.flush()
+        return _read_reflection(reflection), True
+    changed = any(getattr(existing, name) != value for name, value in fields.items())
+    if changed:
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        existing.updated_at = utcnow()
+        session.add(existing)
+        session.flush()
+    return _read_reflection(existing), False
+
+
+def list_reflections(session: Session, *, enrolment: Enrolment) -> list[ReflectionRead]:
+    """The patient's own reflections, newest first."""
+    rows = session.exec(
+        select(Reflection)
+        .where(Reflection.enrolment_id == enrolment.id)
+        .order_by(col(Reflection.updated_at).desc())
+    ).all()
+    return [_read_reflection(r) for r in rows]

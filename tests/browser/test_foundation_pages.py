@@ -24,11 +24,15 @@ def test_a_patient_logs_a_practice_from_today(
     assert page.url.endswith("/today")
     assert_accessible(page)
 
+    page.get_by_text("Note a practice with details").click()
     page.get_by_label("What did you practise?").select_option(label="Body scan")
     page.get_by_label("Minutes").fill("10")
     page.get_by_role("button", name="Save").click()
 
-    page.get_by_text("Saved. Thank you").wait_for()
+    # The page notes it at once (through the outbox); the server has it once it is sent.
+    page.get_by_text("Noted. Thank you for taking the time to practise.").wait_for()
+    page.wait_for_function("() => document.getElementById('outbox-card').hidden")
+    page.reload()
     assert "Body scan, 10 min" in page.inner_text("main")
 
 

@@ -1,0 +1,166 @@
+"""What the patient's pages show: Today, the player and My progress, built from the services."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from app.errors import NotFound
+from app.groups import service as groups_service
+from app.groups.models import Enrolment, Group
+from app.practice import progress
+from app.practice import service as practice_service
+from app.practice.schemas import ReflectionRead
+from app.programme import service as programme_service
+from app.programme.adherence import AdherenceRule
+from app.programme.models import Week
+from app.programme.schemas import ExerciseRead, ProgrammeRead, WeekRead
+from app.programme.views import patient_programme
+
+
+@dataclass(frozen=True)
+class TodayView:
+    programme: ProgrammeRead
+    week: WeekRead | None  # the week shown: the current one unless an earlier one was asked for
+    week_text: Week | None  # its teaching text, reflection prompt and home practice
+    is_current_week: bool
+    open_weeks: list[WeekRead]
+    practices: list[ExerciseRead]  # core and anytime practices
+    flare_practices: list[ExerciseRead]
+    rule: AdherenceRule
+    this_week: progress.WeekProgress | None
+    # Each practice's renditions, for "save this week for offline" to pick the playable one.
+    offline_renditions: list[list[dict[str, str]]]
+
+
+def _week_texts(session: Session, programme_id: int) -> dict[int, Week]:
+    return {o.week.number: o.week for o in programme_service.outline(session, programme_id)}
+
+
+def today_view(
+    session: Session, *, group: Group, enrolment: Enrolment, today: date, week_number: int | None
+) -> TodayView:
+    """Today: the group's current week (or an earlier open one), its practices and the target."""
+    programme = patient_programme(session, group=group, today=today)
+    current = max(programme.current_week, 1)
+    open_weeks = [w for w in programme.weeks if w.unlocked] or programme.weeks[:1]
+    chosen = week_number if week_number and 1 <= week_number <= current else current
+    week = programme.weeks[chosen - 1] if programme.weeks else None
+    texts = _week_texts(session, group.programme_id)
+    rule = programme_service.adherence_rule(
+        session, programme_service.get_programme(session, group.programme_id)
+    )
+    this_week = None
+    if programme.current_week >= 1:
+        start = groups_service.week_start(group, programme.current_week)
+        minutes = practice_service.minutes_by_day(session, enrolment=enrolment)
+        this_week = progress.weekly_progress(
+            rule, week_starts=[(programme.current_week, start)], minutes=minutes
+        )[0]
+    exercises = week.exercises if week else []
+    return TodayView(
+        programme=programme,
+        week=week,
+        week_text=texts.get(chosen),
+        is_current_week=chosen == current,
+        open_weeks=open_weeks,
+        practices=[e for e in exercises if e.role != "flare"],
+        flare_practices=[e for e in exercises if e.role == "flare"],
+        rule=rule,
+        this_week=this_week,
+        offline_renditions=[
+            [{"url": r.url, "mime_type": r.mime_type} for r in e.renditions]
+            for e in exercises
+            if e.renditions
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class PlayerView:
+    exercise: ExerciseRead
+    week: WeekRead
+
+    @property
+    def renditions(self) -> list[dict[str, object]]:
+        """The renditions as the player script reads them."""
+        return [r.model_dump() for r in self.exercise.renditions]
+
+
+def player_view(session: Session, *, group: Group, today: date, exercise_id: int) -> PlayerView:
+    """One practice with its audio, from the latest week that offers it."""
+    programme = patient_programme(session, group=group, today=today)
+    found = None
+    for week in programme.weeks:
+        for exercise in week.exercises:
+            if exercise.id == exercise_id and (found is None or week.unlocked):
+                found = PlayerView(exercise, week)
+    if found is None:
+        raise NotFound("No such practice in your programme.")
+    return found
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    rule: AdherenceRule
+    weeks: list[progress.WeekProgress]
+    ratings: list[progress.WeekRatings]
+    chart: progress.Chart
+    effects: list[progress.PracticeEffect]
+    total_minutes: int
+
+
+def progress_view(
+    session: Session, *, group: Group, enrolment: Enrolment, today: date
+) -> ProgressView:
+    """My progress: practice days per week against the target, ratings, what seems to help."""
+    programme = programme_service.get_programme(session, group.programme_id)
+    rule = programme_service.adherence_rule(session, programme)
+    shown = min(max(groups_service.programme_week_on(group, today), 1), rule.total_weeks or 1)
+    week_starts = [(n, groups_service.week_start(group, n)) for n in range(1, shown + 1)]
+    minutes = practice_service.minutes_by_day(session, enrolment=enrolment)
+    ratings = progress.weekly_ratings(
+        practice_service.ratings_by_day(session, enrolment=enrolment), week_starts=week_starts
+    )
+    effects = progress.practice_effects(
+        (r.label, r.before, r.after)
+        for r in practice_service.rated_practices(session, enrolment=enrolment)
+    )
+    return ProgressView(
+        rule=rule,
+        weeks=progress.weekly_progress(rule, week_starts=week_starts, minutes=minutes),
+        ratings=ratings,
+        chart=progress.ratings_chart(ratings),
+        effects=effects,
+        total_minutes=round(sum(minutes.values())),
+    )
+
+
+@dataclass(frozen=True)
+class ReflectionsView:
+    week: Week | None
+    weeks_in_programme: int
+    is_last_week_or_after: bool
+    weekly: ReflectionRead | None
+    end: ReflectionRead | None
+    earlier: list[ReflectionRead]
+
+
+def reflections_view(
+    session: Session, *, group: Group, enrolment: Enrolment, today: date
+) -> ReflectionsView:
+    """This week's reflection prompt, the end-of-programme question, and earlier reflections."""
+    texts = _week_texts(session, group.programme_id)
+    total = len(texts)
+    current = min(max(groups_service.programme_week_on(group, today), 1), max(total, 1))
+    mine = practice_service.list_reflections(session, enrolment=enrolment)
+    weekly = next((r for r in mine if r.kind == "weekly" and r.week_number == current), None)
+    end = next((r for r in mine if r.kind == "end_of_programme"), None)
+    return ReflectionsView(
+        week=texts.get(current),
+        weeks_in_programme=total,
+        is_last_week_or_after=current >= total,
+        weekly=weekly,
+        end=end,
+        earlier=[r for r in mine if r is not weekly and r is not end],
+    )

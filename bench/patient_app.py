@@ -1,0 +1,194 @@
+"""Patient app benchmarks: first-load weight of the patient pages, the offline shell's render
+time, the outbox's drain time after reconnecting, and (if installed) Lighthouse.
+
+Run: .venv/bin/python bench/patient_app.py [--lighthouse] [--logs 20]
+Needs Debian Chromium (/usr/bin/chromium); Lighthouse from npm (`npm i -g lighthouse`).
+"""
+
+import argparse
+import gzip
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app import migrate
+from app.config import Settings
+from app.db import create_db_engine
+from app.main import create_app
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, sign_in
+from tests.browser.patient_audio import install_test_audio
+from tests.factories import PASSWORD, build_world
+
+PAGES = ("/today", "/practice/{exercise}", "/progress", "/reflections")
+
+
+def serve(tmp: Path) -> tuple[str, Settings]:
+    db = tmp / "tend.db"
+    migrate.upgrade(f"sqlite:///{db}")
+    settings = Settings(
+        environment="test",
+        database_url=f"sqlite:///{db}",
+        data_dir=tmp / "data",
+        secret_key="bench-secret-key-long-enough",
+    )
+    engine = create_db_engine(settings.resolved_database_url)
+    build_world(engine)
+    install_test_audio(engine, settings.media_dir)
+    engine.dispose()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", settings
+
+
+def page_weight(page, url: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """HTML, CSS and JS a first visit downloads: raw bytes and gzip -9 (as a proxy sends)."""
+    bodies: list[bytes] = []
+
+    def keep(response):  # type: ignore[no-untyped-def]
+        kind = response.request.resource_type
+        if kind in ("document", "stylesheet", "script") and response.status == 200:
+            bodies.append(response.body())
+
+    page.on("response", keep)
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    page.remove_listener("response", keep)
+    return {
+        "files": len(bodies),
+        "raw": sum(len(b) for b in bodies),
+        "gzip": sum(len(gzip.compress(b, 9)) for b in bodies),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lighthouse", action="store_true")
+    parser.add_argument("--logs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="tend-bench-"))
+    base, _settings = serve(tmp)
+    results: dict[str, object] = {}
+    with sync_playwright() as pw:
+        # First-load weight: a fresh context (empty caches) per page.
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        sign_in(page, base, "P-A1", PASSWORD)
+        programme = page.request.get(f"{base}/api/v1/programme").json()
+        exercise = programme["weeks"][-1]["exercises"][0]["id"]
+        cookies = context.cookies()
+        weights = {}
+        for path in PAGES:
+            fresh = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            fresh.add_cookies(cookies)
+            weights[path] = page_weight(fresh.new_page(), base + path.format(exercise=exercise))
+            fresh.close()
+        results["first_load"] = weights
+        session_cookie = next(c for c in cookies if c["name"] == "tend_session")["value"]
+        browser.close()
+
+        # Offline: the shell from the worker's cache, and the outbox draining on reconnect.
+        context = pw.chromium.launch_persistent_context(
+            str(tmp / "profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+        )
+        page = context.pages[0]
+        sign_in(page, base, "P-A1", PASSWORD)
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        page.reload()
+        page.wait_for_function("() => navigator.serviceWorker.controller?.state === 'activated'")
+        context.set_offline(True)
+        renders = []
+        for _ in range(args.runs):
+            page.reload()
+            renders.append(
+                page.evaluate(
+                    "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
+                )
+            )
+        results["offline_shell_dom_content_loaded_ms"] = {
+            "runs": [round(r) for r in renders],
+            "median": round(statistics.median(renders)),
+        }
+        page.evaluate(
+            """async (n) => {
+          const { logPractice, localNow } = await import('/static/js/outbox.js');
+          for (let i = 0; i < n; i++) {
+            await logPractice({ id: crypto.randomUUID(), kind: 'own', ...localNow(),
+              listened_seconds: 600, completed: true }, 'bench');
+          }
+        }""",
+            args.logs,
+        )
+        start = time.monotonic()
+        context.set_offline(False)
+        page.wait_for_function(
+            "() => document.getElementById('outbox-card').hidden", timeout=60000, polling=20
+        )
+        results["outbox_drain"] = {"logs": args.logs, "seconds": round(time.monotonic() - start, 2)}
+        context.close()
+
+    if args.lighthouse and shutil.which("lighthouse"):
+        scores = {}
+        for path in PAGES:
+            url = base + path.format(exercise=exercise)
+            out = tmp / "lh.json"
+            subprocess.run(
+                [
+                    "lighthouse",
+                    url,
+                    "--quiet",
+                    "--output=json",
+                    f"--output-path={out}",
+                    "--only-categories=performance,accessibility,best-practices",
+                    "--form-factor=mobile",
+                    "--throttling-method=simulate",
+                    "--chrome-flags=--headless=new --no-sandbox",
+                    "--extra-headers",
+                    json.dumps({"Cookie": f"tend_session={session_cookie}"}),
+                ],
+                check=True,
+                env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin"},
+            )
+            report = json.loads(out.read_text())
+            scores[path] = {k: round(v["score"] * 100) for k, v in report["categories"].items()}
+            failing = [
+                a["id"]
+                for a in report["audits"].values()
+                if a.get("score") is not None
+                and a["score"] < 0.9
+                and a.get("scoreDisplayMode") in ("binary", "numeric")
+            ]
+            scores[path]["below_0.9"] = failing  # type: ignore[assignment]
+        results["lighthouse"] = scores
+    print(json.dumps(results, indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
