@@ -10,7 +10,9 @@ from app.audio import pages as audio_pages
 from app.auth import api as auth_api
 from app.auth import pages as auth_pages
 from app.auth.dependencies import get_current_user
+from app.comments import pages as comments_pages
 from app.exports import pages as exports_pages
+from app.groups import api as groups_api
 from app.groups import pages as groups_pages
 from app.practice import api as practice_api
 from app.practice import pages as practice_pages
@@ -25,6 +27,7 @@ PUBLIC_API = (auth_api.public_router,)
 PUBLIC_PAGES = (auth_pages.router, web_pages.router)
 
 PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router)
+PROTECTED_API += (groups_api.router,)
 PROTECTED_PAGES = (
     audio_pages.router,
     practice_pages.router,
@@ -32,6 +35,7 @@ PROTECTED_PAGES = (
     groups_pages.router,
     exports_pages.router,
 )
+PROTECTED_PAGES += (comments_pages.router,)
 
 
 def build_api_router() -> APIRouter:
