@@ -91,6 +91,9 @@ def get_session(request: Request) -> Iterator[Session]:
             yield session
             session.commit()
         except BaseException:
+            # Rollback expires loaded objects; detach them first so the error page can still
+            # read the signed-in user (role, name) after the session has closed.
+            session.expunge_all()
             session.rollback()
             raise
 

@@ -26,16 +26,15 @@ SIGNED_IN = [Depends(get_current_user)]
 PUBLIC_API = (auth_api.public_router,)
 PUBLIC_PAGES = (auth_pages.router, web_pages.router)
 
-PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router)
-PROTECTED_API += (groups_api.router,)
+PROTECTED_API = (auth_api.router, programme_api.router, practice_api.router, groups_api.router)
 PROTECTED_PAGES = (
     audio_pages.router,
     practice_pages.router,
     programme_pages.router,
     groups_pages.router,
     exports_pages.router,
+    comments_pages.router,
 )
-PROTECTED_PAGES += (comments_pages.router,)
 
 
 def build_api_router() -> APIRouter:

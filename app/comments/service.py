@@ -54,9 +54,7 @@ def _clean_label(label: str) -> str:
 
 def _check_unique(session: Session, *, clinic_id: int, label: str, theme_id: int | None) -> None:
     clash = session.exec(
-        select(Theme).where(
-            Theme.clinic_id == clinic_id, func.lower(Theme.label) == label.lower()
-        )
+        select(Theme).where(Theme.clinic_id == clinic_id, func.lower(Theme.label) == label.lower())
     ).first()
     if clash is not None and clash.id != theme_id:
         raise InvalidInput(f"There is already a theme called {clash.label!r}.", field="label")
@@ -172,9 +170,7 @@ def set_codes(
     chosen = set(theme_ids)
     if not chosen <= valid:
         raise InvalidInput("Choose themes from your clinic's codebook.", field="themes")
-    session.exec(
-        delete(ReflectionTheme).where(col(ReflectionTheme.reflection_id) == reflection.id)
-    )
+    session.exec(delete(ReflectionTheme).where(col(ReflectionTheme.reflection_id) == reflection.id))
     for theme_id in sorted(chosen):
         session.add(
             ReflectionTheme(reflection_id=reflection.id, theme_id=theme_id, coded_by_id=actor.id)
@@ -215,4 +211,3 @@ def theme_summary(session: Session, *, group: Group) -> list[ThemeSummary]:
 def uncoded_count(comments: Sequence[Comment]) -> int:
     """How many comments have no theme yet."""
     return sum(1 for c in comments if not c.theme_ids)
-

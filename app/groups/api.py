@@ -38,7 +38,10 @@ def get_board(group: VisibleGroup, user: StaffUser, session: SessionDep) -> Boar
                 participant_code=row.enrolment.participant_code,
                 status=row.enrolment.status.value,
                 days=[state.value for state in row.days],
-                weeks=[WeekRead(number=c.number, practice_days=c.practice_days, met=c.met) for c in row.weeks],
+                weeks=[
+                    WeekRead(number=c.number, practice_days=c.practice_days, met=c.met)
+                    for c in row.weeks
+                ],
                 weeks_met=row.weeks_met,
                 last_activity=row.last_activity,
             )
@@ -83,7 +86,9 @@ def put_register(
     for code, status in body.attendance.items():
         enrolment_id = ids.get(code.upper())
         if enrolment_id is None:
-            raise InvalidInput(f"No participant {code!r} in this group.", field=f"attendance.{code}")
+            raise InvalidInput(
+                f"No participant {code!r} in this group.", field=f"attendance.{code}"
+            )
         statuses[enrolment_id] = status.value
     groups_service.save_register(
         session, actor=user, group=group, meeting=meeting, statuses=statuses

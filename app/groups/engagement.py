@@ -74,6 +74,7 @@ class BoardRow:
     weeks: list[WeekCell]
     last_activity: date | None
     weeks_met: int
+    completer: bool
     flags: list[Flag] = field(default_factory=list)
 
     @property
@@ -166,8 +167,8 @@ def build_board(
         session, enrolment_ids=ids, first=group.start_date, last=max(programme_last, today)
     )
     rated_days: dict[int, set[date]] = {}
-    for row in ratings:
-        rated_days.setdefault(row.enrolment_id, set()).add(row.local_date)
+    for rating in ratings:
+        rated_days.setdefault(rating.enrolment_id, set()).add(rating.local_date)
     latest = practice_service.last_activity(session, enrolment_ids=ids)
     last_practice = {
         eid: max(by_day) for eid, by_day in minutes.items() if by_day
@@ -195,15 +196,14 @@ def build_board(
         for number in range(1, total + 1):
             first = groups_service.week_start(group, number)
             count = sum(1 for d in practice_days if first <= d < first + timedelta(days=7))
-            cells.append(
-                WeekCell(number, count, rule.week_met(count), future=first > today)
-            )
+            cells.append(WeekCell(number, count, rule.week_met(count), future=first > today))
         row = BoardRow(
             enrolment=enrolment,
             days=states,
             weeks=cells,
             last_activity=latest.get(eid),
             weeks_met=sum(1 for c in cells if c.met),
+            completer=rule.is_completer(c.met for c in cells),
         )
         if running and enrolment.status == EnrolmentStatus.active:
             row.flags = _own_flags(
@@ -269,6 +269,10 @@ class PatientDetail:
     reflections: list[Reflection]
     last_activity: date | None
     flags: list[Flag]
+
+    @property
+    def attendance_by_week(self) -> dict[int, tuple[GroupSession, AttendanceStatus | None]]:
+        return {meeting.number: (meeting, status) for meeting, status in self.attendance}
 
 
 def patient_detail(
@@ -452,7 +456,6 @@ def _helpful(changes: Sequence[practice_service.RatingChange]) -> list[HelpfulPr
     return sorted(
         helpful, key=lambda h: (h.pain_distress_change, h.pain_intensity_change, -h.n, h.title)
     )
-
 
 
 def record_board_view(session: Session, *, actor: User, group: Group) -> None:

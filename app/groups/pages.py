@@ -173,6 +173,7 @@ def group_page(
         "codes": codes,
         "reminders": _reminders_on(session, group),
         "next_session": groups_service.next_session(session, group=group),
+        "programme_key": programme_service.get_programme(session, group.programme_id).key,
     }
     return render(request, "groups/board.html", context)
 
@@ -283,9 +284,7 @@ def _session_context(
 def session_page(
     request: Request, group: VisibleGroup, number: int, session: SessionDep
 ) -> Response:
-    return render(
-        request, "groups/session.html", _session_context(session, group, number, {}, {})
-    )
+    return render(request, "groups/session.html", _session_context(session, group, number, {}, {}))
 
 
 @router.post("/groups/{code}/sessions/{number}", dependencies=CsrfChecked)
@@ -409,9 +408,13 @@ def prep_page(
         clinic_id=group.clinic_id,
         object_type="group",
         object_id=group.code,
-        session=number,
+        session_number=number,
     )
-    context = {"group": group, "prep": prep, "local": meeting.starts_at.astimezone(_zone(session, group))}
+    context = {
+        "group": group,
+        "prep": prep,
+        "local": meeting.starts_at.astimezone(_zone(session, group)),
+    }
     return render(request, "groups/prep.html", context)
 
 
@@ -535,9 +538,7 @@ def move_submit(
     return _redirect(f"/groups/{target.code}/manage#patients")
 
 
-@router.post(
-    "/groups/{code}/patients/{participant_code}/revoke-invite", dependencies=CsrfChecked
-)
+@router.post("/groups/{code}/patients/{participant_code}/revoke-invite", dependencies=CsrfChecked)
 def revoke_invite_submit(
     group: VisibleGroup, participant_code: str, user: StaffUser, session: SessionDep
 ) -> Response:

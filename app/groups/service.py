@@ -206,7 +206,9 @@ def set_week_unlock(
     )
 
 
-def _audit_group(session: Session, actor: User, group: Group, action: str, **detail: object) -> None:
+def _audit_group(
+    session: Session, actor: User, group: Group, action: str, **detail: object
+) -> None:
     audit.record(
         session,
         action=action,
@@ -239,7 +241,9 @@ def start_group(
     if not name.strip():
         raise InvalidInput("Give the group a name.", field="name")
     if first_session_at.date() < start_date:
-        raise InvalidInput("The first session cannot be before the start date.", field="first_session")
+        raise InvalidInput(
+            "The first session cannot be before the start date.", field="first_session"
+        )
     group = create_group(
         session,
         clinic_id=actor.clinic_id,
@@ -282,9 +286,7 @@ def group_sessions(session: Session, *, group: Group) -> Sequence[GroupSession]:
 def get_group_session(session: Session, *, group: Group, number: int) -> GroupSession:
     """The group's meeting for week ``number``, or 404."""
     meeting = session.exec(
-        select(GroupSession).where(
-            GroupSession.group_id == group.id, GroupSession.number == number
-        )
+        select(GroupSession).where(GroupSession.group_id == group.id, GroupSession.number == number)
     ).first()
     if meeting is None:
         raise NotFound(f"No session {number} in this group.")
@@ -313,7 +315,13 @@ def change_group_session(
     session.add(meeting)
     after = {"starts_at": starts_at.isoformat(), "place": meeting.place, "cancelled": cancelled}
     _audit_group(
-        session, actor, group, "group_session_changed", session=meeting.number, before=before, after=after
+        session,
+        actor,
+        group,
+        "group_session_changed",
+        session_number=meeting.number,
+        before=before,
+        after=after,
     )
     return meeting
 
@@ -351,7 +359,11 @@ def enrol(
     if name.strip() or email.strip() or phone.strip():
         set_contact(session, enrolment=enrolment, name=name, email=email, phone=phone)
     _audit_group(
-        session, actor, group, "enrolment_created", enrolment_id=enrolment.id,
+        session,
+        actor,
+        group,
+        "enrolment_created",
+        enrolment_id=enrolment.id,
     )
     return enrolment
 
@@ -402,7 +414,9 @@ def _reason(reason: str) -> str:
     return reason[:500]
 
 
-def withdraw(session: Session, *, actor: User, group: Group, enrolment: Enrolment, reason: str) -> None:
+def withdraw(
+    session: Session, *, actor: User, group: Group, enrolment: Enrolment, reason: str
+) -> None:
     """Withdraw a patient from the group (with a reason); their open invites stop working."""
     reason = _reason(reason)
     if enrolment.status == EnrolmentStatus.withdrawn:
@@ -459,7 +473,9 @@ def issue_invites(
             continue
         patient = session.get(User, enrolment.user_id)
         assert patient is not None
-        code = auth_service.issue_invite(session, patient=patient, issued_by=actor, settings=settings)
+        code = auth_service.issue_invite(
+            session, patient=patient, issued_by=actor, settings=settings
+        )
         issued.append((enrolment, code))
     _audit_group(
         session,
@@ -488,9 +504,7 @@ def invite_states(session: Session, *, enrolments: Sequence[Enrolment]) -> dict[
 
 def register(session: Session, *, meeting: GroupSession) -> dict[int, AttendanceStatus]:
     """Who came to a meeting: enrolment id -> present, absent or apologies."""
-    rows = session.exec(
-        select(Attendance).where(Attendance.group_session_id == meeting.id)
-    ).all()
+    rows = session.exec(select(Attendance).where(Attendance.group_session_id == meeting.id)).all()
     return {row.enrolment_id: row.status for row in rows}
 
 
@@ -507,7 +521,9 @@ def save_register(
     parsed: dict[int, AttendanceStatus] = {}
     for enrolment_id, value in statuses.items():
         if enrolment_id not in members:
-            raise InvalidInput("That patient is not in this group.", field=f"attendance-{enrolment_id}")
+            raise InvalidInput(
+                "That patient is not in this group.", field=f"attendance-{enrolment_id}"
+            )
         try:
             parsed[enrolment_id] = AttendanceStatus(value)
         except ValueError as error:
@@ -528,7 +544,9 @@ def save_register(
         row.status = status
         row.recorded_at = now
         session.add(row)
-    _audit_group(session, actor, group, "register_saved", session=meeting.number, rows=len(parsed))
+    _audit_group(
+        session, actor, group, "register_saved", session_number=meeting.number, rows=len(parsed)
+    )
     return len(parsed)
 
 
@@ -539,4 +557,4 @@ def attendance_of(session: Session, *, enrolment: Enrolment) -> dict[int, Attend
         .join(Attendance, col(Attendance.group_session_id) == GroupSession.id)
         .where(Attendance.enrolment_id == enrolment.id)
     ).all()
-    return {number: status for number, status in rows}
+    return {number: AttendanceStatus(status) for number, status in rows}

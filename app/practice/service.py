@@ -290,8 +290,8 @@ def daily_minutes(
         return {}
     rows = session.exec(
         select(
-            PracticeLog.enrolment_id,
-            PracticeLog.local_date,
+            col(PracticeLog.enrolment_id),
+            col(PracticeLog.local_date),
             func.sum(PracticeLog.listened_seconds),
         )
         .where(col(PracticeLog.enrolment_id).in_(enrolment_ids))
@@ -323,18 +323,14 @@ def ratings_between(
     if not enrolment_ids:
         return []
     rows = session.exec(
-        select(
-            CheckIn.enrolment_id,
-            CheckIn.local_date,
-            CheckIn.moment,
-            CheckIn.pain_intensity,
-            CheckIn.pain_distress,
-            CheckIn.mood,
-        )
+        select(CheckIn)
         .where(col(CheckIn.enrolment_id).in_(enrolment_ids))
         .where(col(CheckIn.local_date) >= first, col(CheckIn.local_date) <= last)
     ).all()
-    return [RatingRow(*row) for row in rows]
+    return [
+        RatingRow(c.enrolment_id, c.local_date, c.moment, c.pain_intensity, c.pain_distress, c.mood)
+        for c in rows
+    ]
 
 
 def last_activity(session: Session, *, enrolment_ids: Sequence[int]) -> dict[int, date]:
@@ -344,9 +340,9 @@ def last_activity(session: Session, *, enrolment_ids: Sequence[int]) -> dict[int
     latest: dict[int, date] = {}
     for model in (PracticeLog, CheckIn):
         rows = session.exec(
-            select(model.enrolment_id, func.max(model.local_date))  # type: ignore[attr-defined]
-            .where(col(model.enrolment_id).in_(enrolment_ids))  # type: ignore[attr-defined]
-            .group_by(col(model.enrolment_id))  # type: ignore[attr-defined]
+            select(model.enrolment_id, func.max(model.local_date))
+            .where(col(model.enrolment_id).in_(enrolment_ids))
+            .group_by(col(model.enrolment_id))
         ).all()
         for enrolment_id, day in rows:
             if day is not None and (enrolment_id not in latest or day > latest[enrolment_id]):
@@ -378,9 +374,7 @@ def rating_changes(
     ).all()
     by_log = {log.id: log for log in logs}
     check_ins = (
-        session.exec(
-            select(CheckIn).where(col(CheckIn.practice_log_id).in_(list(by_log)))
-        ).all()
+        session.exec(select(CheckIn).where(col(CheckIn.practice_log_id).in_(list(by_log)))).all()
         if by_log
         else []
     )
