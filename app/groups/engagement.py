@@ -25,6 +25,7 @@ from app.programme.adherence import AdherenceRule
 QUIET_DAYS = 5  # "no practice for 5 days"
 RISING_WEEKS = 3  # "pain rising three weeks running"
 RATING_NAMES = ("pain_intensity", "pain_distress", "mood")
+MIN_N_FOR_RANKING = 3
 
 
 class Severity(IntEnum):
@@ -452,9 +453,17 @@ def _helpful(changes: Sequence[practice_service.RatingChange]) -> list[HelpfulPr
         )
         for title, items in by_title.items()
     ]
-    # Most helpful first: the largest fall in pain distress, then in pain, then the larger n.
+    # Most helpful first: the largest fall in pain distress, then in pain, then the larger n;
+    # practices rated fewer than three times go last, as their averages say little.
     return sorted(
-        helpful, key=lambda h: (h.pain_distress_change, h.pain_intensity_change, -h.n, h.title)
+        helpful,
+        key=lambda h: (
+            h.n < MIN_N_FOR_RANKING,
+            h.pain_distress_change,
+            h.pain_intensity_change,
+            -h.n,
+            h.title,
+        ),
     )
 
 
