@@ -121,10 +121,10 @@ def _weekly_means(
     by_week: dict[int, list[int]] = {}
     for row in ratings:
         value = getattr(row, name)
-        week = groups_service.programme_week_on(group, row.local_date)
-        if value is not None and week >= 1:
+        if value is not None and row.local_date >= group.start_date:
+            week = groups_service.programme_week_on(group, row.local_date)
             by_week.setdefault(week, []).append(value)
-    return {week: mean(values) for week, values in by_week.items()}
+    return {week: sum(values) / len(values) for week, values in by_week.items()}
 
 
 def pain_rising(weekly_pain: dict[int, float], current_week: int) -> list[float] | None:
@@ -168,8 +168,10 @@ def build_board(
         session, enrolment_ids=ids, first=group.start_date, last=max(programme_last, today)
     )
     rated_days: dict[int, set[date]] = {}
+    ratings_by_enrolment: dict[int, list[practice_service.RatingRow]] = {}
     for rating in ratings:
         rated_days.setdefault(rating.enrolment_id, set()).add(rating.local_date)
+        ratings_by_enrolment.setdefault(rating.enrolment_id, []).append(rating)
     latest = practice_service.last_activity(session, enrolment_ids=ids)
     last_practice = {
         eid: max(by_day) for eid, by_day in minutes.items() if by_day
@@ -208,7 +210,12 @@ def build_board(
         )
         if running and enrolment.status == EnrolmentStatus.active:
             row.flags = _own_flags(
-                group, enrolment, today, last_practice.get(eid), ratings, current_week
+                group,
+                enrolment,
+                today,
+                last_practice.get(eid),
+                ratings_by_enrolment.get(eid, []),
+                current_week,
             )
         rows.append(row)
     own = [flag for row in rows for flag in row.flags]
@@ -240,8 +247,7 @@ def _own_flags(
             else f"No practice yet ({quiet} days since the group started)"
         )
         flags.append(Flag("no_practice", Severity.attention, text, enrolment.id or 0, link))
-    own = [r for r in ratings if r.enrolment_id == enrolment.id]
-    rising = pain_rising(_weekly_means(own, group, "pain_intensity"), current_week)
+    rising = pain_rising(_weekly_means(ratings, group, "pain_intensity"), current_week)
     if rising:
         trail = " → ".join(f"{v:.1f}" for v in rising)
         flags.append(

@@ -6,9 +6,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -304,8 +306,7 @@ def daily_minutes(
     return minutes
 
 
-@dataclass(frozen=True)
-class RatingRow:
+class RatingRow(NamedTuple):
     """One check-in's ratings, as staff views read them."""
 
     enrolment_id: int
@@ -322,15 +323,21 @@ def ratings_between(
     """Every check-in (before, after or on its own) of these enrolments in a date range."""
     if not enrolment_ids:
         return []
-    rows = session.exec(
-        select(CheckIn)
+    # Plain rows, not ORM objects: staff views read thousands of ratings at once.
+    columns = [
+        col(CheckIn.enrolment_id),
+        col(CheckIn.local_date),
+        col(CheckIn.moment),
+        col(CheckIn.pain_intensity),
+        col(CheckIn.pain_distress),
+        col(CheckIn.mood),
+    ]
+    query = (
+        sql_select(*columns)
         .where(col(CheckIn.enrolment_id).in_(enrolment_ids))
         .where(col(CheckIn.local_date) >= first, col(CheckIn.local_date) <= last)
-    ).all()
-    return [
-        RatingRow(c.enrolment_id, c.local_date, c.moment, c.pain_intensity, c.pain_distress, c.mood)
-        for c in rows
-    ]
+    )
+    return [RatingRow(*row) for row in session.execute(query).all()]
 
 
 def last_activity(session: Session, *, enrolment_ids: Sequence[int]) -> dict[int, date]:
