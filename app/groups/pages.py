@@ -212,8 +212,23 @@ def _manage_context(
     }
 
 
+def _record_view(session: Session, user: User, group: Group, action: str) -> None:
+    audit.record(
+        session,
+        action=action,
+        actor=user,
+        clinic_id=group.clinic_id,
+        object_type="group",
+        object_id=group.code,
+    )
+
+
 @router.get("/groups/{code}/manage")
-def manage_page(request: Request, group: VisibleGroup, session: SessionDep) -> Response:
+def manage_page(
+    request: Request, group: VisibleGroup, user: StaffUser, session: SessionDep
+) -> Response:
+    """Patients (with names and invite state), sessions and week unlocks (audited: names)."""
+    _record_view(session, user, group, "view_group_roster")
     return render(request, "groups/manage.html", _manage_context(session, group, {}, {}))
 
 
@@ -350,10 +365,12 @@ def register_page(
     request: Request,
     group: VisibleGroup,
     number: int,
+    user: StaffUser,
     session: SessionDep,
     saved: bool = False,
 ) -> Response:
     context = _register_context(session, group, number, saved, {})
+    _record_view(session, user, group, "view_register")
     return render(request, "groups/register.html", context)
 
 
@@ -553,8 +570,11 @@ def revoke_invite_submit(
 
 
 @router.get("/groups/{code}/invites")
-def invites_page(request: Request, group: VisibleGroup, session: SessionDep) -> Response:
+def invites_page(
+    request: Request, group: VisibleGroup, user: StaffUser, session: SessionDep
+) -> Response:
     """Choose whose invite codes to print (new codes replace their older, unused ones)."""
+    _record_view(session, user, group, "view_group_roster")
     members = [
         e
         for e in groups_service.enrolments(session, group=group)
