@@ -150,8 +150,8 @@ def build_board(
 ) -> Board:
     """The engagement board: this week's days, the programme's weeks, last activity, flags.
 
-    ``extra_flags`` are flags other domains raise (safety, questionnaire overdue); they are
-    merged and sorted with the board's own.
+    Flags other domains raise (see ``flags_from_other_domains``) and any ``extra_flags`` are
+    merged and sorted with the board's own, safety first.
     """
     rule = rule_for(session, group)
     total = rule.total_weeks
@@ -219,13 +219,27 @@ def build_board(
             )
         rows.append(row)
     own = [flag for row in rows for flag in row.flags]
-    flags = sort_flags([*own, *extra_flags])
+    others = flags_from_other_domains(session, group=group, today=today)
+    active = {e.id for e in members if e.status == EnrolmentStatus.active}
+    others = [f for f in [*others, *extra_flags] if f.enrolment_id in active]
+    flags = sort_flags([*own, *others])
     by_enrolment: dict[int, list[Flag]] = {}
     for flag in flags:
         by_enrolment.setdefault(flag.enrolment_id, []).append(flag)
     for row in rows:
         row.flags = by_enrolment.get(row.enrolment.id or 0, [])
     return Board(group, rule, today, week, days, rows, flags, total)
+
+
+def flags_from_other_domains(session: Session, *, group: Group, today: date) -> list[Flag]:
+    """Flags raised by other domains, for the board and the patient page.
+
+    Integration seam, deliberately empty on this branch: the outcomes domain adds the safety
+    flag (a PHQ-9 item 9 answer above 0, ``Severity.safety``, listed first) and "questionnaire
+    overdue" (``Severity.info``), each a ``Flag`` whose ``link`` is ``patient_link(...)``, e.g.
+    ``return [*outcomes_service.open_safety_flags(session, group=group), ...]``.
+    """
+    return []
 
 
 def _own_flags(

@@ -30,16 +30,6 @@ router = APIRouter(tags=["pages"])
 CsrfChecked = [Depends(verify_csrf_form)]
 
 
-def _other_domain_flags(session: Session, group: Group, today: date) -> list[engagement.Flag]:
-    """Flags other domains raise for the board, merged with its own and sorted safety first.
-
-    Integration seam, deliberately empty here: the outcomes domain adds the safety flag (PHQ-9
-    item 9 above 0, severity ``Severity.safety``) and "questionnaire overdue"; append their
-    ``engagement.Flag`` lists here, e.g. ``outcomes_service.open_safety_flags(session, group=...)``.
-    """
-    return []
-
-
 def _reminders_on(session: Session, group: Group) -> dict[int, bool] | None:
     """Integration seam: who has reminders on (enrolment id -> bool), from the reminders domain.
 
@@ -162,9 +152,7 @@ def group_page(
 ) -> Response:
     """The engagement board: this week by day, the programme by week, and gentle flags."""
     today = engagement.group_today(session, group)
-    board = engagement.build_board(
-        session, group=group, today=today, extra_flags=_other_domain_flags(session, group, today)
-    )
+    board = engagement.build_board(session, group=group, today=today)
     engagement.record_board_view(session, actor=user, group=group)
     codes = {row.enrolment.id: row.enrolment.participant_code for row in board.rows}
     context = {
