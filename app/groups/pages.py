@@ -15,7 +15,7 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.auth.dependencies import StaffUser
 from app.clinics import service as clinics_service
-from app.clinics.models import User
+from app.clinics.models import Role, User
 from app.db import SessionDep
 from app.errors import InvalidInput, NotFound
 from app.groups import engagement
@@ -82,9 +82,17 @@ def groups_page(request: Request, user: StaffUser, session: SessionDep) -> Respo
 # --- Starting a group ---
 
 
-def _new_group_context(session: Session, form: dict[str, str], errors: dict[str, str]) -> dict:
+def _new_group_context(
+    session: Session,
+    user: User,
+    form: dict[str, Any],
+    errors: dict[str, str],
+) -> dict[str, Any]:
     return {
         "programmes": programme_service.list_programmes(session),
+        "facilitators": clinics_service.list_staff(
+            session, clinic_id=user.clinic_id, role=Role.facilitator
+        ),
         "form": form,
         "errors": errors,
     }
@@ -92,7 +100,7 @@ def _new_group_context(session: Session, form: dict[str, str], errors: dict[str,
 
 @router.get("/groups/new")
 def new_group_page(request: Request, user: StaffUser, session: SessionDep) -> Response:
-    return render(request, "groups/new.html", _new_group_context(session, {}, {}))
+    return render(request, "groups/new.html", _new_group_context(session, user, {}, {}))
 
 
 @router.post("/groups/new", dependencies=CsrfChecked)
@@ -106,8 +114,11 @@ def new_group_submit(
     start_date: Annotated[str, Form()] = "",
     first_session: Annotated[str, Form()] = "",
     place: Annotated[str, Form()] = "",
+    facilitators: Annotated[list[int] | None, Form()] = None,
 ) -> Response:
-    form = {
+    chosen_ids = set(facilitators or [])
+    form: dict[str, Any] = {
+        "facilitators": chosen_ids,
         "programme": programme,
         "code": code,
         "name": name,
@@ -124,6 +135,9 @@ def new_group_submit(
         if chosen is None:
             raise InvalidInput("Choose a programme.", field="programme")
         rule = programme_service.adherence_rule(session, chosen)
+        staff = clinics_service.list_staff(session, clinic_id=user.clinic_id, role=Role.facilitator)
+        if not chosen_ids <= {f.id for f in staff}:
+            raise InvalidInput("Choose facilitators from your clinic.", field="facilitators")
         return groups_service.start_group(
             session,
             actor=user,
@@ -134,11 +148,12 @@ def new_group_submit(
             start_date=_parse_date(start_date, "start_date"),
             first_session_at=_local_datetime(first_session, zone, "first_session"),
             place=place,
+            facilitators=[f for f in staff if f.id in chosen_ids],
         )
 
     group, errors = _attempt(session, start)
     if errors:
-        context = _new_group_context(session, form, errors)
+        context = _new_group_context(session, user, form, errors)
         return render(request, "groups/new.html", context, status_code=422)
     return _redirect(f"/groups/{group.code}/manage")
 

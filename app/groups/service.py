@@ -231,10 +231,20 @@ def start_group(
     start_date: date,
     first_session_at: datetime,
     place: str,
+    facilitators: Sequence[User] = (),
 ) -> Group:
-    """Create a group with a weekly meeting for each programme week; a facilitator runs it."""
+    """Create a group with a weekly meeting for each programme week.
+
+    A facilitator who creates a group runs it; clinicians and admins name its facilitators.
+    """
     if actor.role == Role.patient:
         raise Forbidden("This is for clinic staff.")
+    for facilitator in facilitators:
+        if facilitator.role != Role.facilitator or facilitator.clinic_id != actor.clinic_id:
+            raise InvalidInput("Choose facilitators from your clinic.", field="facilitators")
+    runners = {f.id: f for f in facilitators}
+    if actor.role == Role.facilitator:
+        runners[actor.id] = actor
     code = code.strip().upper()
     if not code or len(code) > 32 or not all(c.isalnum() or c == "-" for c in code):
         raise InvalidInput("Use up to 32 letters, digits and hyphens.", field="code")
@@ -251,7 +261,7 @@ def start_group(
         code=code,
         name=name.strip(),
         start_date=start_date,
-        facilitators=[actor] if actor.role == Role.facilitator else [],
+        facilitators=list(runners.values()),
     )
     for number in range(1, total_weeks + 1):
         add_session(

@@ -375,3 +375,28 @@ def test_a_week_opens_early_by_hand(app, engine: Engine) -> None:  # type: ignor
         assert _week_unlocked(patient, 2) is False
         submit(staff, "/groups/GRP-A/manage", "/groups/GRP-A/weeks", {"week": "2", "state": "open"})
         assert _week_unlocked(patient, 2) is True
+
+
+def test_a_clinician_starts_a_group_for_a_facilitator(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    login(client, "clinician@one.example")
+    facilitator_b = world.users["facilitator_b"].id
+    form = {
+        "programme": "test-programme",
+        "code": "WED-1",
+        "name": "Wednesday group",
+        "start_date": "2026-03-04",
+        "first_session": "2026-03-04T10:00",
+        "facilitators": str(facilitator_b),
+    }
+    other_clinic = world.users["other_clinician"].id
+    refused = submit(
+        client, "/groups/new", "/groups/new", {**form, "facilitators": str(other_clinic)}
+    )
+    assert refused.status_code == 422 and "Choose facilitators from your clinic." in refused.text
+    assert submit(client, "/groups/new", "/groups/new", form).status_code == 303
+    login(client, "fb@one.example")
+    assert client.get("/groups/WED-1").status_code == 200
+    login(client, "fa@one.example")
+    assert client.get("/groups/WED-1").status_code == 404
