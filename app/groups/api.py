@@ -43,6 +43,7 @@ def get_board(group: VisibleGroup, user: StaffUser, session: SessionDep) -> Boar
                     for c in row.weeks
                 ],
                 weeks_met=row.weeks_met,
+                minutes_this_week=row.minutes_this_week,
                 last_activity=row.last_activity,
             )
             for row in board.rows

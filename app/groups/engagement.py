@@ -76,6 +76,7 @@ class BoardRow:
     last_activity: date | None
     weeks_met: int
     completer: bool
+    minutes_this_week: int
     flags: list[Flag] = field(default_factory=list)
 
     @property
@@ -207,6 +208,7 @@ def build_board(
             last_activity=latest.get(eid),
             weeks_met=sum(1 for c in cells if c.met),
             completer=rule.is_completer(c.met for c in cells),
+            minutes_this_week=round(sum(by_day.get(day, 0) for day in days)),
         )
         if running and enrolment.status == EnrolmentStatus.active:
             row.flags = _own_flags(

@@ -27,6 +27,7 @@ class BoardRowRead(BaseModel):
     days: list[str]
     weeks: list[WeekRead]
     weeks_met: int
+    minutes_this_week: int
     last_activity: date | None
 
 

@@ -69,6 +69,7 @@ def test_board_counts_days_weeks_and_flags_from_hand_built_data(
     assert [w["practice_days"] for w in c1_row["weeks"][:3]] == [5, 3, 2]
     assert [w["met"] for w in c1_row["weeks"][:3]] == [True, False, False]
     assert c1_row["weeks_met"] == 1
+    assert c1_row["minutes_this_week"] == 12 + 12 + 4
     assert c1_row["last_activity"] == (start + timedelta(days=16)).isoformat()
 
     c2_row = _row(board, "P-C2")
