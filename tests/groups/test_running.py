@@ -400,3 +400,31 @@ def test_a_clinician_starts_a_group_for_a_facilitator(
     assert client.get("/groups/WED-1").status_code == 200
     login(client, "fa@one.example")
     assert client.get("/groups/WED-1").status_code == 404
+
+
+def test_names_contacts_and_withdrawal_reasons_stay_out_of_the_default_export(
+    client: TestClient, sessions: World, engine: Engine, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from app.exports import service as exports_service
+
+    login(client, "fa@one.example")
+    submit(
+        client,
+        "/groups/GRP-A/manage",
+        "/groups/GRP-A/patients",
+        {
+            "participant_code": "P-A7",
+            "name": "Zed Uniquename",
+            "email": "zed@example.org",
+            "phone": "07700 900123",
+        },
+    )
+    url = "/groups/GRP-A/patients/P-A7"
+    submit(client, url, f"{url}/withdraw", {"reason": "Private circumstances"})
+    with open_session(engine, write=True) as session:
+        clinician = session.get(type(sessions.users["clinician"]), sessions.users["clinician"].id)
+        result = exports_service.write_bundle(session, actor=clinician, out_dir=tmp_path / "bundle")
+        session.commit()
+    exported = "".join(p.read_text() for p in result.directory.iterdir() if p.is_file())
+    for secret in ("Zed Uniquename", "zed@example.org", "07700 900123", "Private circumstances"):
+        assert secret not in exported
