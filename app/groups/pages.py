@@ -596,7 +596,7 @@ def invites_page(
 
 def _qr_svg(url: str) -> Markup:
     # segno writes plain SVG (no script, no inline style), so the strict CSP allows it.
-    svg = segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=False)
+    svg = segno.make(url, error="m").svg_inline(scale=5, border=2)
     return Markup(svg)
 
 

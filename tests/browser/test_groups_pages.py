@@ -68,3 +68,19 @@ def test_coding_page_is_accessible(live_server: str, phone: Any, demo: None) -> 
     assert_accessible(page)
     page.goto(f"{live_server}/codebook")
     assert_accessible(page)
+
+
+def test_manage_patient_and_invite_pages_are_accessible(
+    live_server: str, phone: Any, demo: None
+) -> None:
+    page = phone.new_page()
+    sign_in(page, live_server, "facilitator@demo.example", PASSWORD)
+    for path in ("/groups/DEMO-A/manage", "/groups/DEMO-A/patients/P-A03", "/groups/new"):
+        page.goto(f"{live_server}{path}")
+        assert_accessible(page)
+    page.goto(f"{live_server}/groups/DEMO-A/invites")
+    page.get_by_role("button", name="Make the invite sheet").click()
+    page.get_by_text("They are shown only now").wait_for()
+    assert page.locator(".invite-card svg").count() == 12
+    assert_accessible(page)
+    screenshot(page, "invite-sheet")

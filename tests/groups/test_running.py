@@ -233,7 +233,7 @@ def test_invite_sheet_codes_work_at_join_and_revoked_codes_do_not(
     # Each QR code encodes the /join link with that patient's code.
     for code in codes:
         expected = segno.make(f"http://testserver/join?code={code}", error="m").svg_inline(
-            scale=4, border=2
+            scale=5, border=2
         )
         assert re.search(r' d="([^"]+)"', expected).group(1) in sheet.text  # type: ignore[union-attr]
 
