@@ -173,6 +173,7 @@ def seed_demo(
     _seed_outcomes(
         session, seed=seed, cohort=cohort, today=today, staff=staff["clinician@demo.example"]
     )
+    _seed_groups_extras(session, random.Random(seed + 1), staff)
     return DemoSummary(clinic, created=True, practice_logs=logs, check_ins=check_ins)
 
 
@@ -525,3 +526,112 @@ def demo_logins() -> list[tuple[str, str]]:
     rows.append(("P-A01 ... P-A12", "patient, group DEMO-A (in week 6)"))
     rows.append(("P-B01 ... P-B10", "patient, group DEMO-B (finished)"))
     return rows
+
+
+# Patients' words for DEMO-B (end-of-programme comments, some shared weekly reflections) and a
+# cancelled DEMO-A session, so the coding page, session prep and manage pages have content.
+DEMO_END_COMMENTS = (
+    ("I feel calmer when the pain flares. I don't panic like I used to.", (0,)),
+    ("I pace my days now and stop before I am exhausted.", (1,)),
+    ("I am kinder to myself. The pain is still there but it is not my enemy.", (0, 2)),
+    ("Practising the breathing every evening helps me get to sleep.", (1,)),
+    ("Meeting others who understand made me feel less alone.", ()),
+    ("I see that it is not my fault, and I ask for help more.", ()),
+)
+DEMO_SHARED_REFLECTIONS = (
+    (3, "Noticing the threat system kick in was an eye-opener.", False),
+    (5, "Sending kind wishes to my neighbour made me smile.", True),
+    (6, "I tried the compassionate voice when I dropped a cup. It helped.", False),
+)
+
+
+def _seed_groups_extras(session: Session, rng: random.Random, staff: dict) -> None:
+    from app.comments import service as comments_service
+    from app.practice.models import Reflection, ReflectionKind
+
+    finished, running = None, None
+    for group in groups_service.visible_groups(session, viewer=staff["clinician@demo.example"]):
+        if group.code == "DEMO-B":
+            finished = group
+        elif group.code == "DEMO-A":
+            running = group
+    assert finished is not None and running is not None
+    members = list(groups_service.enrolments(session, group=finished))
+    end_at = datetime.combine(
+        groups_service.week_start(finished, PROGRAMME_WEEKS + 1),
+        time(12),
+        tzinfo=ZoneInfo(DEMO_TIMEZONE),
+    )
+    themes = comments_service.codebook(session, clinic_id=finished.clinic_id)
+    coder = staff["facilitator2@demo.example"]
+    for enrolment, (text, theme_positions) in zip(members, DEMO_END_COMMENTS, strict=False):
+        reflection = Reflection(
+            id=_uuid(rng),
+            enrolment_id=enrolment.id or 0,
+            kind=ReflectionKind.end_of_programme,
+            text=text,
+            created_at=end_at,
+            updated_at=end_at,
+        )
+        session.add(reflection)
+        session.flush()
+        if theme_positions:
+            comments_service.set_codes(
+                session,
+                actor=coder,
+                group=finished,
+                reflection_id=reflection.id,
+                theme_ids=[themes[i].id or 0 for i in theme_positions],
+            )
+    for (week, text, named), enrolment in zip(DEMO_SHARED_REFLECTIONS, members[3:], strict=False):
+        at = datetime.combine(
+            groups_service.week_start(finished, week) + timedelta(days=3),
+            time(20),
+            tzinfo=ZoneInfo(DEMO_TIMEZONE),
+        )
+        session.add(
+            Reflection(
+                id=_uuid(rng),
+                enrolment_id=enrolment.id or 0,
+                kind=ReflectionKind.weekly,
+                week_number=week,
+                text=text,
+                share_with_group=True,
+                share_name=named,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+    # DEMO-A: two reflections shared this week (one with a name), for the session-prep digest.
+    today_a = groups_service.week_start(running, 6) + timedelta(days=6)
+    a_members = list(groups_service.enrolments(session, group=running))
+    groups_service.set_contact(session, enrolment=a_members[2], name="Maya", email="", phone="")
+    for days_ago, enrolment, text, named in (
+        (2, a_members[2], "The compassionate self practice felt awkward, then oddly warm.", True),
+        (
+            4,
+            a_members[5],
+            "I used the kind hand on a bad pain day and cried a bit. Good tears.",
+            False,
+        ),
+    ):
+        at = datetime.combine(
+            today_a - timedelta(days=days_ago), time(21), tzinfo=ZoneInfo(DEMO_TIMEZONE)
+        )
+        session.add(
+            Reflection(
+                id=_uuid(rng),
+                enrolment_id=enrolment.id or 0,
+                kind=ReflectionKind.weekly,
+                week_number=6,
+                text=text,
+                share_with_group=True,
+                share_name=named,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+    # DEMO-A's last session is cancelled (the room is needed); it shows on the manage page.
+    meeting = groups_service.get_group_session(session, group=running, number=PROGRAMME_WEEKS)
+    meeting.cancelled = True
+    session.add(meeting)

@@ -6,7 +6,16 @@ from app.audio.models import AudioAsset, AudioRendition
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, Invite
 from app.clinics.models import Clinic, User
-from app.groups.models import Attendance, Enrolment, Group, GroupFacilitator, GroupSession
+from app.comments.models import ReflectionTheme, Theme
+from app.groups.models import (
+    Attendance,
+    Enrolment,
+    EnrolmentContact,
+    Group,
+    GroupFacilitator,
+    GroupSession,
+    WeekUnlock,
+)
 from app.outcomes.models import Administration, SafetyFlag
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme.models import Exercise, Programme, Week, WeekPractice
@@ -48,4 +57,8 @@ __all__ = [
     "ReminderPreference",
     "SchedulerLease",
     "VapidKey",
+    "EnrolmentContact",
+    "ReflectionTheme",
+    "Theme",
+    "WeekUnlock",
 ]

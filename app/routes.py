@@ -11,7 +11,9 @@ from app.audit import pages as audit_pages
 from app.auth import api as auth_api
 from app.auth import pages as auth_pages
 from app.auth.dependencies import get_current_user
+from app.comments import pages as comments_pages
 from app.exports import pages as exports_pages
+from app.groups import api as groups_api
 from app.groups import pages as groups_pages
 from app.outcomes import api as outcomes_api
 from app.outcomes import pages as outcomes_pages
@@ -35,6 +37,7 @@ PROTECTED_API = (
     practice_api.router,
     reminders_api.router,
     outcomes_api.router,
+    groups_api.router,
 )
 PROTECTED_PAGES = (
     audio_pages.router,
@@ -45,6 +48,7 @@ PROTECTED_PAGES = (
     reminders_pages.router,
     audit_pages.router,
     outcomes_pages.router,
+    comments_pages.router,
 )
 
 

@@ -71,3 +71,13 @@ def require_clinician(user: CurrentUser) -> User:
 PatientUser = Annotated[User, Depends(require_patient)]
 StaffUser = Annotated[User, Depends(require_staff)]
 ClinicianUser = Annotated[User, Depends(require_clinician)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    """Only admins."""
+    if user.role != Role.admin:
+        raise Forbidden("Only admins can do this.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]

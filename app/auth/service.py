@@ -170,3 +170,40 @@ def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
     invite.used_at = now
     session.add(invite)
     return patient
+
+
+def revoke_invites(session: Session, *, patient: User) -> int:
+    """Revoke the patient's open invites; returns how many were open."""
+    result = session.exec(
+        update(Invite)
+        .where(
+            col(Invite.user_id) == patient.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.revoked_at).is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def invite_states(session: Session, *, user_ids: list[int]) -> dict[int, str]:
+    """Per patient: ``used``, ``open`` (unused, unexpired), ``expired``, ``revoked`` or ``none``."""
+    if not user_ids:
+        return {}
+    invites = session.exec(
+        select(Invite).where(col(Invite.user_id).in_(user_ids)).order_by(col(Invite.created_at))
+    ).all()
+    now = utcnow()
+    states = dict.fromkeys(user_ids, "none")
+    for invite in invites:  # oldest first: the newest invite decides, a used one always wins
+        if states[invite.user_id] == "used":
+            continue
+        if invite.used_at is not None:
+            states[invite.user_id] = "used"
+        elif invite.revoked_at is not None:
+            states[invite.user_id] = "revoked"
+        elif invite.expires_at <= now:
+            states[invite.user_id] = "expired"
+        else:
+            states[invite.user_id] = "open"
+    return states

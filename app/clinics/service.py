@@ -52,3 +52,14 @@ def add_staff(
     session.add(user)
     session.flush()
     return user
+
+
+def list_staff(session: Session, *, clinic_id: int, role: Role) -> list[User]:
+    """The clinic's active staff with this role, by name."""
+    return list(
+        session.exec(
+            select(User)
+            .where(User.clinic_id == clinic_id, User.role == role, User.is_active)
+            .order_by(User.display_name)
+        ).all()
+    )

@@ -59,6 +59,8 @@ class Enrolment(SQLModel, table=True):
     )
     enrolled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the patient left (withdrawn) or was moved; staff write it, it is never exported.
+    status_reason: str = Field(default="", max_length=500)
 
 
 class AttendanceStatus(StrEnum):
@@ -75,3 +77,29 @@ class Attendance(SQLModel, table=True):
     enrolment_id: int = Field(foreign_key="enrolment.id", index=True, ondelete="CASCADE")
     status: AttendanceStatus = Field(sa_type=enum_type(AttendanceStatus))
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EnrolmentContact(SQLModel, table=True):
+    """A patient's name and contact details, held apart from their data and never exported."""
+
+    __tablename__ = "enrolment_contact"
+
+    enrolment_id: int = Field(foreign_key="enrolment.id", primary_key=True, ondelete="CASCADE")
+    name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=40)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WeekUnlock(SQLModel, table=True):
+    """A facilitator's manual choice for one programme week, overriding its date."""
+
+    __tablename__ = "week_unlock"
+    __table_args__ = (UniqueConstraint("group_id", "week_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="group_.id", index=True, ondelete="CASCADE")
+    week_number: int
+    unlocked: bool
+    set_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

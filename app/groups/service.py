@@ -1,13 +1,27 @@
 """Groups, who may see them, their enrolled patients and which weeks are open."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
+from app.audit import service as audit
+from app.auth import service as auth_service
 from app.clinics.models import Role, User
+from app.config import Settings
+from app.db import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.groups.models import Enrolment, EnrolmentStatus, Group, GroupFacilitator, GroupSession
+from app.groups.models import (
+    Attendance,
+    AttendanceStatus,
+    Enrolment,
+    EnrolmentContact,
+    EnrolmentStatus,
+    Group,
+    GroupFacilitator,
+    GroupSession,
+    WeekUnlock,
+)
 
 DAYS_PER_WEEK = 7
 
@@ -141,8 +155,13 @@ def week_start(group: Group, number: int) -> date:
     return group.start_date + timedelta(days=DAYS_PER_WEEK * (number - 1))
 
 
-def is_week_unlocked(group: Group, number: int, *, today: date) -> bool:
-    """A week opens on its first day; earlier weeks stay open."""
+def is_week_unlocked(session: Session, group: Group, number: int, *, today: date) -> bool:
+    """A week opens on its first day (earlier weeks stay open) unless a facilitator overrode it."""
+    override = session.exec(
+        select(WeekUnlock).where(WeekUnlock.group_id == group.id, WeekUnlock.week_number == number)
+    ).first()
+    if override is not None:
+        return override.unlocked
     return number <= programme_week_on(group, today)
 
 
@@ -175,3 +194,408 @@ def meetings_for_patients(
         .order_by(col(GroupSession.starts_at))
     ).all()
     return [(user_id, meeting) for user_id, meeting in rows]
+
+
+def week_overrides(session: Session, *, group: Group) -> dict[int, bool]:
+    """The group's manual week choices: week number -> open (True) or closed (False)."""
+    rows = session.exec(select(WeekUnlock).where(WeekUnlock.group_id == group.id)).all()
+    return {row.week_number: row.unlocked for row in rows}
+
+
+def set_week_unlock(
+    session: Session, *, actor: User, group: Group, number: int, state: str, total_weeks: int
+) -> None:
+    """Open or close a week by hand (``open``/``closed``), or let its date decide (``auto``)."""
+    if not 1 <= number <= total_weeks:
+        raise InvalidInput(f"Choose a week from 1 to {total_weeks}.", field="week")
+    if state not in ("auto", "open", "closed"):
+        raise InvalidInput("Choose by date, open or closed.", field="state")
+    session.exec(
+        delete(WeekUnlock).where(
+            col(WeekUnlock.group_id) == group.id, col(WeekUnlock.week_number) == number
+        )
+    )
+    if state != "auto":
+        assert group.id is not None
+        session.add(
+            WeekUnlock(
+                group_id=group.id,
+                week_number=number,
+                unlocked=state == "open",
+                set_by_id=actor.id,
+            )
+        )
+    audit.record(
+        session,
+        action="group_week_unlock_set",
+        actor=actor,
+        clinic_id=group.clinic_id,
+        object_type="group",
+        object_id=group.code,
+        week=number,
+        state=state,
+    )
+
+
+def _audit_group(
+    session: Session, actor: User, group: Group, action: str, **detail: object
+) -> None:
+    audit.record(
+        session,
+        action=action,
+        actor=actor,
+        clinic_id=group.clinic_id,
+        object_type="group",
+        object_id=group.code,
+        **detail,
+    )
+
+
+def start_group(
+    session: Session,
+    *,
+    actor: User,
+    programme_id: int,
+    total_weeks: int,
+    code: str,
+    name: str,
+    start_date: date,
+    first_session_at: datetime,
+    place: str,
+    facilitators: Sequence[User] = (),
+) -> Group:
+    """Create a group with a weekly meeting for each programme week.
+
+    A facilitator who creates a group runs it; clinicians and admins name its facilitators.
+    """
+    if actor.role == Role.patient:
+        raise Forbidden("This is for clinic staff.")
+    for facilitator in facilitators:
+        if facilitator.role != Role.facilitator or facilitator.clinic_id != actor.clinic_id:
+            raise InvalidInput("Choose facilitators from your clinic.", field="facilitators")
+    runners = {f.id: f for f in facilitators}
+    if actor.role == Role.facilitator:
+        runners[actor.id] = actor
+    code = code.strip().upper()
+    if not code or len(code) > 32 or not all(c.isalnum() or c == "-" for c in code):
+        raise InvalidInput("Use up to 32 letters, digits and hyphens.", field="code")
+    if not name.strip():
+        raise InvalidInput("Give the group a name.", field="name")
+    if first_session_at.date() < start_date:
+        raise InvalidInput(
+            "The first session cannot be before the start date.", field="first_session"
+        )
+    group = create_group(
+        session,
+        clinic_id=actor.clinic_id,
+        programme_id=programme_id,
+        code=code,
+        name=name.strip(),
+        start_date=start_date,
+        facilitators=list(runners.values()),
+    )
+    for number in range(1, total_weeks + 1):
+        add_session(
+            session,
+            group=group,
+            number=number,
+            starts_at=first_session_at + timedelta(weeks=number - 1),
+            place=place.strip(),
+        )
+    session.flush()
+    _audit_group(
+        session,
+        actor,
+        group,
+        "group_created",
+        start_date=start_date.isoformat(),
+        sessions=total_weeks,
+        programme_id=programme_id,
+    )
+    return group
+
+
+def group_sessions(session: Session, *, group: Group) -> Sequence[GroupSession]:
+    """The group's meetings in programme order."""
+    return session.exec(
+        select(GroupSession)
+        .where(GroupSession.group_id == group.id)
+        .order_by(col(GroupSession.number))
+    ).all()
+
+
+def get_group_session(session: Session, *, group: Group, number: int) -> GroupSession:
+    """The group's meeting for week ``number``, or 404."""
+    meeting = session.exec(
+        select(GroupSession).where(GroupSession.group_id == group.id, GroupSession.number == number)
+    ).first()
+    if meeting is None:
+        raise NotFound(f"No session {number} in this group.")
+    return meeting
+
+
+def change_group_session(
+    session: Session,
+    *,
+    actor: User,
+    group: Group,
+    meeting: GroupSession,
+    starts_at: datetime,
+    place: str,
+    cancelled: bool,
+) -> GroupSession:
+    """Move a meeting (new time or place), cancel it, or restore a cancelled one."""
+    before = {
+        "starts_at": meeting.starts_at.isoformat(),
+        "place": meeting.place,
+        "cancelled": meeting.cancelled,
+    }
+    meeting.starts_at = starts_at
+    meeting.place = place.strip()
+    meeting.cancelled = cancelled
+    session.add(meeting)
+    after = {"starts_at": starts_at.isoformat(), "place": meeting.place, "cancelled": cancelled}
+    _audit_group(
+        session,
+        actor,
+        group,
+        "group_session_changed",
+        session_number=meeting.number,
+        before=before,
+        after=after,
+    )
+    return meeting
+
+
+def next_session(
+    session: Session, *, group: Group, now: datetime | None = None
+) -> GroupSession | None:
+    """The group's next meeting that is not cancelled (the last one once all have passed)."""
+    meetings = [m for m in group_sessions(session, group=group) if not m.cancelled]
+    now = now or utcnow()
+    # A session still counts as "next" for three hours after it starts: prep is read in the room.
+    upcoming = [m for m in meetings if m.starts_at + timedelta(hours=3) >= now]
+    if upcoming:
+        return upcoming[0]
+    return meetings[-1] if meetings else None
+
+
+def enrol(
+    session: Session,
+    *,
+    actor: User,
+    group: Group,
+    participant_code: str,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+) -> Enrolment:
+    """Enrol a patient by participant code; a name and contact, if given, are kept apart."""
+    code = participant_code.strip().upper()
+    if not code or len(code) > 32 or not all(c.isalnum() or c == "-" for c in code):
+        raise InvalidInput("Use up to 32 letters, digits and hyphens.", field="participant_code")
+    if email and "@" not in email:
+        raise InvalidInput("That does not look like an email address.", field="email")
+    enrolment = enrol_patient(session, group=group, participant_code=code)
+    if name.strip() or email.strip() or phone.strip():
+        set_contact(session, enrolment=enrolment, name=name, email=email, phone=phone)
+    _audit_group(
+        session,
+        actor,
+        group,
+        "enrolment_created",
+        enrolment_id=enrolment.id,
+    )
+    return enrolment
+
+
+def set_contact(
+    session: Session, *, enrolment: Enrolment, name: str, email: str, phone: str
+) -> EnrolmentContact:
+    """Store (or replace) the patient's name and contact details."""
+    assert enrolment.id is not None
+    contact = session.get(EnrolmentContact, enrolment.id) or EnrolmentContact(
+        enrolment_id=enrolment.id
+    )
+    contact.name = name.strip()[:200]
+    contact.email = email.strip()[:254]
+    contact.phone = phone.strip()[:40]
+    contact.updated_at = utcnow()
+    session.add(contact)
+    return contact
+
+
+def contacts(session: Session, *, enrolment_ids: Sequence[int]) -> dict[int, EnrolmentContact]:
+    """Names and contact details by enrolment id (only for staff pages; never exported)."""
+    if not enrolment_ids:
+        return {}
+    rows = session.exec(
+        select(EnrolmentContact).where(col(EnrolmentContact.enrolment_id).in_(enrolment_ids))
+    ).all()
+    return {row.enrolment_id: row for row in rows}
+
+
+def get_enrolment_in_group(session: Session, *, group: Group, participant_code: str) -> Enrolment:
+    """The group's enrolment with this participant code, or 404."""
+    enrolment = session.exec(
+        select(Enrolment).where(
+            Enrolment.group_id == group.id,
+            Enrolment.participant_code == participant_code.strip().upper(),
+        )
+    ).first()
+    if enrolment is None:
+        raise NotFound(f"No participant {participant_code!r} in this group.")
+    return enrolment
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why, in a few words.", field="reason")
+    return reason[:500]
+
+
+def withdraw(
+    session: Session, *, actor: User, group: Group, enrolment: Enrolment, reason: str
+) -> None:
+    """Withdraw a patient from the group (with a reason); their open invites stop working."""
+    reason = _reason(reason)
+    if enrolment.status == EnrolmentStatus.withdrawn:
+        raise InvalidInput("This patient has already been withdrawn.", field="reason")
+    enrolment.status = EnrolmentStatus.withdrawn
+    enrolment.withdrawn_at = utcnow()
+    enrolment.status_reason = reason
+    session.add(enrolment)
+    patient = session.get(User, enrolment.user_id)
+    if patient is not None:
+        auth_service.revoke_invites(session, patient=patient)
+    _audit_group(session, actor, group, "enrolment_withdrawn", enrolment_id=enrolment.id)
+
+
+def move_enrolment(
+    session: Session,
+    *,
+    actor: User,
+    group: Group,
+    enrolment: Enrolment,
+    to_code: str,
+    reason: str,
+) -> Group:
+    """Move a patient to another group the actor runs; their data moves with them."""
+    reason = _reason(reason)
+    try:
+        target = get_group_for_staff(session, code=to_code, viewer=actor)
+    except NotFound as error:
+        raise InvalidInput("Choose one of your groups.", field="to_group") from error
+    if target.id == group.id:
+        raise InvalidInput("The patient is already in this group.", field="to_group")
+    assert target.id is not None
+    enrolment.group_id = target.id
+    enrolment.status_reason = reason
+    session.add(enrolment)
+    _audit_group(
+        session, actor, group, "enrolment_moved", enrolment_id=enrolment.id, to_group=target.code
+    )
+    return target
+
+
+def issue_invites(
+    session: Session,
+    *,
+    actor: User,
+    group: Group,
+    enrolments: Sequence[Enrolment],
+    settings: Settings,
+) -> list[tuple[Enrolment, str]]:
+    """New single-use codes for active patients (their older open codes stop working)."""
+    issued = []
+    for enrolment in enrolments:
+        if enrolment.status != EnrolmentStatus.active or enrolment.group_id != group.id:
+            continue
+        patient = session.get(User, enrolment.user_id)
+        assert patient is not None
+        code = auth_service.issue_invite(
+            session, patient=patient, issued_by=actor, settings=settings
+        )
+        issued.append((enrolment, code))
+    _audit_group(
+        session,
+        actor,
+        group,
+        "invites_issued",
+        enrolment_ids=[enrolment.id for enrolment, _ in issued],
+    )
+    return issued
+
+
+def revoke_invite(session: Session, *, actor: User, group: Group, enrolment: Enrolment) -> int:
+    """Revoke a patient's open invite codes; returns how many were open."""
+    patient = session.get(User, enrolment.user_id)
+    assert patient is not None
+    revoked = auth_service.revoke_invites(session, patient=patient)
+    _audit_group(session, actor, group, "invite_revoked", enrolment_id=enrolment.id)
+    return revoked
+
+
+def invite_states(session: Session, *, enrolments: Sequence[Enrolment]) -> dict[int, str]:
+    """Each enrolment's invite state: used, open, expired, revoked or none."""
+    states = auth_service.invite_states(session, user_ids=[e.user_id for e in enrolments])
+    return {e.id or 0: states.get(e.user_id, "none") for e in enrolments}
+
+
+def register(session: Session, *, meeting: GroupSession) -> dict[int, AttendanceStatus]:
+    """Who came to a meeting: enrolment id -> present, absent or apologies."""
+    rows = session.exec(select(Attendance).where(Attendance.group_session_id == meeting.id)).all()
+    return {row.enrolment_id: row.status for row in rows}
+
+
+def save_register(
+    session: Session,
+    *,
+    actor: User,
+    group: Group,
+    meeting: GroupSession,
+    statuses: Mapping[int, str],
+) -> int:
+    """Record (or update) attendance for the meeting; returns how many rows were saved."""
+    members = {e.id: e for e in enrolments(session, group=group)}
+    parsed: dict[int, AttendanceStatus] = {}
+    for enrolment_id, value in statuses.items():
+        if enrolment_id not in members:
+            raise InvalidInput(
+                "That patient is not in this group.", field=f"attendance-{enrolment_id}"
+            )
+        try:
+            parsed[enrolment_id] = AttendanceStatus(value)
+        except ValueError as error:
+            raise InvalidInput(
+                "Choose present, absent or apologies.", field=f"attendance-{enrolment_id}"
+            ) from error
+    existing = {
+        row.enrolment_id: row
+        for row in session.exec(
+            select(Attendance).where(Attendance.group_session_id == meeting.id)
+        ).all()
+    }
+    now = utcnow()
+    for enrolment_id, status in parsed.items():
+        row = existing.get(enrolment_id) or Attendance(
+            group_session_id=meeting.id or 0, enrolment_id=enrolment_id, status=status
+        )
+        row.status = status
+        row.recorded_at = now
+        session.add(row)
+    _audit_group(
+        session, actor, group, "register_saved", session_number=meeting.number, rows=len(parsed)
+    )
+    return len(parsed)
+
+
+def attendance_of(session: Session, *, enrolment: Enrolment) -> dict[int, AttendanceStatus]:
+    """One patient's attendance: session number -> status."""
+    rows = session.exec(
+        select(GroupSession.number, Attendance.status)
+        .join(Attendance, col(Attendance.group_session_id) == GroupSession.id)
+        .where(Attendance.enrolment_id == enrolment.id)
+    ).all()
+    return {number: AttendanceStatus(status) for number, status in rows}

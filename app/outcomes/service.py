@@ -210,6 +210,20 @@ def current_submission(
     )
 
 
+OVERDUE_AFTER_DAYS = 7
+
+
+def overdue_questionnaires(
+    session: Session, *, enrolment: Enrolment, group: Group, today: date
+) -> list[DueItem]:
+    """Required questionnaires open for a week or more and still not sent."""
+    return [
+        item
+        for item in due_questionnaires(session, enrolment=enrolment, group=group, today=today)
+        if not item.window.optional and (today - item.window.opens_on).days >= OVERDUE_AFTER_DAYS
+    ]
+
+
 def due_questionnaires(
     session: Session, *, enrolment: Enrolment, group: Group, today: date
 ) -> list[DueItem]:
@@ -557,7 +571,12 @@ def open_safety_flags(session: Session, *, viewer: User) -> list[FlagView]:
     """Unacknowledged flags in the groups the viewer may see, oldest first."""
     if viewer.role == Role.patient:
         return []
-    group_ids = [g.id for g in groups_service.visible_groups(session, viewer=viewer)]
+    group_ids = [g.id or 0 for g in groups_service.visible_groups(session, viewer=viewer)]
+    return open_safety_flags_in(session, group_ids=group_ids)
+
+
+def open_safety_flags_in(session: Session, *, group_ids: Sequence[int]) -> list[FlagView]:
+    """Unacknowledged flags in these groups, oldest first (callers check who may see them)."""
     if not group_ids:
         return []
     rows = session.exec(

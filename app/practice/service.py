@@ -5,11 +5,12 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -396,3 +397,181 @@ def list_reflections(session: Session, *, enrolment: Enrolment) -> list[Reflecti
         .order_by(col(Reflection.updated_at).desc())
     ).all()
     return [_read_reflection(r) for r in rows]
+
+
+# --- Reading practice for staff views (engagement board, session prep, patient detail) ---
+
+
+def daily_minutes(
+    session: Session, *, enrolment_ids: Sequence[int], first: date, last: date
+) -> dict[int, dict[date, float]]:
+    """Minutes practised per enrolment and local day, between two dates (inclusive)."""
+    if not enrolment_ids:
+        return {}
+    rows = session.exec(
+        select(
+            col(PracticeLog.enrolment_id),
+            col(PracticeLog.local_date),
+            func.sum(PracticeLog.listened_seconds),
+        )
+        .where(col(PracticeLog.enrolment_id).in_(enrolment_ids))
+        .where(col(PracticeLog.local_date) >= first, col(PracticeLog.local_date) <= last)
+        .group_by(col(PracticeLog.enrolment_id), col(PracticeLog.local_date))
+    ).all()
+    minutes: dict[int, dict[date, float]] = {enrolment_id: {} for enrolment_id in enrolment_ids}
+    for enrolment_id, day, seconds in rows:
+        minutes[enrolment_id][day] = int(seconds or 0) / 60
+    return minutes
+
+
+class RatingRow(NamedTuple):
+    """One check-in's ratings, as staff views read them."""
+
+    enrolment_id: int
+    local_date: date
+    moment: CheckInMoment
+    pain_intensity: int | None
+    pain_distress: int | None
+    mood: int | None
+
+
+def ratings_between(
+    session: Session, *, enrolment_ids: Sequence[int], first: date, last: date
+) -> list[RatingRow]:
+    """Every check-in (before, after or on its own) of these enrolments in a date range."""
+    if not enrolment_ids:
+        return []
+    # Plain rows, not ORM objects: staff views read thousands of ratings at once.
+    columns = [
+        col(CheckIn.enrolment_id),
+        col(CheckIn.local_date),
+        col(CheckIn.moment),
+        col(CheckIn.pain_intensity),
+        col(CheckIn.pain_distress),
+        col(CheckIn.mood),
+    ]
+    query = (
+        sql_select(*columns)
+        .where(col(CheckIn.enrolment_id).in_(enrolment_ids))
+        .where(col(CheckIn.local_date) >= first, col(CheckIn.local_date) <= last)
+    )
+    return [RatingRow(*row) for row in session.execute(query).all()]
+
+
+def last_activity(session: Session, *, enrolment_ids: Sequence[int]) -> dict[int, date]:
+    """Each enrolment's latest local day with a practice or a check-in."""
+    if not enrolment_ids:
+        return {}
+    latest: dict[int, date] = {}
+    for model in (PracticeLog, CheckIn):
+        rows = session.exec(
+            select(model.enrolment_id, func.max(model.local_date))
+            .where(col(model.enrolment_id).in_(enrolment_ids))
+            .group_by(col(model.enrolment_id))
+        ).all()
+        for enrolment_id, day in rows:
+            if day is not None and (enrolment_id not in latest or day > latest[enrolment_id]):
+                latest[enrolment_id] = day
+    return latest
+
+
+@dataclass(frozen=True)
+class RatingChange:
+    """Before and after ratings of one practice with an exercise."""
+
+    exercise_id: int
+    exercise_title: str
+    before: Ratings
+    after: Ratings
+
+
+def rating_changes(
+    session: Session, *, enrolment_ids: Sequence[int], first: date, last: date
+) -> list[RatingChange]:
+    """Practices with an exercise rated both before and after, between two dates."""
+    if not enrolment_ids:
+        return []
+    logs = session.exec(
+        select(PracticeLog)
+        .where(col(PracticeLog.enrolment_id).in_(enrolment_ids))
+        .where(col(PracticeLog.exercise_id).is_not(None))
+        .where(col(PracticeLog.local_date) >= first, col(PracticeLog.local_date) <= last)
+    ).all()
+    by_log = {log.id: log for log in logs}
+    check_ins = (
+        session.exec(select(CheckIn).where(col(CheckIn.practice_log_id).in_(list(by_log)))).all()
+        if by_log
+        else []
+    )
+    pairs: dict[str, dict[CheckInMoment, CheckIn]] = {}
+    for check_in in check_ins:
+        pairs.setdefault(check_in.practice_log_id or "", {})[check_in.moment] = check_in
+    exercises = programme_service.exercises_by_id(
+        session, sorted({log.exercise_id for log in logs if log.exercise_id is not None})
+    )
+    changes = []
+    for log_id, moments in pairs.items():
+        log = by_log[log_id]
+        if CheckInMoment.before not in moments or CheckInMoment.after not in moments:
+            continue
+        exercise = exercises.get(log.exercise_id or 0)
+        if exercise is None:
+            continue
+        changes.append(
+            RatingChange(
+                exercise_id=exercise.id or 0,
+                exercise_title=exercise.title,
+                before=_ratings_of(moments[CheckInMoment.before]),
+                after=_ratings_of(moments[CheckInMoment.after]),
+            )
+        )
+    return changes
+
+
+def shared_reflections(
+    session: Session, *, enrolment_ids: Sequence[int], first: date, last: date
+) -> list[Reflection]:
+    """Weekly reflections patients chose to share with their group, written in a date range."""
+    if not enrolment_ids:
+        return []
+    start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return list(
+        session.exec(
+            select(Reflection)
+            .where(col(Reflection.enrolment_id).in_(enrolment_ids))
+            .where(col(Reflection.share_with_group).is_(True))
+            .where(col(Reflection.created_at) >= start, col(Reflection.created_at) < end)
+            .order_by(col(Reflection.created_at))
+        ).all()
+    )
+
+
+def reflections_for_coding(session: Session, *, enrolment_ids: Sequence[int]) -> list[Reflection]:
+    """End-of-programme comments, and weekly reflections shared with the group, oldest first."""
+    if not enrolment_ids:
+        return []
+    return list(
+        session.exec(
+            select(Reflection)
+            .where(col(Reflection.enrolment_id).in_(enrolment_ids))
+            .where(
+                (col(Reflection.kind) == ReflectionKind.end_of_programme)
+                | col(Reflection.share_with_group).is_(True)
+            )
+            .order_by(col(Reflection.kind), col(Reflection.created_at))
+        ).all()
+    )
+
+
+def enrolment_reflections(session: Session, *, enrolment_id: int) -> list[Reflection]:
+    """One patient's reflections that staff may read: shared ones and end-of-programme comments."""
+    return reflections_for_coding(session, enrolment_ids=[enrolment_id])
+
+
+def get_reflection(session: Session, reflection_id: str) -> Reflection:
+    """The reflection with this id, or 404."""
+    reflection = session.get(Reflection, reflection_id)
+    if reflection is None:
+        raise NotFound("No such comment.")
+    return reflection

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from sqlmodel import Session, col, delete, select
 
-from app.errors import NotFound
+from app.audit import service as audit
+from app.clinics.models import User
+from app.errors import InvalidInput, NotFound
 from app.programme.adherence import AdherenceRule
 from app.programme.loader import ProgrammeSource, read_programme
 from app.programme.models import Exercise, Programme, Week, WeekPractice
@@ -193,3 +195,42 @@ def adherence_rule(session: Session, programme: Programme) -> AdherenceRule:
         completer_weeks=programme.completer_weeks,
         total_weeks=len(weeks),
     )
+
+
+def list_programmes(session: Session) -> Sequence[Programme]:
+    """Every loaded programme, by title."""
+    return session.exec(select(Programme).order_by(col(Programme.title))).all()
+
+
+def set_adherence_target(
+    session: Session,
+    *,
+    actor: User,
+    programme: Programme,
+    minutes_per_day: int,
+    days_per_week: int,
+    completer_weeks: int,
+) -> AdherenceRule:
+    """Change the programme's adherence definition; returns the new rule."""
+    total_weeks = len(session.exec(select(Week).where(Week.programme_id == programme.id)).all())
+    if not 1 <= minutes_per_day <= 180:
+        raise InvalidInput("Choose 1 to 180 minutes.", field="minutes_per_day")
+    if not 1 <= days_per_week <= 7:
+        raise InvalidInput("Choose 1 to 7 days.", field="days_per_week")
+    if not 1 <= completer_weeks <= max(total_weeks, 1):
+        raise InvalidInput(f"Choose 1 to {total_weeks} weeks.", field="completer_weeks")
+    before = adherence_rule(session, programme)
+    programme.target_minutes_per_day = minutes_per_day
+    programme.target_days_per_week = days_per_week
+    programme.completer_weeks = completer_weeks
+    session.add(programme)
+    audit.record(
+        session,
+        action="adherence_rule_changed",
+        actor=actor,
+        object_type="programme",
+        object_id=programme.key,
+        before=before.describe(),
+        after=adherence_rule(session, programme).describe(),
+    )
+    return adherence_rule(session, programme)

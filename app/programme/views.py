@@ -54,7 +54,9 @@ def patient_programme(session: Session, *, group: Group, today: date) -> Program
             number=outline.week.number,
             title=outline.week.title,
             theme=outline.week.theme,
-            unlocked=groups_service.is_week_unlocked(group, outline.week.number, today=today),
+            unlocked=groups_service.is_week_unlocked(
+                session, group, outline.week.number, today=today
+            ),
             starts_on=groups_service.week_start(group, outline.week.number).isoformat(),
             exercises=[_exercise_read(p, e, audio[e.id or 0]) for p, e in outline.practices],
         )

@@ -1,7 +1,7 @@
 """reminders
 
 Revision ID: 5b0a3a606303
-Revises: f65dd33a34f2
+Revises: eeb63b9a627d
 Create Date: 2026-11-26 12:45:46.094100
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "5b0a3a606303"
-down_revision: str | None = "f65dd33a34f2"
+down_revision: str | None = "eeb63b9a627d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

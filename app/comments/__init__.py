@@ -1,0 +1,1 @@
+"""Patients' words: a clinic's codebook of themes and the codes given to comments."""
