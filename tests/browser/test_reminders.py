@@ -24,7 +24,7 @@ PAYLOAD = {
 }
 
 
-def _poll(page: Any, script: str, timeout: float = 10) -> Any:
+def _poll(page: Any, script: str, timeout: float = 30) -> Any:
     """Evaluate an async function in the page until it returns something."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

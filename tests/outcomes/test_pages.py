@@ -114,7 +114,7 @@ def test_safety_flag_is_first_on_staff_pages_until_acknowledged(
     client.cookies.clear()
 
     login(client, "fa@one.example")
-    pages = {"/groups": "Your groups", "/groups/GRP-A": "Practice this week", "/outcomes": "Show"}
+    pages = {"/groups": "Your groups", "/groups/GRP-A": "Engagement board", "/outcomes": "Show"}
     for url, first_content in pages.items():
         text = visible_text(client.get(url).text)
         assert text.index("Safety: please follow up") < text.index(first_content), url
