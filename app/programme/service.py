@@ -193,3 +193,23 @@ def adherence_rule(session: Session, programme: Programme) -> AdherenceRule:
         completer_weeks=programme.completer_weeks,
         total_weeks=len(weeks),
     )
+
+
+def exercises_in_week_order(session: Session) -> list[tuple[Exercise, list[int]]]:
+    """Every loaded exercise with the weeks it is offered in, earliest first week first."""
+    rows = session.exec(
+        select(Exercise, Week.number, WeekPractice.position)
+        .join(WeekPractice, col(WeekPractice.exercise_id) == Exercise.id, isouter=True)
+        .join(Week, col(Week.id) == WeekPractice.week_id, isouter=True)
+    ).all()
+    # An exercise in no week sorts last: week 0 would wrongly put it first.
+    unused = (10_000, 0)
+    found: dict[int, tuple[Exercise, set[int], tuple[int, int]]] = {}
+    for exercise, number, position in rows:
+        _, weeks, first = found.setdefault(exercise.id or 0, (exercise, set(), unused))
+        if number is not None:
+            weeks.add(number)
+            first = min(first, (number, position or 0))
+        found[exercise.id or 0] = (exercise, weeks, first)
+    ordered = sorted(found.values(), key=lambda row: (row[2], row[0].id or 0))
+    return [(exercise, sorted(weeks)) for exercise, weeks, _ in ordered]
