@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, delete, select
 
+from app.audio import markup
 from app.errors import NotFound
 from app.programme.adherence import AdherenceRule
 from app.programme.loader import ProgrammeSource, read_programme
@@ -176,12 +177,8 @@ def exercises_by_id(session: Session, ids: Sequence[int]) -> dict[int, Exercise]
 
 def transcript(exercise: Exercise) -> list[str]:
     """The script as a listener hears it: paragraphs, without pause markup."""
-    paragraphs = []
-    for block in exercise.script.split("\n\n"):
-        lines = [line for line in block.strip().splitlines() if not line.strip().startswith("[")]
-        if lines:
-            paragraphs.append(" ".join(line.strip() for line in lines))
-    return paragraphs
+    # The same parser the audio is rendered from, so the words match what is spoken.
+    return markup.transcript_text(exercise.script).split("\n\n")
 
 
 def adherence_rule(session: Session, programme: Programme) -> AdherenceRule:

@@ -75,6 +75,8 @@ def test_the_programme_lists_the_renditions(client: TestClient, world: World) ->
             "mime_type": "audio/webm;codecs=opus",
             "bitrate_kbps": 32.0,
             "duration_seconds": 2.5,
+            "size_bytes": len(CONTENT),
+            "loudness_lufs": -16.0,
         }
     ]
 
