@@ -1,6 +1,7 @@
 """Serving rendered audio: byte ranges (players seek; Safari asks for bytes=0-1 first),
 cached for good under content-hashed names, and only to signed-in people of the clinic."""
 
+import re
 from gettext import gettext as _
 from typing import Annotated, Any
 
@@ -46,7 +47,30 @@ def media(filename: str, request: Request, user: CurrentUser, session: SessionDe
     path = request.app.state.settings.media_dir / rendition.filename
     if not path.is_file():
         raise NotFound("This recording is missing on the server; please tell your clinic.")
+    requested = request.headers.get("range")
+    if requested is not None and not _well_formed(requested):
+        # Starlette answers 400 to a malformed range; players expect 416 and the length.
+        return Response(
+            status_code=416, headers={"Content-Range": f"bytes */{path.stat().st_size}"}
+        )
     return FileResponse(path, media_type=rendition.mime_type, headers={"Cache-Control": IMMUTABLE})
+
+
+_RANGE_PART = re.compile(r"(\d*)-(\d*)")
+
+
+def _well_formed(header: str) -> bool:
+    """Whether a Range header is a valid bytes range set (satisfiable or not)."""
+    unit, _, ranges = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return True  # another unit: not ours to judge (RFC 9110 says ignore it)
+    for part in ranges.split(","):
+        match = _RANGE_PART.fullmatch(part.strip())
+        if match is None or match.group(1) == match.group(2) == "":
+            return False
+        if match.group(1) and match.group(2) and int(match.group(1)) > int(match.group(2)):
+            return False
+    return True
 
 
 def _admin_context(session: Session, user: User) -> dict[str, Any]:

@@ -182,3 +182,27 @@ def test_a_clinic_recording_replaces_the_shipped_one_only_in_that_clinic(
     # The other clinic never hears, nor can fetch, clinic one's recording.
     assert other.get(f"/media/{own}").status_code == 404
     assert other.get(f"/media/{shipped}").status_code == 200
+
+
+def test_only_one_build_runs_at_a_time(
+    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.audio import worker
+
+    with worker.build_lock(settings) as held:
+        assert held
+        code, out = _tend(settings, monkeypatch, "audio", "build", "--plain")
+    assert code == 0 and "Another audio build is running" in out
+    assert _assets_count(settings) == 0
+
+
+def _assets_count(settings: Settings) -> int:
+    from sqlmodel import func
+
+    from app.db import create_db_engine
+
+    engine = create_db_engine(settings.resolved_database_url)
+    with open_session(engine) as session:
+        count = session.exec(select(func.count()).select_from(AudioAsset)).one()
+    engine.dispose()
+    return count
