@@ -34,14 +34,28 @@ def main(key: str) -> None:
         ).all()
     segments = parse_script(exercise.script)
     pauses = sum(s.seconds for s in segments if isinstance(s, Pause))
-    print(f"{key}: script says {exercise.minutes} min; estimate at 130 wpm "
-          f"{estimate_seconds(segments):.0f} s, of which {pauses:.0f} s are [pause] markup")
+    print(
+        f"{key}: script says {exercise.minutes} min; estimate at 130 wpm "
+        f"{estimate_seconds(segments):.0f} s, of which {pauses:.0f} s are [pause] markup"
+    )
     for r in renditions:
         path = settings.media_dir / r.filename
         out = subprocess.run(
-            [FFMPEG, "-nostdin", "-nostats", "-i", str(path), "-af",
-             "silencedetect=noise=-45dB:d=0.5,ebur128=peak=true", "-f", "null", "-"],
-            capture_output=True, text=True, check=True,
+            [
+                FFMPEG,
+                "-nostdin",
+                "-nostats",
+                "-i",
+                str(path),
+                "-af",
+                "silencedetect=noise=-45dB:d=0.5,ebur128=peak=true",
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stderr
         silent = sum(float(x) for x in re.findall(r"silence_duration: ([\d.]+)", out))
         h, m, s = re.findall(r"time=(\d+):(\d+):([\d.]+)", out)[-1]
@@ -49,9 +63,11 @@ def main(key: str) -> None:
         lufs = re.findall(r"I:\s+(-?[\d.]+) LUFS", out)[-1]
         lra = re.findall(r"LRA:\s+([\d.]+) LU", out)[-1]
         peak = re.findall(r"Peak:\s+(-?[\d.]+) dBFS", out)[-1]
-        print(f"  {r.codec}: {seconds:.1f} s, {lufs} LUFS, LRA {lra} LU, true peak {peak} dBTP, "
-              f"silence (< -45 dBFS for >= 0.5 s) {silent:.0f} s = {100 * silent / seconds:.0f} %, "
-              f"{r.size_bytes / 1e6:.2f} MB at {r.bitrate_kbps:.1f} kbit/s")
+        print(
+            f"  {r.codec}: {seconds:.1f} s, {lufs} LUFS, LRA {lra} LU, true peak {peak} dBTP, "
+            f"silence (< -45 dBFS for >= 0.5 s) {silent:.0f} s = {100 * silent / seconds:.0f} %, "
+            f"{r.size_bytes / 1e6:.2f} MB at {r.bitrate_kbps:.1f} kbit/s"
+        )
 
 
 if __name__ == "__main__":

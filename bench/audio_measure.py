@@ -27,9 +27,21 @@ TARGET, TOLERANCE, CEILING = -16.0, 1.0, -1.0
 def ebur128(path: Path) -> tuple[float, float, float]:
     """(integrated LUFS, true peak dBTP, seconds) as ffmpeg measures the file."""
     out = subprocess.run(
-        [FFMPEG, "-nostdin", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-         "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        [
+            FFMPEG,
+            "-nostdin",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stderr
     lufs = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", out)[-1])
     peak = float(re.findall(r"Peak:\s+(-?[\d.]+) dBFS", out)[-1])
@@ -45,38 +57,59 @@ def main() -> int:
         for exercise, weeks in programme_service.exercises_in_week_order(session):
             asset = session.exec(
                 select(AudioAsset)
-                .where(AudioAsset.exercise_id == exercise.id, col(AudioAsset.clinic_id).is_(None),
-                       AudioAsset.status == AudioStatus.ready)
+                .where(
+                    AudioAsset.exercise_id == exercise.id,
+                    col(AudioAsset.clinic_id).is_(None),
+                    AudioAsset.status == AudioStatus.ready,
+                )
                 .order_by(col(AudioAsset.id).desc())
             ).first()
             if asset is None:
                 rows.append((exercise, weeks, None, {}))
                 continue
             found = {}
-            for r in session.exec(select(AudioRendition).where(AudioRendition.asset_id == asset.id)):
+            for r in session.exec(
+                select(AudioRendition).where(AudioRendition.asset_id == asset.id)
+            ):
                 path = settings.media_dir / r.filename
                 lufs, peak, seconds = ebur128(path)
                 found[r.codec] = (path.stat().st_size, lufs, peak, seconds)
                 if abs(lufs - TARGET) > TOLERANCE or peak > CEILING:
                     problems.append(f"{r.filename}: {lufs} LUFS, {peak} dBTP")
             rows.append((exercise, weeks, asset, found))
-    print("| week | exercise | minutes (script says) | words+pauses estimate at 130 wpm | rendered | Opus/WebM | AAC/M4A | LUFS (Opus / AAC) | true peak dBTP (Opus / AAC) |")
+    columns = (
+        "week",
+        "exercise",
+        "minutes (script says)",
+        "estimate at 130 wpm",
+        "rendered",
+        "Opus/WebM",
+        "AAC/M4A",
+        "LUFS (Opus / AAC)",
+        "true peak dBTP (Opus / AAC)",
+    )
+    print("| " + " | ".join(columns) + " |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for exercise, weeks, asset, found in rows:
+    for exercise, weeks, _asset, found in rows:
         estimate = estimate_seconds(parse_script(exercise.script))
+        head = (
+            f"| {','.join(map(str, weeks))} | {exercise.key} | {exercise.minutes} "
+            f"| {estimate / 60:.1f} min "
+        )
         if not found:
-            print(f"| {','.join(map(str, weeks))} | {exercise.key} | {exercise.minutes} | {estimate / 60:.1f} min | not built yet | | | | |")
+            print(head + "| not built yet | | | | |")
             continue
-        o, a = found.get("opus"), found.get("aac")
+        o, a = found["opus"], found["aac"]
         print(
-            f"| {','.join(map(str, weeks))} | {exercise.key} | {exercise.minutes} | {estimate / 60:.1f} min "
-            f"| {int(o[3] // 60)}:{o[3] % 60:04.1f} | {o[0] / 1e6:.2f} MB | {a[0] / 1e6:.2f} MB "
-            f"| {o[1]:.1f} / {a[1]:.1f} | {o[2]:.1f} / {a[2]:.1f} |"
+            head + f"| {int(o[3] // 60)}:{o[3] % 60:04.1f} | {o[0] / 1e6:.2f} MB "
+            f"| {a[0] / 1e6:.2f} MB | {o[1]:.1f} / {a[1]:.1f} | {o[2]:.1f} / {a[2]:.1f} |"
         )
     built = [f for *_, f in rows if f]
-    print(f"\n{len(built)} of {len(rows)} exercises rendered; "
-          f"{sum(len(f) for f in built)} renditions measured; "
-          f"{len(problems)} outside -16 +-1 LUFS or above -1 dBTP.")
+    print(
+        f"\n{len(built)} of {len(rows)} exercises rendered; "
+        f"{sum(len(f) for f in built)} renditions measured; "
+        f"{len(problems)} outside -16 +-1 LUFS or above -1 dBTP."
+    )
     for problem in problems:
         print("  ", problem)
     return 1 if problems else 0

@@ -47,14 +47,14 @@ def main(base: str, login: str, password: str) -> None:
     conn = http.client.HTTPConnection(host, port)
     conn.request("GET", "/api/v1/programme", headers={"Cookie": cookie})
     programme = json.loads(conn.getresponse().read())
-    rendition = next(
-        r for w in programme["weeks"] for e in w["exercises"] for r in e["renditions"]
-    )
+    rendition = next(r for w in programme["weeks"] for e in w["exercises"] for r in e["renditions"])
     url = rendition["url"]
     print(f"{url} ({rendition['mime_type']}), {N} requests per case")
-    for name, byte_range in (("first bytes (bytes=0-1)", "bytes=0-1"),
-                             ("middle (bytes=500000-565535)", "bytes=500000-565535"),
-                             ("last bytes (bytes=-4096)", "bytes=-4096")):
+    for name, byte_range in (
+        ("first bytes (bytes=0-1)", "bytes=0-1"),
+        ("middle (bytes=500000-565535)", "bytes=500000-565535"),
+        ("last bytes (bytes=-4096)", "bytes=-4096"),
+    ):
         kept = [_first_byte(conn, url, cookie, byte_range) for _ in range(N)]
         fresh = []
         for _ in range(N):
@@ -63,8 +63,10 @@ def main(base: str, login: str, password: str) -> None:
             one.close()
         for label, times in (("keep-alive", kept), ("new connection", fresh)):
             times.sort()
-            print(f"  {name}, {label}: median {statistics.median(times):.1f} ms, "
-                  f"p95 {times[int(0.95 * len(times))]:.1f} ms, max {times[-1]:.1f} ms")
+            print(
+                f"  {name}, {label}: median {statistics.median(times):.1f} ms, "
+                f"p95 {times[int(0.95 * len(times))]:.1f} ms, max {times[-1]:.1f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ AdminUser = Annotated[User, Depends(require_admin)]
 
 
 @router.get("/media/{filename}")
-def media(filename: str, request: Request, user: CurrentUser, session: SessionDep) -> FileResponse:
+def media(filename: str, request: Request, user: CurrentUser, session: SessionDep) -> Response:
     rendition = audio_service.rendition_for_listener(
         session, filename=filename, clinic_id=user.clinic_id
     )

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "0f3ab61462a1"
 down_revision: str | None = "dbec9a77ef47"
 branch_labels: str | Sequence[str] | None = None
