@@ -206,3 +206,25 @@ def _assets_count(settings: Settings) -> int:
         count = session.exec(select(func.count()).select_from(AudioAsset)).one()
     engine.dispose()
     return count
+
+
+def test_the_shipped_audio_plays_until_the_clinic_recording_is_ready(
+    world: World, engine: Engine, client: TestClient
+) -> None:
+    shipped = _ready_asset(engine, exercise_key="breathing", clinic_id=None, name="shipped")
+    with open_session(engine, write=True) as session:
+        exercise = session.exec(select(Exercise).where(Exercise.key == "breathing")).one()
+        for status in (AudioStatus.pending, AudioStatus.failed):
+            session.add(
+                AudioAsset(
+                    exercise_id=exercise.id or 0,
+                    clinic_id=world.clinic.id,
+                    source=AudioSource.upload,
+                    status=status,
+                    source_sha256="y",
+                    pipeline_version="",
+                )
+            )
+        session.commit()
+    login(client, "P-A1")
+    assert _urls(client, "breathing") == [f"/media/{shipped}"]
