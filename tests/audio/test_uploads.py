@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import func, select
 
-from app.audio.models import AudioAsset, AudioRendition, AudioStatus
+from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.audio.pcm import FFMPEG
 from app.audit.models import AuditEvent
 from app.db import open_session
@@ -172,3 +172,27 @@ def test_an_upload_without_a_file_is_refused(
     )
     assert response.status_code == 422
     assert "Choose a recording to upload." in response.text
+
+
+def test_the_page_shows_a_failed_upload_with_its_reason(
+    world: World, engine: Engine, client: TestClient
+) -> None:
+    with open_session(engine, write=True) as session:
+        session.add(
+            AudioAsset(
+                exercise_id=_exercise_id(engine),
+                clinic_id=world.clinic.id,
+                source=AudioSource.upload,
+                status=AudioStatus.failed,
+                source_sha256="y",
+                pipeline_version="",
+                original_filename="session-3.m4a",
+                error="This recording seems to be silent.",
+            )
+        )
+        session.commit()
+    login(client, "admin@one.example")
+    page = visible_text(client.get("/admin/audio").text)
+    assert (
+        "Your upload “session-3.m4a” could not be used: This recording seems to be silent." in page
+    )
