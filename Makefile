@@ -19,6 +19,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/tend migrate
 	$(BIN)/tend programme load
+	$(BIN)/tend audio build --background
 	$(BIN)/tend demo --if-stale
 	$(BIN)/tend logins
 	$(BIN)/tend serve

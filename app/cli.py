@@ -322,3 +322,34 @@ def reminders_run(
         reminders_scheduler.run_forever(engine, settings, stop=stop)
     except KeyboardInterrupt:
         stop.set()
+
+
+audio_cli = typer.Typer(help="Audio: render the programme's practices.", no_args_is_help=True)
+cli.add_typer(audio_cli, name="audio")
+
+
+@audio_cli.command("build")
+def audio_build(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Exercise key (repeatable)")
+    ] = None,
+    week: Annotated[int | None, typer.Option("--week", help="Only this week's exercises")] = None,
+    background: Annotated[
+        bool, typer.Option("--background", help="Build in a detached process and return")
+    ] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (default: one per core)")] = 0,
+    plain: Annotated[bool, typer.Option("--plain", help="Log lines, no progress bar")] = False,
+) -> None:
+    """Render missing or changed audio (script, pipeline or voice changed), week 1 first."""
+    from app.audio import build_cli
+
+    raise typer.Exit(
+        build_cli.build(
+            console,
+            only=only or [],
+            week=week,
+            background=background,
+            workers=workers,
+            plain=plain,
+        )
+    )

@@ -36,9 +36,14 @@ class AudioAsset(SQLModel, table=True):
     # What was rendered: the script's or the upload's SHA-256, and the pipeline's version.
     source_sha256: str = Field(max_length=64)
     pipeline_version: str = Field(max_length=32)
+    # The speech engine, voice and settings (synthetic audio only): the third part of the
+    # cache key, so a new voice or pace re-renders everything.
+    voice_id: str = Field(default="", max_length=255)
     original_filename: str = Field(default="", max_length=255)
     error: str = ""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When a worker claimed it: a lease, so a crashed worker's job is picked up again later.
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ready_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

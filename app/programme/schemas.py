@@ -8,6 +8,8 @@ class RenditionRead(BaseModel):
     mime_type: str
     bitrate_kbps: float
     duration_seconds: float
+    size_bytes: int
+    loudness_lufs: float  # integrated, measured from the encoded file
 
 
 class ExerciseRead(BaseModel):

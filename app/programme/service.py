@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, delete, select
 
+from app.audio import markup
 from app.audit import service as audit
 from app.clinics.models import User
 from app.errors import InvalidInput, NotFound
@@ -178,12 +179,8 @@ def exercises_by_id(session: Session, ids: Sequence[int]) -> dict[int, Exercise]
 
 def transcript(exercise: Exercise) -> list[str]:
     """The script as a listener hears it: paragraphs, without pause markup."""
-    paragraphs = []
-    for block in exercise.script.split("\n\n"):
-        lines = [line for line in block.strip().splitlines() if not line.strip().startswith("[")]
-        if lines:
-            paragraphs.append(" ".join(line.strip() for line in lines))
-    return paragraphs
+    # The same parser the audio is rendered from, so the words match what is spoken.
+    return markup.transcript_text(exercise.script).split("\n\n")
 
 
 def adherence_rule(session: Session, programme: Programme) -> AdherenceRule:
@@ -234,3 +231,23 @@ def set_adherence_target(
         after=adherence_rule(session, programme).describe(),
     )
     return adherence_rule(session, programme)
+
+
+def exercises_in_week_order(session: Session) -> list[tuple[Exercise, list[int]]]:
+    """Every loaded exercise with the weeks it is offered in, earliest first week first."""
+    rows = session.exec(
+        select(Exercise, Week.number, WeekPractice.position)
+        .join(WeekPractice, col(WeekPractice.exercise_id) == Exercise.id, isouter=True)
+        .join(Week, col(Week.id) == WeekPractice.week_id, isouter=True)
+    ).all()
+    # An exercise in no week sorts last: week 0 would wrongly put it first.
+    unused = (10_000, 0)
+    found: dict[int, tuple[Exercise, set[int], tuple[int, int]]] = {}
+    for exercise, number, position in rows:
+        _, weeks, first = found.setdefault(exercise.id or 0, (exercise, set(), unused))
+        if number is not None:
+            weeks.add(number)
+            first = min(first, (number, position or 0))
+        found[exercise.id or 0] = (exercise, weeks, first)
+    ordered = sorted(found.values(), key=lambda row: (row[2], row[0].id or 0))
+    return [(exercise, sorted(weeks)) for exercise, weeks, _ in ordered]

@@ -23,6 +23,8 @@ def _exercise_read(
             mime_type=r.mime_type,
             bitrate_kbps=round(r.bitrate_kbps, 1),
             duration_seconds=round(r.duration_seconds, 2),
+            size_bytes=r.size_bytes,
+            loudness_lufs=round(r.loudness_lufs, 1),
         )
         for r in audio.renditions
     ]

@@ -59,6 +59,14 @@ def test_ranges_are_answered_with_206(client: TestClient, world: World) -> None:
     assert middle.content == CONTENT[5000:5010]
     assert last.content == CONTENT[-16:]
     assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{len(CONTENT)}"
+    for malformed in ("bytes=5-2", "bytes=abc", "bytes=-"):
+        refused = client.get(f"/media/{FILENAME}", headers={"Range": malformed})
+        assert refused.status_code == 416, malformed
+        assert refused.headers["content-range"] == f"bytes */{len(CONTENT)}"
+    end = client.get(f"/media/{FILENAME}", headers={"Range": f"bytes={len(CONTENT) - 1}-"})
+    assert end.status_code == 206 and end.content == CONTENT[-1:]
+    assert first.headers["content-type"] == "audio/webm;codecs=opus"
     whole = client.get(f"/media/{FILENAME}")
     assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
     assert "immutable" in whole.headers["cache-control"]
@@ -75,6 +83,8 @@ def test_the_programme_lists_the_renditions(client: TestClient, world: World) ->
             "mime_type": "audio/webm;codecs=opus",
             "bitrate_kbps": 32.0,
             "duration_seconds": 2.5,
+            "size_bytes": len(CONTENT),
+            "loudness_lufs": -16.0,
         }
     ]
 
