@@ -51,6 +51,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         proxy_headers=True,
+        # X-Forwarded-For/-Proto are believed only from these addresses (docs/deploy.md).
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level="info",
     )
 

@@ -9,6 +9,7 @@ from app.clinics.models import Clinic, User
 from app.groups.models import Attendance, Enrolment, Group, GroupFacilitator, GroupSession
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme.models import Exercise, Programme, Week, WeekPractice
+from app.security.models import RateLimitBucket
 
 metadata = SQLModel.metadata
 
@@ -33,4 +34,5 @@ __all__ = [
     "Week",
     "WeekPractice",
     "metadata",
+    "RateLimitBucket",
 ]

@@ -23,8 +23,13 @@ from app.main import create_app
 
 CHROMIUM = os.environ.get("TEND_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -49,8 +54,12 @@ def browser_settings(tmp_path: Path, sqlite_template: Path) -> Settings:
     """A fresh migrated SQLite database for the served app (the engines are covered elsewhere)."""
     path = tmp_path / "tend.db"
     shutil.copy(sqlite_template, path)
-    return Settings(environment="test", database_url=f"sqlite:///{path}",
-                    data_dir=tmp_path / "data", secret_key="browser-test-secret-key-long")
+    return Settings(
+        environment="test",
+        database_url=f"sqlite:///{path}",
+        data_dir=tmp_path / "data",
+        secret_key="browser-test-secret-key-long",
+    )
 
 
 @pytest.fixture
@@ -64,8 +73,13 @@ def browser_engine(browser_settings: Settings) -> Iterator[Engine]:
 def live_server(browser_settings: Settings) -> Iterator[str]:
     """The app served on a free loopback port; yields its base URL."""
     port = _free_port()
-    config = uvicorn.Config(create_app(browser_settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(browser_settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -101,8 +115,14 @@ def browser(playwright_instance: Any) -> Iterator[Any]:
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:
     """A fresh phone-sized browser context (no cookies, no service worker)."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="en-GB", timezone_id="Europe/London")
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-GB",
+        timezone_id="Europe/London",
+    )
     yield context
     context.close()
 
@@ -111,8 +131,12 @@ def assert_accessible(page: Any) -> None:
     """axe-core finds no WCAG 2.x A/AA violations on the page as it stands."""
     from axe_playwright_python.sync_playwright import Axe
 
-    options = {"runOnly": {"type": "tag",
-                           "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
+    options = {
+        "runOnly": {
+            "type": "tag",
+            "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+        }
+    }
     results = Axe().run(page, options=options)
     violations = [
         f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['target']})"
