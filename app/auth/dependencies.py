@@ -21,7 +21,9 @@ def get_current_user(request: Request, session: SessionDep) -> User:
     )
     if user is None:
         raise NotAuthenticated("Please sign in.")
-    request.state.user = user
+    # A detached copy for templates, headers and the audit of refusals: the session's own
+    # instance is expired when a failing request rolls back, before its error page renders.
+    request.state.user = User(**user.model_dump())
     return user
 
 

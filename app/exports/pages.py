@@ -11,6 +11,7 @@ from app.auth.dependencies import ClinicianUser
 from app.db import SessionDep, utcnow
 from app.exports import service as exports_service
 from app.groups import service as groups_service
+from app.security.dependencies import limit_exports
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
 
@@ -23,7 +24,7 @@ def exports_page(request: Request, user: ClinicianUser, session: SessionDep) -> 
     return render(request, "exports/index.html", {"groups": groups})
 
 
-@router.post("/exports", dependencies=[Depends(verify_csrf_form)])
+@router.post("/exports", dependencies=[Depends(verify_csrf_form), Depends(limit_exports)])
 def download_bundle(
     user: ClinicianUser,
     session: SessionDep,

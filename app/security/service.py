@@ -16,6 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from app.errors import TooManyRequests
+
+__all__ = ["Limit", "TooManyRequests", "enforce"]
 from app.security.models import RateLimitBucket
 
 _TABLE = RateLimitBucket.__table__  # type: ignore[attr-defined]
