@@ -19,6 +19,7 @@ ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def private_database(engine: str, folder: Path) -> Iterator[str]:
     """A fresh migrated database of ``engine``; a PostgreSQL one is dropped afterwards."""
     if engine == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / "tend.db"
         url = f"sqlite:///{path}"
         migrate.upgrade(url)
