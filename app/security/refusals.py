@@ -6,12 +6,11 @@ answer the caller gets.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from fastapi import Request
-from fastapi.responses import Response
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit import service as audit
 from app.clinics.models import User
@@ -36,24 +35,37 @@ def _record(engine: Engine, *, actor: User | None, method: str, path: str, statu
         session.commit()
 
 
-async def audit_refusals_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Record every refused authorisation or rate-limited attempt."""
-    response = await call_next(request)
-    status = response.status_code
-    if status in REFUSED and (
-        status == 429 or (request.method, request.url.path) not in _AUDITED_ELSEWHERE
-    ):
-        try:
-            await run_in_threadpool(
-                _record,
-                request.app.state.engine,
-                actor=getattr(request.state, "user", None),
-                method=request.method,
-                path=request.url.path,
-                status=status,
-            )
-        except Exception:  # the audit write failing must not turn a 403 into a 500
-            logger.exception("could not record a refused request")
-    return response
+class AuditRefusalsMiddleware:
+    """Record every refused authorisation or rate-limited attempt (pure ASGI: it only watches
+    the status line go past, so it adds almost nothing to answers that are not refused)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        method, path = scope["method"], scope["path"]
+        if status in REFUSED and (status == 429 or (method, path) not in _AUDITED_ELSEWHERE):
+            request = Request(scope)
+            try:
+                await run_in_threadpool(
+                    _record,
+                    request.app.state.engine,
+                    actor=getattr(request.state, "user", None),
+                    method=method,
+                    path=path,
+                    status=status,
+                )
+            except Exception:  # the audit write failing must not turn a 403 into a 500
+                logger.exception("could not record a refused request")

@@ -35,7 +35,7 @@ def verify_csrf_form(
     request: Request, csrf_token_field: str = Form("", alias="csrf_token")
 ) -> None:
     """Dependency for HTML form posts: the hidden token must match this session's."""
-    if not hmac.compare_digest(csrf_token_field, csrf_token(request)):
+    if not _same_token(csrf_token_field, csrf_token(request)):
         raise Forbidden("This form has expired. Please go back, reload the page and try again.")
 
 
@@ -72,4 +72,9 @@ def _api_token_ok(request: Request) -> bool:
         return True
     if SESSION_COOKIE not in request.cookies:
         return True  # nothing ambient to abuse: the route answers 401 by itself
-    return hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf_token(request))
+    return _same_token(request.headers.get(CSRF_HEADER, ""), csrf_token(request))
+
+
+def _same_token(given: str, expected: str) -> bool:
+    # Bytes, not str: compare_digest refuses non-ASCII text, and junk must be a 403, not a 500.
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
