@@ -26,7 +26,11 @@ def _sha256(text: str) -> str:
 
 def authenticate(session: Session, *, login: str, password: str) -> User | None:
     """The active user with this login and password, or None (without saying which was wrong)."""
-    user = session.exec(select(User).where(User.login == normalise_login(login))).first()
+    login = normalise_login(login)
+    # No login holds a NUL, and PostgreSQL refuses one in a query: treat it as unknown.
+    user = (
+        None if "\x00" in login else session.exec(select(User).where(User.login == login)).first()
+    )
     valid = verify_password(user.password_hash if user else None, password)
     return user if user and valid and user.is_active else None
 

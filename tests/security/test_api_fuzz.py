@@ -79,7 +79,7 @@ def test_api_conforms_and_never_fails(role: str, fuzz_app: tuple[FastAPI, Creden
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def check(case: schemathesis.Case) -> None:
             case.call_and_validate(

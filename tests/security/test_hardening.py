@@ -239,3 +239,19 @@ def test_a_limit_never_locks_an_account_for_good(engine: Engine, world: World) -
         security_service.enforce(session, limits=[limit], now=start + 180)
         session.commit()
     assert refused > 0
+
+
+def test_a_nul_byte_in_a_login_is_a_wrong_login_not_a_crash(
+    client: TestClient, world: World
+) -> None:
+    # Found by the Schemathesis run: PostgreSQL refuses NUL in text and answered 500.
+    response = client.post(
+        "/api/v1/auth/login", json={"login": "fa\x00@one.example", "password": "x"}
+    )
+    assert response.status_code == 401
+
+
+def test_a_non_ascii_csrf_token_is_a_403_not_a_crash(client: TestClient, world: World) -> None:
+    # Found by the Schemathesis run: hmac.compare_digest refuses non-ASCII str.
+    response = client.post("/login", data={"csrf_token": "\u0080", "login": "x", "password": "y"})
+    assert response.status_code == 403
