@@ -6,19 +6,27 @@ from fastapi import Depends, Request
 
 from app.auth import service as auth_service
 from app.clinics.models import Role, User
-from app.db import SessionDep
+from app.db import SessionDep, open_session
 from app.errors import Forbidden, NotAuthenticated
 from app.web.csrf import SESSION_COOKIE
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:
     """The user of the session cookie; 401 (or the sign-in page) when there is none."""
     token = request.cookies.get(SESSION_COOKIE)
-    user = (
-        auth_service.resolve_session(session, token=token, settings=request.app.state.settings)
-        if token
-        else None
-    )
+    settings = request.app.state.settings
+    user = None
+    if token and request.method in _READS:
+        user, stale = auth_service.resolve_session_for_read(session, token=token, settings=settings)
+        if user is not None and stale:
+            # A separate short write: the request's own transaction stays a read.
+            with open_session(request.app.state.engine, write=True) as touch:
+                auth_service.touch_session(touch, token=token)
+                touch.commit()
+    elif token:
+        user = auth_service.resolve_session(session, token=token, settings=settings)
     if user is None:
         raise NotAuthenticated("Please sign in.")
     # A detached copy for templates, headers and the audit of refusals: the session's own

@@ -255,3 +255,34 @@ def test_a_non_ascii_csrf_token_is_a_403_not_a_crash(client: TestClient, world: 
     # Found by the Schemathesis run: hmac.compare_digest refuses non-ASCII str.
     response = client.post("/login", data={"csrf_token": "\u0080", "login": "x", "password": "y"})
     assert response.status_code == 403
+
+
+def test_concurrent_reads_of_a_stale_session_all_succeed(
+    app: object, client: TestClient, world: World, engine: Engine
+) -> None:
+    # Found by the Today-page benchmark: every read at a minute boundary tried to write
+    # last_seen_at in its read transaction, and on SQLite all but one failed.
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.auth.models import AuthSession
+    from app.db import utcnow
+
+    login(client, "P-A1")
+    cookies = dict(client.cookies)
+    with open_session(engine, write=True) as session:
+        session.exec(update(AuthSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        session.commit()
+
+    def read(_: int) -> int:
+        with TestClient(app, cookies=cookies) as reader:  # type: ignore[arg-type]
+            return reader.get("/api/v1/auth/me").status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(read, range(24)))
+    assert set(statuses) == {200}
+    with open_session(engine) as session:
+        seen = session.exec(select(AuthSession.last_seen_at)).all()
+    assert max(seen) > utcnow() - timedelta(minutes=1)
