@@ -40,3 +40,9 @@ format: install
 
 clean-data:
 	rm -rf var
+
+.PHONY: bench
+## bench: practice-log writes vs a bare FastAPI baseline, and the Today page (docs/benchmarks.md)
+bench: install
+	$(BIN)/python -m bench.run --engine sqlite
+	$(BIN)/python -m bench.run --engine postgresql

@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from app import demo, migrate
+from app import backup, demo, migrate
 from app.clinics.models import Role, User
 from app.config import get_settings
 from app.datafiles import DataFileError
@@ -56,6 +56,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         proxy_headers=True,
+        # X-Forwarded-For/-Proto are believed only from these addresses (docs/deploy.md).
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level="info",
     )
 
@@ -280,6 +282,46 @@ def outcomes_summary(
     wide = Console(width=max(console.width, 180))  # the table has eleven columns
     wide.print(table)
     wide.print(summary.limits)
+
+
+@cli.command("backup")
+def backup_command(
+    out: Annotated[Path, typer.Option("--out", help="File to write the backup to")],
+) -> None:
+    """Write a consistent backup while Tend keeps running (checked before it is kept)."""
+    settings = get_settings()
+    try:
+        report = backup.backup(settings.resolved_database_url, out)
+    except backup.BackupError as error:
+        console.print(f"[red]No backup written.[/red] {error}", highlight=False)
+        raise typer.Exit(1) from error
+    _print_report(report, verb="Backed up")
+
+
+@cli.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A file written by `tend backup`")],
+) -> None:
+    """Check a backup, keep a copy of the current database, then replace it (stop the server
+    first)."""
+    settings = get_settings()
+    try:
+        report, kept = backup.restore(
+            settings.resolved_database_url, file, known_revisions=migrate.known_revisions()
+        )
+    except backup.BackupError as error:
+        console.print(f"[red]Nothing restored.[/red] {error}", highlight=False)
+        raise typer.Exit(1) from error
+    _print_report(report, verb="Restored")
+    if kept is not None:
+        console.print(f"The previous database was kept at {kept}.")
+
+
+def _print_report(report: "backup.Report", *, verb: str) -> None:
+    total = sum(report.rows.values())
+    console.print(f"{verb} {report.path}: schema {report.revision}, {total} rows.")
+    for table, rows in report.rows.items():
+        console.print(f"  {table}: {rows}")
 
 
 def main() -> None:

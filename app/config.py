@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     push_contact: str = "mailto:reminders@tend.invalid"
     # Only for tests against a stand-in push service: accept any endpoint, plain http too.
     push_allow_test_endpoints: bool = False
+    # Rate limits: attempts per window, per account and per address (docs/security.md).
+    login_limit_per_account: int = 10
+    login_limit_per_address: int = 50
+    login_limit_seconds: int = 900
+    invite_limit_per_code: int = 5
+    invite_limit_per_address: int = 20
+    invite_limit_seconds: int = 900
+    export_limit_per_account: int = 30
+    export_limit_per_address: int = 60
+    export_limit_seconds: int = 3600
+    # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":

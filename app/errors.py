@@ -32,3 +32,13 @@ class InvalidInput(AppError):
     """Input that passed the schema but breaks a domain rule; names the field it concerns."""
 
     status_code = 422
+
+
+class TooManyRequests(AppError):
+    """A rate limit was reached; ``retry_after`` says in how many seconds to try again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -10,6 +10,8 @@ from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.reminders import scheduler as reminders_scheduler
 from app.routes import build_api_router, build_page_router
+from app.security.refusals import AuditRefusalsMiddleware
+from app.security.worker import worker_id_middleware
 from app.web.csrf import same_origin_middleware
 from app.web.error_handlers import install_error_handlers
 from app.web.headers import security_headers_middleware
@@ -42,6 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.middleware("http")(same_origin_middleware)
     app.middleware("http")(security_headers_middleware)
+    # Outermost, so that refusals by the middlewares above are recorded too.
+    app.add_middleware(AuditRefusalsMiddleware)
+    if settings.environment == "test":
+        app.middleware("http")(worker_id_middleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_api_router())
     app.include_router(build_page_router())

@@ -27,3 +27,10 @@ def schema_drift(engine: Engine) -> list[object]:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, metadata))
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version of Tend knows (a restore refuses newer ones)."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(_config("")).walk_revisions()}

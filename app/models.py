@@ -26,6 +26,7 @@ from app.reminders.models import (
     SchedulerLease,
     VapidKey,
 )
+from app.security.models import RateLimitBucket
 
 metadata = SQLModel.metadata
 
@@ -61,4 +62,5 @@ __all__ = [
     "ReflectionTheme",
     "Theme",
     "WeekUnlock",
+    "RateLimitBucket",
 ]

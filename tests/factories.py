@@ -89,7 +89,8 @@ def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
 
 
 def login(client: TestClient, login_name: str, password: str = PASSWORD) -> TestClient:
-    """Sign ``client`` in through the JSON API."""
+    """Sign ``client`` in through the JSON API; it then sends the session's X-CSRF-Token."""
     response = client.post("/api/v1/auth/login", json={"login": login_name, "password": password})
     assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     return client

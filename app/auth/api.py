@@ -7,10 +7,11 @@ from app.audit import service as audit
 from app.auth import service as auth_service
 from app.auth.cookies import clear_session_cookie, set_session_cookie
 from app.auth.dependencies import CurrentUser
-from app.auth.schemas import LoginRequest, Me, RedeemInviteRequest
+from app.auth.schemas import LoginRequest, Me, RedeemInviteRequest, SignedIn
 from app.clinics.models import User
 from app.db import SessionDep
-from app.web.csrf import SESSION_COOKIE
+from app.security.dependencies import limit_invite, limit_sign_in
+from app.web.csrf import SESSION_COOKIE, csrf_token_for
 
 public_router = APIRouter(prefix="/auth", tags=["auth"])
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -23,29 +24,40 @@ def _me(user: User) -> Me:
     return Me(id=user.id, login=user.login, role=user.role.value, display_name=user.display_name)
 
 
-@public_router.post("/login", response_model=Me, responses={401: {"description": "Wrong login"}})
+def _signed_in(request: Request, user: User, token: str) -> JSONResponse:
+    csrf = csrf_token_for(request.app.state.settings.secret_key, token)
+    response = JSONResponse(SignedIn(**_me(user).model_dump(), csrf_token=csrf).model_dump())
+    set_session_cookie(request, response, token=token, user=user)
+    return response
+
+
+@public_router.post(
+    "/login",
+    response_model=SignedIn,
+    responses={401: {"description": "Wrong login"}, 429: {"description": "Too many attempts"}},
+)
 def login(body: LoginRequest, request: Request, session: SessionDep) -> Response:
     """Sign in; sets the session cookie."""
+    limit_sign_in(request, login=body.login)
     user = auth_service.authenticate(session, login=body.login, password=body.password)
     if user is None:
         audit.record(session, action="sign_in_failed", actor=None)
         return JSONResponse({"detail": WRONG_CREDENTIALS}, status_code=401)
     token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
     audit.record(session, action="sign_in", actor=user)
-    response = JSONResponse(_me(user).model_dump())
-    set_session_cookie(request, response, token=token, user=user)
-    return response
+    return _signed_in(request, user, token)
 
 
-@public_router.post("/invite", response_model=Me)
+@public_router.post(
+    "/invite", response_model=SignedIn, responses={429: {"description": "Too many attempts"}}
+)
 def redeem_invite(body: RedeemInviteRequest, request: Request, session: SessionDep) -> Response:
     """Use an invite code to set a passphrase, and sign in."""
+    limit_invite(request, code=body.code)
     user = auth_service.redeem_invite(session, code=body.code, passphrase=body.password)
     token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
     audit.record(session, action="invite_redeemed", actor=user)
-    response = JSONResponse(_me(user).model_dump())
-    set_session_cookie(request, response, token=token, user=user)
-    return response
+    return _signed_in(request, user, token)
 
 
 @public_router.post("/logout", status_code=204)

@@ -1,46 +1,37 @@
 """Who is calling: the signed-in user, and guards for each role."""
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app.auth import service as auth_service
 from app.clinics.models import Role, User
-from app.db import SessionDep
+from app.db import SessionDep, open_session
 from app.errors import Forbidden, NotAuthenticated
 from app.web.csrf import SESSION_COOKIE
 
-
-@dataclass(frozen=True)
-class SignedIn:
-    """Who is signed in, as pages show it."""
-
-    id: int
-    login: str
-    role: str
-    display_name: str
-    clinic_id: int
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:
     """The user of the session cookie; 401 (or the sign-in page) when there is none."""
     token = request.cookies.get(SESSION_COOKIE)
-    user = (
-        auth_service.resolve_session(session, token=token, settings=request.app.state.settings)
-        if token
-        else None
-    )
+    settings = request.app.state.settings
+    user = None
+    if token and request.method in _READS:
+        user, stale = auth_service.resolve_session_for_read(session, token=token, settings=settings)
+        if user is not None and stale:
+            # A separate short write: the request's own transaction stays a read.
+            with open_session(request.app.state.engine, write=True) as touch:
+                auth_service.touch_session(touch, token=token)
+                touch.commit()
+    elif token:
+        user = auth_service.resolve_session(session, token=token, settings=settings)
     if user is None:
         raise NotAuthenticated("Please sign in.")
-    # A plain copy for templates and middleware: it outlives the request's database session.
-    request.state.user = SignedIn(
-        id=user.id or 0,
-        login=user.login,
-        role=user.role.value,
-        display_name=user.display_name,
-        clinic_id=user.clinic_id,
-    )
+    # A detached copy for templates, headers and the audit of refusals: the session's own
+    # instance is expired when a failing request rolls back, before its error page renders.
+    request.state.user = User(**user.model_dump())
     return user
 
 

@@ -1,5 +1,6 @@
 """Sign-in, sign-out and invite pages for people."""
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,7 +12,8 @@ from app.auth.api import WRONG_CREDENTIALS
 from app.auth.cookies import clear_session_cookie, set_session_cookie
 from app.clinics.models import User
 from app.db import SessionDep
-from app.errors import InvalidInput
+from app.errors import InvalidInput, TooManyRequests
+from app.security.dependencies import limit_invite, limit_sign_in
 from app.web.csrf import SESSION_COOKIE, verify_csrf_form
 from app.web.templating import render
 
@@ -36,6 +38,20 @@ def _signed_in(request: Request, session: SessionDep, user: User, target: str) -
     return response
 
 
+def _refused(
+    request: Request,
+    page: str,
+    context: Mapping[str, object],
+    error: TooManyRequests,
+    *,
+    field: str,
+) -> Response:
+    """The form again, with the rate-limit message next to the field and Retry-After set."""
+    response = render(request, page, {**context, "errors": {field: error.message}}, 429)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "auth/login.html", {"next": _safe_next(next), "form": {}})
@@ -49,6 +65,11 @@ def login_submit(
     password: Annotated[str, Form()] = "",
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
+    try:
+        limit_sign_in(request, login=login)
+    except TooManyRequests as error:
+        context = {"next": _safe_next(next), "form": {"login": login}}
+        return _refused(request, "auth/login.html", context, error, field="password")
     user = auth_service.authenticate(session, login=login, password=password)
     if user is None:
         audit.record(session, action="sign_in_failed", actor=None)
@@ -84,6 +105,10 @@ def join_submit(
     code: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
+    try:
+        limit_invite(request, code=code)
+    except TooManyRequests as error:
+        return _refused(request, "auth/join.html", {"form": {"code": code}}, error, field="code")
     try:
         with session.begin_nested():
             user = auth_service.redeem_invite(session, code=code, passphrase=password)

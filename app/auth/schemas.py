@@ -18,3 +18,9 @@ class Me(BaseModel):
     login: str
     role: str
     display_name: str
+
+
+class SignedIn(Me):
+    """The answer to signing in: who, and the token to send as X-CSRF-Token on unsafe calls."""
+
+    csrf_token: str

@@ -26,7 +26,11 @@ def _sha256(text: str) -> str:
 
 def authenticate(session: Session, *, login: str, password: str) -> User | None:
     """The active user with this login and password, or None (without saying which was wrong)."""
-    user = session.exec(select(User).where(User.login == normalise_login(login))).first()
+    login = normalise_login(login)
+    # No login holds a NUL, and PostgreSQL refuses one in a query: treat it as unknown.
+    user = (
+        None if "\x00" in login else session.exec(select(User).where(User.login == login)).first()
+    )
     valid = verify_password(user.password_hash if user else None, password)
     return user if user and valid and user.is_active else None
 
@@ -54,21 +58,46 @@ def start_session(session: Session, *, user: User, settings: Settings) -> str:
 
 def resolve_session(session: Session, *, token: str, settings: Settings) -> User | None:
     """The user behind a session token, if the session is live; keeps it alive on use."""
+    user, stale = resolve_session_for_read(session, token=token, settings=settings)
+    if user is not None and stale:
+        touch_session(session, token=token)
+    return user
+
+
+def resolve_session_for_read(
+    session: Session, *, token: str, settings: Settings
+) -> tuple[User | None, bool]:
+    """The user behind a live session token, and whether its last use should be written.
+
+    Reads must not write in their own transaction: on SQLite, upgrading a read transaction to
+    a write fails at once ("database is locked") when another request wrote meanwhile, so
+    the caller touches the session in a separate short write transaction instead.
+    """
     found = session.exec(
         select(AuthSession, User)
         .join(User, col(User.id) == AuthSession.user_id)
         .where(AuthSession.token_hash == _sha256(token))
     ).first()
     if found is None:
-        return None
+        return None, False
     auth_session, user = found
     now = utcnow()
     if not _is_live(auth_session, user, now=now, settings=settings):
-        return None
-    if now - auth_session.last_seen_at > _TOUCH_EVERY:
-        auth_session.last_seen_at = now
-        session.add(auth_session)
-    return user
+        return None, False
+    return user, now - auth_session.last_seen_at > _TOUCH_EVERY
+
+
+def touch_session(session: Session, *, token: str) -> None:
+    """Record that the session was used now (at most once a minute)."""
+    now = utcnow()
+    session.exec(
+        update(AuthSession)
+        .where(
+            col(AuthSession.token_hash) == _sha256(token),
+            col(AuthSession.last_seen_at) < now - _TOUCH_EVERY,
+        )
+        .values(last_seen_at=now)
+    )
 
 
 def _is_live(auth_session: AuthSession, user: User, *, now: datetime, settings: Settings) -> bool:

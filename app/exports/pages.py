@@ -15,6 +15,7 @@ from app.errors import InvalidInput
 from app.exports import service as exports_service
 from app.exports.service import ExportFormat, ExportRequest
 from app.groups import service as groups_service
+from app.security.dependencies import limit_exports
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
 
@@ -57,7 +58,7 @@ def _parse_date(text: str, field: str, errors: dict[str, str]) -> date | None:
         return None
 
 
-@router.post("/exports", dependencies=[Depends(verify_csrf_form)])
+@router.post("/exports", dependencies=[Depends(verify_csrf_form), Depends(limit_exports)])
 def download_export(
     request: Request,
     user: ClinicianUser,

@@ -1,5 +1,7 @@
-"""Cross-site request forgery defences: a same-origin check on every unsafe request and a
-per-session token in every HTML form."""
+"""Cross-site request forgery defences: a same-origin check on every unsafe request, a
+per-session token in every HTML form, and the same token in an ``X-CSRF-Token`` header on
+every unsafe cookie-authenticated JSON API call (scripts read it from
+``<meta name="csrf-token">``; sign-in and invite answers carry it as ``csrf_token``)."""
 
 import hashlib
 import hmac
@@ -12,21 +14,28 @@ from fastapi.responses import JSONResponse, Response
 from app.errors import Forbidden
 
 SESSION_COOKIE = "tend_session"
+CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Before these there is no session to bind a token to (sign-out is harmless to force).
+API_CSRF_EXEMPT = frozenset({"/api/v1/auth/login", "/api/v1/auth/invite", "/api/v1/auth/logout"})
+
+
+def csrf_token_for(secret_key: str, session_token: str) -> str:
+    """The token belonging to a session token (for answers that set a new cookie)."""
+    return hmac.new(secret_key.encode(), session_token.encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_token(request: Request) -> str:
     """An HMAC of the session cookie: valid for this session only, nothing to store."""
-    secret = request.app.state.settings.secret_key.encode()
     session_token = request.cookies.get(SESSION_COOKIE, "anonymous")
-    return hmac.new(secret, session_token.encode(), hashlib.sha256).hexdigest()
+    return csrf_token_for(request.app.state.settings.secret_key, session_token)
 
 
 def verify_csrf_form(
     request: Request, csrf_token_field: str = Form("", alias="csrf_token")
 ) -> None:
     """Dependency for HTML form posts: the hidden token must match this session's."""
-    if not hmac.compare_digest(csrf_token_field, csrf_token(request)):
+    if not _same_token(csrf_token_field, csrf_token(request)):
         raise Forbidden("This form has expired. Please go back, reload the page and try again.")
 
 
@@ -45,6 +54,27 @@ async def same_origin_middleware(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     """Refuse state-changing requests that a browser says came from another site."""
-    if request.method not in _SAFE_METHODS and not _same_origin(request):
-        return JSONResponse({"detail": "Cross-site request refused."}, status_code=403)
+    if request.method not in _SAFE_METHODS:
+        if not _same_origin(request):
+            return JSONResponse({"detail": "Cross-site request refused."}, status_code=403)
+        if not _api_token_ok(request):
+            return JSONResponse(
+                {"detail": f"Missing or wrong {CSRF_HEADER} header. Reload the page and retry."},
+                status_code=403,
+            )
     return await call_next(request)
+
+
+def _api_token_ok(request: Request) -> bool:
+    """Unsafe JSON API calls riding on the session cookie must echo the session's token."""
+    path = request.url.path
+    if not path.startswith("/api/") or path in API_CSRF_EXEMPT:
+        return True
+    if SESSION_COOKIE not in request.cookies:
+        return True  # nothing ambient to abuse: the route answers 401 by itself
+    return _same_token(request.headers.get(CSRF_HEADER, ""), csrf_token(request))
+
+
+def _same_token(given: str, expected: str) -> bool:
+    # Bytes, not str: compare_digest refuses non-ASCII text, and junk must be a 403, not a 500.
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())

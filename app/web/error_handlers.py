@@ -5,7 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import AppError, NotAuthenticated
+from app.errors import AppError, NotAuthenticated, TooManyRequests
 from app.web.templating import render_error_page
 
 
@@ -23,16 +23,24 @@ def _json_error(error: AppError) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=error.status_code)
 
 
+def _with_retry_after(error: AppError, response: Response) -> Response:
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render domain and HTTP errors as JSON under /api/ and as a friendly page elsewhere."""
 
     async def on_app_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, AppError)
         if _wants_json(request):
-            return _json_error(error)
+            return _with_retry_after(error, _json_error(error))
         if isinstance(error, NotAuthenticated):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return render_error_page(request, error.status_code, error.message)
+        return _with_retry_after(
+            error, render_error_page(request, error.status_code, error.message)
+        )
 
     async def on_http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)

@@ -18,10 +18,9 @@ def landing(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         with open_session(request.app.state.engine) as session:
-            user = auth_service.resolve_session(
+            user, _ = auth_service.resolve_session_for_read(
                 session, token=token, settings=request.app.state.settings
             )
-            session.commit()
         if user is not None:
             return RedirectResponse("/today" if user.role == "patient" else "/groups", 303)
     return RedirectResponse("/login", status_code=303)

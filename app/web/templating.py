@@ -39,7 +39,7 @@ def csrf_input(request: Request) -> Markup:
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token(request))
 
 
-templates.env.globals.update(static_url=static_url, csrf_input=csrf_input)
+templates.env.globals.update(static_url=static_url, csrf_input=csrf_input, csrf_token=csrf_token)
 
 
 def render(

@@ -1,0 +1,241 @@
+"""Consistent online backups and verified restores (`tend backup` / `tend restore`).
+
+SQLite: the online backup API copies a snapshot in one step while the server keeps writing
+(in WAL mode readers never block writers); the copy is checked with ``PRAGMA
+integrity_check`` and counted before it is kept. A restore checks the file the same way,
+keeps a copy of the current database, copies the backup in through the same API (so the
+live database's WAL stays consistent) and checks the counts again.
+
+PostgreSQL: ``pg_dump --format=custom`` (a consistent snapshot); a restore first loads the
+dump into a scratch database and counts it, and only then replaces the live schema in a
+single transaction. Without the PostgreSQL client tools the commands refuse with a message.
+"""
+
+import shutil
+import sqlite3
+import subprocess
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from app.models import metadata
+
+TABLES = sorted(table.name for table in metadata.sorted_tables)
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot go ahead; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Report:
+    path: Path
+    revision: str
+    rows: dict[str, int]
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+
+def sqlite_path(url: str) -> Path:
+    """The database file of a sqlite:/// URL."""
+    database = make_url(url).database
+    if not database:
+        raise BackupError("An in-memory SQLite database cannot be backed up.")
+    return Path(database)
+
+
+def _sqlite_counts(connection: sqlite3.Connection) -> tuple[str, dict[str, int]]:
+    result = connection.execute("PRAGMA integrity_check").fetchone()[0]
+    if result != "ok":
+        raise BackupError(f"The database is damaged (integrity_check: {result}).")
+    try:
+        revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        rows = {t: connection.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"This is not a Tend database ({error}).") from error
+    return revision, rows
+
+
+def verify_sqlite(path: Path) -> Report:
+    """Integrity, schema revision and row counts of a SQLite file (read-only)."""
+    if not path.is_file():
+        raise BackupError(f"No file at {path}.")
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            revision, rows = _sqlite_counts(connection)
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{path} is not a readable SQLite database ({error}).") from error
+    return Report(path, revision, rows)
+
+
+def _copy_sqlite(source: Path, destination: Path) -> None:
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(destination, timeout=30)
+    try:
+        # One step (pages=-1): the whole snapshot under one read transaction, so it is
+        # consistent even while the server writes.
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def backup_sqlite(url: str, out: Path) -> Report:
+    """Copy the live database to ``out`` (atomically: a temporary file, checked, renamed)."""
+    source = sqlite_path(url)
+    if not source.is_file():
+        raise BackupError(f"No database at {source}.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        _copy_sqlite(source, partial)
+        with sqlite3.connect(partial) as connection:
+            connection.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        report = verify_sqlite(partial)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return Report(out, report.revision, report.rows)
+
+
+def restore_sqlite(
+    url: str, backup: Path, *, known_revisions: set[str]
+) -> tuple[Report, Path | None]:
+    """Replace the live database with ``backup`` after checking it; returns the check and
+    where the previous database was kept."""
+    checked = verify_sqlite(backup)
+    if checked.revision not in known_revisions:
+        raise BackupError(
+            f"The backup's schema ({checked.revision}) is newer than this version of Tend."
+        )
+    live = sqlite_path(url)
+    kept = None
+    if live.is_file():
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        kept = live.with_name(f"{live.stem}.pre-restore-{stamp}.db")
+        backup_sqlite(url, kept)
+    else:
+        live.parent.mkdir(parents=True, exist_ok=True)
+    _copy_sqlite(backup, live)
+    restored = verify_sqlite(live)
+    if restored.rows != checked.rows or restored.revision != checked.revision:
+        raise BackupError(f"Restored counts differ from the backup's; the old one is at {kept}.")
+    return restored, kept
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def _libpq_url(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(
+            f"{name} is not installed. Install the PostgreSQL client tools "
+            "(e.g. apt-get install postgresql-client) or see docs/deploy.md."
+        )
+    return found
+
+
+def _run(command: list[str]) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BackupError(f"{Path(command[0]).name} failed: {result.stderr.strip()[-800:]}")
+    return result.stdout
+
+
+def _postgres_counts(url: str) -> tuple[str, dict[str, int]]:
+    with psycopg.connect(url) as connection:
+        revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        rows = {
+            t: connection.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
+            for t in TABLES
+        }
+    assert revision is not None
+    return str(revision[0]), rows
+
+
+def backup_postgres(url: str, out: Path) -> Report:
+    """pg_dump the database to ``out`` (custom format), then list it to check it reads."""
+    pg_dump = _tool("pg_dump")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        _run([pg_dump, "--format=custom", "--no-owner", "--file", str(partial), _libpq_url(url)])
+        _run([_tool("pg_restore"), "--list", str(partial)])
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return _check_postgres_dump(url, out)
+
+
+def _check_postgres_dump(url: str, dump: Path) -> Report:
+    """Load ``dump`` into a scratch database, count it, drop the scratch database."""
+    scratch = f"tend_restore_check_{uuid.uuid4().hex[:8]}"
+    admin_url = _libpq_url(url)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{scratch}"')
+    try:
+        _run(
+            [_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction"]
+            + ["-d", _libpq_url(url, scratch), str(dump)]
+        )
+        revision, rows = _postgres_counts(_libpq_url(url, scratch))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+    return Report(dump, revision, rows)
+
+
+def restore_postgres(
+    url: str, dump: Path, *, known_revisions: set[str]
+) -> tuple[Report, Path | None]:
+    """Check ``dump`` in a scratch database, keep a dump of the live one, then replace it in
+    one transaction and compare the counts."""
+    if not dump.is_file():
+        raise BackupError(f"No file at {dump}.")
+    checked = _check_postgres_dump(url, dump)
+    if checked.revision not in known_revisions:
+        raise BackupError(
+            f"The backup's schema ({checked.revision}) is newer than this version of Tend."
+        )
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    kept = dump.with_name(f"pre-restore-{stamp}.dump")
+    backup_postgres(url, kept)
+    _run(
+        [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error"]
+        + ["--single-transaction", "-d", _libpq_url(url), str(dump)]
+    )
+    revision, rows = _postgres_counts(_libpq_url(url))
+    if rows != checked.rows:
+        raise BackupError(f"Restored counts differ from the backup's; the old one is at {kept}.")
+    return Report(dump, revision, rows), kept
+
+
+# --- Either engine --------------------------------------------------------------------------
+
+
+def backup(url: str, out: Path) -> Report:
+    """A consistent, checked backup of the database at ``url``."""
+    return backup_postgres(url, out) if url.startswith("postgresql") else backup_sqlite(url, out)
+
+
+def restore(url: str, file: Path, *, known_revisions: set[str]) -> tuple[Report, Path | None]:
+    """Replace the database at ``url`` with a checked backup; returns where the old one went."""
+    if url.startswith("postgresql"):
+        return restore_postgres(url, file, known_revisions=known_revisions)
+    return restore_sqlite(url, file, known_revisions=known_revisions)

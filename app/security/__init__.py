@@ -1,0 +1,1 @@
+"""Rate limits and the refused-access trail: protections shared by every surface."""

@@ -1,0 +1,308 @@
+"""Benchmarks: Tend's practice-log write against a bare FastAPI baseline doing the same
+database work, in the same run, on SQLite or PostgreSQL; and the patient Today page.
+
+    .venv/bin/python -m bench.run --engine sqlite      (or --engine postgresql)
+
+Prints one JSON document (and writes it to bench/results/<engine>.json). Throughput comes
+from `wrk` (closed loop, --connections at once); p99 at a fixed 100 requests/s from an
+open-loop asyncio generator, so queueing in the generator does not hide server latency.
+Never run as a timed test: numbers depend on the machine (see docs/benchmarks.md).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from app import migrate
+from app.auth import service as auth_service
+from app.config import Settings
+from app.db import create_db_engine, open_session
+from app.web.csrf import csrf_token_for
+from tests.factories import build_world
+from tests.security.server import SECRET_KEY, Server, free_port
+
+HERE = Path(__file__).resolve().parent
+POSTGRES_ADMIN = os.environ.get(
+    "TEND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _database(engine: str, folder: Path, name: str) -> str:
+    if engine == "sqlite":
+        url = f"sqlite:///{folder / name}.db"
+    else:
+        database = f"tend_bench_{name}_{uuid.uuid4().hex[:6]}"
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{database}"')
+        url = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        url = f"{url}/{database}"
+    migrate.upgrade(url)
+    return url
+
+
+def _drop(url: str) -> None:
+    if url.startswith("postgresql"):
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _patient_session(url: str) -> tuple[str, str, int]:
+    """Seed the standard cast; return P-A1's session cookie, CSRF token and an exercise id."""
+    engine = create_db_engine(url)
+    world = build_world(engine)
+    with open_session(engine, write=True) as session:
+        token = auth_service.start_session(
+            session, user=world.users["patient_a1"], settings=Settings(environment="test")
+        )
+        session.commit()
+    from sqlmodel import func, select
+
+    from app.programme.models import Exercise
+
+    with open_session(engine) as session:
+        exercise = session.exec(
+            select(func.min(Exercise.id)).where(Exercise.programme_id == world.programme_id)
+        ).one()
+    engine.dispose()
+    return token, csrf_token_for(SECRET_KEY, token), int(exercise)
+
+
+class Baseline(Server):
+    """The bare FastAPI app under uvicorn with the same loop and HTTP settings as Tend."""
+
+    def start(self, timeout: float = 60) -> None:
+        env = {**os.environ, "TEND_DATABASE_URL": self.database_url}
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(self.port)]
+        command += ["--log-level", "info"]  # the access log, as `tend serve` writes it
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=HERE.parent,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/docs", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(self.log.read_text()[-2000:])
+
+
+def _wrk(
+    url: str, *, env: dict[str, str], script: Path | None, seconds: int, connections: int
+) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run(
+        command + [url], capture_output=True, text=True, env={**os.environ, **env}, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+    def percentile(p: str) -> float:
+        match = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", output)
+        assert match, output
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests_per_second": rps,
+        "p50_ms": percentile("50"),
+        "p99_ms": percentile("99"),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+async def _fixed_rate(
+    url: str, *, headers: dict[str, str], exercise: int, rate: int, seconds: int
+) -> dict[str, float]:
+    """Open loop: start a request every 1/rate s whatever the answers do; latency per request."""
+    latencies: list[float] = []
+    failures = 0
+    async with httpx.AsyncClient(
+        headers=headers, timeout=30, limits=httpx.Limits(max_connections=64)
+    ) as client:
+
+        async def one() -> None:
+            nonlocal failures
+            body = {
+                "id": str(uuid.uuid4()),
+                "exercise_id": exercise,
+                "started_at": "2026-01-05T09:00:00+00:00",
+                "timezone": "Europe/London",
+                "local_date": "2026-01-05",
+                "listened_seconds": 300,
+                "completed": True,
+            }
+            start = time.perf_counter()
+            try:
+                response = await client.post(url, json=body)
+                failed = response.status_code >= 300
+            except httpx.HTTPError:
+                failed = True
+            latencies.append((time.perf_counter() - start) * 1000)
+            failures += failed
+
+        tasks = []
+        begin = time.perf_counter()
+        for n in range(rate * seconds):
+            await asyncio.sleep(max(0.0, begin + n / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    latencies.sort()
+    return {
+        "rate_per_second": rate,
+        "requests": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "failures": failures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    results: dict[str, Any] = {
+        "engine": args.engine,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before": os.getloadavg(),
+        },
+        "wrk": {"threads": 2, "connections": args.connections, "seconds": args.seconds},
+    }
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        tend_url = _database(args.engine, folder, "tend")
+        base_url = _database(args.engine, folder, "baseline")
+        tend_cookie, tend_csrf, exercise = _patient_session(tend_url)
+        base_cookie, _, base_exercise = _patient_session(base_url)
+        tend = Server(tend_url, folder / "tend-data")
+        baseline = Baseline(base_url, folder / "base-data")
+        baseline.port = free_port()
+        try:
+            tend.start(timeout=120)
+            baseline.start()
+            script = HERE / "practice_log.lua"
+            for name, server, cookie, csrf, ex, path in (
+                ("tend", tend, tend_cookie, tend_csrf, exercise, "/api/v1/practice-logs"),
+                ("baseline", baseline, base_cookie, "", base_exercise, "/practice-logs"),
+            ):
+                env = {
+                    "BENCH_COOKIE": cookie,
+                    "BENCH_CSRF": csrf,
+                    "BENCH_EXERCISE": str(ex),
+                    "BENCH_PATH": path,
+                }
+                headers = {"Cookie": f"tend_session={cookie}", "X-CSRF-Token": csrf}
+                # Store the 100 ids the replay run sends again.
+                with httpx.Client(base_url=server.url, headers=headers) as client:
+                    for n in range(1, 101):
+                        client.post(
+                            path,
+                            json={
+                                "id": f"00000000-0000-4000-8000-{n:012d}",
+                                "exercise_id": ex,
+                                "started_at": "2026-01-05T09:00:00+00:00",
+                                "timezone": "Europe/London",
+                                "local_date": "2026-01-05",
+                                "listened_seconds": 300,
+                                "completed": True,
+                            },
+                        ).raise_for_status()
+                results[name] = {
+                    "new_logs": _wrk(
+                        server.url,
+                        env=env,
+                        script=script,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                    ),
+                    "replays": _wrk(
+                        server.url,
+                        env={**env, "BENCH_REPLAY": "1"},
+                        script=script,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                    ),
+                    "new_logs_at_100_per_s": asyncio.run(
+                        _fixed_rate(
+                            server.url + path,
+                            headers=headers,
+                            exercise=ex,
+                            rate=100,
+                            seconds=args.seconds,
+                        )
+                    ),
+                }
+            results["today_page"] = _today(tend, tend_cookie, args)
+        finally:
+            tend.stop()
+            baseline.stop()
+            _drop(tend_url)
+            _drop(base_url)
+    for kind in ("new_logs", "replays"):
+        results[f"{kind}_throughput_ratio"] = round(
+            results["tend"][kind]["requests_per_second"]
+            / results["baseline"][kind]["requests_per_second"],
+            3,
+        )
+    results["targets"] = {
+        "throughput_ratio_at_least": 0.5,
+        "p99_ms_at_100_per_s_at_most": 50,
+        "met": results["new_logs_throughput_ratio"] >= 0.5
+        and results["tend"]["new_logs_at_100_per_s"]["p99_ms"] <= 50,
+    }
+    (HERE / "results").mkdir(exist_ok=True)
+    text = json.dumps(results, indent=2)
+    (HERE / "results" / f"{args.engine}.json").write_text(text + "\n")
+    print(text)
+
+
+def _today(tend: Server, cookie: str, args: argparse.Namespace) -> dict[str, float]:
+    """GET /today with a wrk Lua-free header: wrk -H."""
+    command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--latency"]
+    command += ["-H", f"Cookie: tend_session={cookie}", tend.url + "/today"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", output)
+    assert p99, output
+    value = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests_per_second": rps,
+        "p99_ms": value,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+if __name__ == "__main__":
+    main()

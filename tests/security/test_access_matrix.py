@@ -1,0 +1,271 @@
+"""The access-control matrix: every route, every caller, objects they own and do not.
+
+The declarations live in tests/security/matrix.py. A route of the app that is not declared
+there fails test_every_route_is_declared, naming it.
+"""
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx import Response
+from starlette.routing import Mount
+
+from app.auth import service as auth_service
+from app.config import Settings
+from app.db import create_db_engine, open_session
+from app.main import create_app
+from app.web.csrf import SESSION_COOKIE, csrf_token_for
+from tests.factories import PASSWORD
+
+from .databases import ENGINES, private_database
+from .matrix import ANON, AUDIENCE, CALLERS, ROUTE_TABLE, ROUTES, SECRETS, Route
+from .world import MatrixWorld, build_matrix_world
+
+pytestmark = pytest.mark.xdist_group("access_matrix")
+SECRET_KEY = "matrix-secret-key-that-is-long-enough"
+REFUSED = {401, 403, 404}
+
+
+def app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path template) of every route the app answers, mounts included."""
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        contexts: Iterator[Any] = iter_route_contexts(app.routes)
+    except ImportError:  # older FastAPI: included routes are plain routes
+        contexts = iter(app.routes)
+    found = set()
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        if isinstance(route, Mount):
+            found.add(("GET", context.path))
+            continue
+        for method in sorted(getattr(context, "methods", None) or {"GET"}):
+            if method != "HEAD":
+                found.add((method, context.path))
+    return found
+
+
+def test_every_route_is_declared() -> None:
+    app = create_app(Settings(environment="test", secret_key=SECRET_KEY))
+    routes = app_routes(app)
+    undeclared = sorted(routes - set(ROUTE_TABLE))
+    stale = sorted(set(ROUTE_TABLE) - routes)
+    assert not undeclared, (
+        f"Routes missing from tests/security/matrix.py ROUTES: {undeclared}. "
+        "Declare who may call each, and which objects its path parameters name."
+    )
+    assert not stale, f"Declared in matrix.py but no longer served: {stale}"
+
+
+def test_every_object_kind_has_instances() -> None:
+    for r in ROUTES:
+        for name, kind in r.params.items():
+            assert kind in AUDIENCE, f"{r.method} {r.path}: {name} names unknown kind {kind!r}"
+            assert f"{{{name}}}" in r.path
+
+
+# --- The world, built once per engine -------------------------------------------------------
+
+
+class Env:
+    def __init__(self, app: FastAPI, mworld: MatrixWorld) -> None:
+        self.app = app
+        self.mworld = mworld
+        self.clients: dict[str, TestClient] = {}
+
+    def sign_in(self, caller: str) -> TestClient:
+        """A client with a new server-side session of ``caller`` (the login route has its own
+        tests; starting the session directly keeps the matrix free of password hashing)."""
+        client = TestClient(self.app, base_url="http://testserver")
+        client.__enter__()
+        if caller != ANON:
+            user = self.mworld.world.users[self.mworld.user_keys[caller]]
+            with open_session(self.app.state.engine, write=True) as session:
+                token = auth_service.start_session(
+                    session, user=user, settings=self.app.state.settings
+                )
+                session.commit()
+            client.cookies.set(SESSION_COOKIE, token)
+            client.headers["X-CSRF-Token"] = csrf_token_for(SECRET_KEY, token)
+        return client
+
+    def client(self, caller: str) -> TestClient:
+        if caller not in self.clients:
+            self.clients[caller] = self.sign_in(caller)
+        return self.clients[caller]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    folder = tmp_path_factory.mktemp(f"matrix-{request.param}")
+    with private_database(request.param, folder) as url:
+        settings = Settings(
+            environment="test",
+            database_url=url,
+            data_dir=folder / "data",
+            secret_key=SECRET_KEY,
+            # The matrix signs in many times from one address; limits have their own tests.
+            login_limit_per_account=10_000,
+            login_limit_per_address=10_000,
+            invite_limit_per_code=10_000,
+            invite_limit_per_address=10_000,
+            export_limit_per_account=10_000,
+            export_limit_per_address=10_000,
+        )
+        engine = create_db_engine(url)
+        mworld = build_matrix_world(engine, settings)
+        engine.dispose()
+        app = create_app(settings)
+        environment = Env(app, mworld)
+        yield environment
+        for client in environment.clients.values():
+            client.__exit__(None, None, None)
+        app.state.engine.dispose()
+
+
+# --- Bodies for unsafe routes ---------------------------------------------------------------
+
+
+def _csrf(client: TestClient) -> str:
+    return csrf_token_for(SECRET_KEY, client.cookies.get(SESSION_COOKIE) or "anonymous")
+
+
+def _login_of(env: Env, caller: str) -> str:
+    return env.mworld.logins[caller] or env.mworld.logins["patient_a"]
+
+
+BODIES: dict[str, Callable[[Env, str, TestClient], dict[str, Any]]] = {
+    "own_credentials": lambda env, caller, client: {
+        "json": {"login": _login_of(env, caller), "password": PASSWORD}
+    },
+    "own_credentials_form": lambda env, caller, client: {
+        "data": {"login": _login_of(env, caller), "password": PASSWORD, "csrf_token": _csrf(client)}
+    },
+    "unknown_invite": lambda env, caller, client: {
+        "json": {"code": "ZZZZ-ZZZZ-ZZZZ", "password": "a long enough passphrase"}
+    },
+    "unknown_invite_form": lambda env, caller, client: {
+        "data": {
+            "code": "ZZZZ-ZZZZ-ZZZZ",
+            "password": "a long enough passphrase",
+            "csrf_token": _csrf(client),
+        }
+    },
+    "csrf_form": lambda env, caller, client: {"data": {"csrf_token": _csrf(client)}},
+    "practice_log": lambda env, caller, client: {
+        "json": {
+            "id": str(uuid.uuid4()),
+            "exercise_id": env.mworld.exercise_id,
+            "started_at": datetime.now(UTC).isoformat(),
+            "timezone": "Europe/London",
+            "local_date": datetime.now(UTC).date().isoformat(),
+            "listened_seconds": 60,
+            "completed": True,
+        }
+    },
+    "check_in": lambda env, caller, client: {
+        "json": {
+            "id": str(uuid.uuid4()),
+            "recorded_at": datetime.now(UTC).isoformat(),
+            "timezone": "Europe/London",
+            "local_date": datetime.now(UTC).date().isoformat(),
+            "ratings": {"pain_intensity": 4, "pain_distress": 3, "mood": 6},
+        }
+    },
+    "practice_form": lambda env, caller, client: {
+        "data": {
+            "csrf_token": _csrf(client),
+            "id": str(uuid.uuid4()),
+            "practice": str(env.mworld.exercise_id),
+            "minutes": "5",
+            "completed": "yes",
+            "timezone": "Europe/London",
+        }
+    },
+}
+
+
+# --- The matrix -----------------------------------------------------------------------------
+
+
+def _instances(env: Env, r: Route) -> list[tuple[str, dict[str, str], frozenset[str]]]:
+    """Every combination of named objects for the path parameters, with its audience."""
+    if not r.params:
+        return [("", {}, frozenset(CALLERS))]
+    names = list(r.params)
+    choices = [list(AUDIENCE[r.params[name]].items()) for name in names]
+    out = []
+    for combo in itertools.product(*choices):
+        values = {
+            name: env.mworld.objects[r.params[name]][object_name]
+            for name, (object_name, _) in zip(names, combo, strict=True)
+        }
+        audience = frozenset.intersection(*(aud for _, aud in combo))
+        label = ", ".join(
+            f"{name}={object_name}" for name, (object_name, _) in zip(names, combo, strict=True)
+        )
+        out.append((label, values, audience))
+    return out
+
+
+def _refused(response: Response, r: Route) -> bool:
+    if response.status_code in REFUSED:
+        return True
+    # A protected page sends an anonymous browser to sign in; a public one may do so anyway.
+    location = response.headers.get("location", "")
+    return (
+        ANON not in r.callers
+        and response.status_code in (302, 303)
+        and location.startswith("/login")
+    )
+
+
+def _secrets_for(env: Env) -> dict[str, frozenset[str]]:
+    logs = env.mworld.objects["practice_log"]
+    return {logs.get(text, text): audience for text, audience in SECRETS.items()}
+
+
+def _call(env: Env, r: Route, caller: str, path: str) -> Response:
+    client = env.sign_in(caller) if r.fresh else env.client(caller)
+    kwargs = BODIES[r.body](env, caller, client) if r.body else {}
+    if r.path == "/static":
+        path = "/static/css/app.css"
+    try:
+        return client.request(r.method, path, follow_redirects=False, **kwargs)
+    finally:
+        if r.fresh:
+            client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("declared", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_access(env: Env, declared: Route, caller: str) -> None:
+    failures = []
+    secrets = _secrets_for(env)
+    # Signing in from a fresh browser makes that browser patient A.
+    signs_in_as_a = caller == ANON and (declared.body or "").startswith("own_credentials")
+    reader = "patient_a" if signs_in_as_a else caller
+    for label, values, audience in _instances(env, declared):
+        path = declared.path.format(**values)
+        response = _call(env, declared, caller, path)
+        where = f"{declared.method} {path} ({label or 'no object'}) as {caller}"
+        allowed = caller in declared.callers and caller in audience
+        status = response.status_code
+        if allowed and (
+            _refused(response, declared) or (status >= 400 and status not in declared.ok_status)
+        ):
+            failures.append(f"{where}: expected to be let in, got {status} {response.text[:120]}")
+        if not allowed and not _refused(response, declared):
+            failures.append(f"{where}: expected a refusal (401/403/404), got {status}")
+        if response.headers.get("content-type", "").startswith(("text/", "application/json")):
+            for text, readers in secrets.items():
+                if reader not in readers and text in response.text:
+                    failures.append(f"{where}: answer contains {text!r}, not theirs to see")
+    assert not failures, "\n".join(failures)
