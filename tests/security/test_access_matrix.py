@@ -28,11 +28,22 @@ from app.main import create_app
 from app.outcomes.models import SafetyFlag
 from app.programme import service as programme_service
 from app.programme.models import Programme
+from app.reminders import service as reminders_service
 from app.web.csrf import SESSION_COOKIE, csrf_token_for
 from tests.factories import PASSWORD
 
 from .databases import ENGINES, private_database
-from .matrix import ANON, AUDIENCE, CALLERS, PARENTS, ROUTE_TABLE, ROUTES, SECRETS, Route
+from .matrix import (
+    ANON,
+    AUDIENCE,
+    CALLERS,
+    PARENTS,
+    PATIENTS,
+    ROUTE_TABLE,
+    ROUTES,
+    SECRETS,
+    Route,
+)
 from .world import MatrixWorld, build_matrix_world
 
 pytestmark = pytest.mark.xdist_group("access_matrix")
@@ -236,6 +247,20 @@ def _rearmed(body: dict[str, Any], env: Env) -> dict[str, Any]:
     return body
 
 
+def _subscribed(env: Env, caller: str) -> str:
+    """A push endpoint of the caller's device, subscribed now if the caller is a patient (so
+    forgetting it is real whichever order the calls run in)."""
+    endpoint = f"https://fcm.googleapis.com/fcm/send/matrix-{caller}"
+    if caller in PATIENTS:
+        user = env.mworld.world.users[env.mworld.user_keys[caller]]
+        with open_session(env.app.state.engine, write=True) as session:
+            reminders_service.subscribe(
+                session, user=user, endpoint=endpoint, p256dh="B" * 87, auth="a" * 22
+            )
+            session.commit()
+    return endpoint
+
+
 def _caller_clinic(env: Env, caller: str) -> int:
     key = env.mworld.user_keys[caller] or "patient_a1"
     return env.mworld.world.users[key].clinic_id
@@ -294,7 +319,9 @@ BODIES.update(
             "json": {
                 "kind": "weekly",
                 "week_number": 1,
-                "text": f"Private words of {caller.replace('_', ' ')}",
+                # The patient's own words again (a resend from the outbox): the private text
+                # stays in place for the secret scan whichever order the calls run in.
+                "text": "Private words of patient " + ("B" if caller == "patient_b" else "A"),
                 "share_with_group": False,
             }
         },
@@ -323,7 +350,7 @@ BODIES.update(
             }
         },
         "push_unsubscribe": lambda env, caller, client: {
-            "json": {"endpoint": f"https://fcm.googleapis.com/fcm/send/matrix-{caller}"}
+            "json": {"endpoint": _subscribed(env, caller)}
         },
         "reminders_form": lambda env, caller, client: {
             "data": {
