@@ -7,8 +7,9 @@ object's audience (AUDIENCE). Everyone else must be refused (401/403/404, or the
 page for an anonymous browser) and never get someone else's data.
 
 Adding a route: add a line to ROUTES; if its path names a new kind of object, add the kind
-to AUDIENCE and create its instances in tests/security/world.py (``objects``); if it needs a
-body, add a builder to BODIES in test_access_matrix.py.
+to AUDIENCE and create its instances in tests/security/world.py (``objects``); if those
+objects belong to another object named in the same path (a participant of a group), say so in
+PARENTS; if it needs a body, add a builder to BODIES in test_access_matrix.py.
 """
 
 from dataclasses import dataclass, field

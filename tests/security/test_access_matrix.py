@@ -88,6 +88,10 @@ def test_every_object_kind_has_instances() -> None:
         for name, kind in r.params.items():
             assert kind in AUDIENCE, f"{r.method} {r.path}: {name} names unknown kind {kind!r}"
             assert f"{{{name}}}" in r.path
+    for kind, (parent_kind, parents) in PARENTS.items():
+        assert kind in AUDIENCE and parent_kind in AUDIENCE, kind
+        assert set(parents) <= set(AUDIENCE[kind]), kind
+        assert set(parents.values()) <= set(AUDIENCE[parent_kind]), kind
 
 
 # --- The world, built once per engine -------------------------------------------------------
