@@ -444,7 +444,8 @@ def get_enrolment_in_group(session: Session, *, group: Group, participant_code: 
         )
     ).first()
     if enrolment is None:
-        raise NotFound(f"No participant {participant_code!r} in this group.")
+        # The code is not echoed: a 404 page must not carry another group's identifiers.
+        raise NotFound("No participant with that code in this group.")
     return enrolment
 
 

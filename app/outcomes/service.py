@@ -628,7 +628,8 @@ def get_patient_for_staff(
     ).first()
     visible = {g.id: g for g in groups_service.visible_groups(session, viewer=viewer)}
     if enrolment is None or enrolment.group_id not in visible:
-        raise NotFound(f"No participant {participant_code!r} that you can see.")
+        # The code is not echoed: a 404 page must not carry another clinic's identifiers.
+        raise NotFound("No participant with that code that you can see.")
     return enrolment, visible[enrolment.group_id]
 
 

@@ -366,7 +366,9 @@ def save_reflection(
         )
     existing = session.get(Reflection, str(reflection_id))
     if existing is not None and existing.enrolment_id != enrolment.id:
-        raise InvalidInput("This reflection id is already used. Make a new id.", field="id")
+        # Another patient's reflection: refused like any object that is not theirs (404), so
+        # an id does not confirm that someone else wrote something.
+        raise NotFound("No reflection of yours with this id.")
     fields: dict[str, Any] = {
         "kind": ReflectionKind(payload.kind),
         "week_number": payload.week_number,

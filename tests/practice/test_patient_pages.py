@@ -128,9 +128,10 @@ def test_another_patient_cannot_overwrite_a_reflection(client: TestClient, world
     )
     client.post("/api/v1/auth/logout")
     other = login(client, "P-A2")
+    # Refused like any object that is not theirs: 404, not "this id is taken".
     assert (
         other.put(f"/api/v1/reflections/{reflection_id}", json={**body, "text": "No"}).status_code
-        == 422
+        == 404
     )
     assert other.get("/api/v1/reflections").json() == []
 

@@ -7,8 +7,9 @@ object's audience (AUDIENCE). Everyone else must be refused (401/403/404, or the
 page for an anonymous browser) and never get someone else's data.
 
 Adding a route: add a line to ROUTES; if its path names a new kind of object, add the kind
-to AUDIENCE and create its instances in tests/security/world.py (``objects``); if it needs a
-body, add a builder to BODIES in test_access_matrix.py.
+to AUDIENCE and create its instances in tests/security/world.py (``objects``); if those
+objects belong to another object named in the same path (a participant of a group), say so in
+PARENTS; if it needs a body, add a builder to BODIES in test_access_matrix.py.
 """
 
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ PATIENTS = frozenset({PA, PB})
 STAFF = frozenset({FA, FB, CL, CL2, ADMIN})
 CLINICIANS = frozenset({CL, CL2, ADMIN})
 CLINIC_ONE = frozenset({PA, PB, FA, FB, CL, ADMIN})
+ADMINS = frozenset({ADMIN})
 
 # Objects the test world creates, by kind and name, with who may reach each (their audience).
 AUDIENCE: dict[str, dict[str, frozenset[str]]] = {
@@ -59,6 +61,77 @@ AUDIENCE: dict[str, dict[str, frozenset[str]]] = {
         "patient-in-group-b": frozenset({FB, CL, ADMIN}),
         "patient-in-clinic-two": frozenset({CL2}),
     },
+    "participant": {  # path value: the participant code (staff routes)
+        "P-A1": frozenset({FA, CL, ADMIN}),
+        "P-B1": frozenset({FB, CL, ADMIN}),
+        "P-X1": frozenset({CL2}),
+        "P-NOBODY": frozenset(),
+    },
+    "leaver": {  # path value: a participant code withdrawn or moved (reset before each call)
+        "P-A3": frozenset({FA, CL, ADMIN}),
+        "P-B3": frozenset({FB, CL, ADMIN}),
+        "P-X3": frozenset({CL2}),
+    },
+    "session_number": {  # path value: a meeting number; every group in the world has 1..8
+        "first": EVERYONE,
+        "missing": frozenset(),
+    },
+    "comment": {  # path value: the id of a reflection shared with the group (for coding)
+        "comment-in-group-a": frozenset({FA, CL, ADMIN}),
+        "comment-in-group-b": frozenset({FB, CL, ADMIN}),
+        "comment-in-group-x": frozenset({CL2}),
+    },
+    "theme": {  # path value: a codebook theme id
+        "clinic-one-theme": frozenset({FA, FB, CL, ADMIN}),
+        "clinic-two-theme": frozenset({CL2}),
+        "missing": frozenset(),
+    },
+    "reflection": {  # path value: a private reflection's UUID
+        "private-of-patient-a": frozenset({PA}),
+        "private-of-patient-b": frozenset({PB}),
+    },
+    "administration": {  # path value: a submitted questionnaire's id
+        "of-patient-a": frozenset({PA}),
+        "of-patient-b": frozenset({PB}),
+        "in-group-b": frozenset(),
+        "in-clinic-two": frozenset(),
+    },
+    "instrument": {  # path value: an instrument id due for group A's patients this week
+        "due-this-week": PATIENTS,
+        "unknown": frozenset(),
+    },
+    "submittable": {  # path value: an instrument id the patients send (once each) this week
+        "due-this-week": PATIENTS,
+        "unknown": frozenset(),
+    },
+    "timepoint": {  # path value: a timepoint; group A is in its second week
+        "this-week": PATIENTS,
+    },
+    "safety_flag": {  # path value: a safety flag id (re-opened before each call)
+        "in-group-a": frozenset({FA, CL, ADMIN}),
+        "in-group-b": frozenset({FB, CL, ADMIN}),
+        "in-group-x": frozenset({CL2}),
+        "missing": frozenset(),
+    },
+    "programme": {  # path value: a programme key (programmes are installation-wide)
+        "clinic-one-programme": frozenset({ADMIN}),
+        "missing": frozenset(),
+    },
+}
+
+# Objects that belong to another object named in the same path: a combination that pairs
+# one with a parent it does not belong to names nothing (audience: nobody).
+PARENTS: dict[str, tuple[str, dict[str, str]]] = {
+    "participant": ("group", {"P-A1": "GRP-A", "P-B1": "GRP-B", "P-X1": "GRP-X"}),
+    "leaver": ("group", {"P-A3": "GRP-A", "P-B3": "GRP-B", "P-X3": "GRP-X"}),
+    "comment": (
+        "group",
+        {
+            "comment-in-group-a": "GRP-A",
+            "comment-in-group-b": "GRP-B",
+            "comment-in-group-x": "GRP-X",
+        },
+    ),
 }
 
 # Text that may appear only in answers to these callers (checked in every answer).
@@ -68,6 +141,9 @@ SECRETS: dict[str, frozenset[str]] = {
     "P-X1": frozenset({CL2}),
     "Xavier Private-Name": frozenset(),  # identifying details are never shown on these routes
     "log-of-patient-a": frozenset({PA}),  # replaced by the log's UUID at run time
+    "Private words of patient A": frozenset({PA}),  # a reflection not shared with the group
+    "Words shared in group B": frozenset({FB, CL, ADMIN}),  # shared with the group's staff
+    "Words shared in group X": frozenset({CL2}),
 }
 
 
@@ -80,6 +156,9 @@ class Route:
     body: str | None = None  # name of a builder in test_access_matrix.BODIES
     fresh: bool = False  # signs in or out: use a fresh client
     ok_status: frozenset[int] = frozenset()  # besides 2xx/3xx, what counts as "let in"
+    # A pattern of answer text that repeats what callers themselves typed (the audit trail
+    # records refused requests with their path); it is left out of the secret scan only.
+    typed: str | None = None
 
 
 def route(
@@ -90,9 +169,14 @@ def route(
     body: str | None = None,
     fresh: bool = False,
     ok: frozenset[int] = frozenset(),
+    typed: str | None = None,
     **params: str,
 ) -> Route:
-    return Route(method, path, callers, dict(params), body, fresh, ok)
+    return Route(method, path, callers, dict(params), body, fresh, ok, typed)
+
+
+# The "path" of a refused request in an audit event's detail, as HTML or as CSV shows it.
+REFUSED_PATH = r'path(?:[\s:"]|&#34;)*/[^\s"&,]*'
 
 
 ROUTES = [
@@ -115,20 +199,204 @@ ROUTES = [
     route("POST", "/logout", EVERYONE, body="csrf_form", fresh=True),
     route("GET", "/join", EVERYONE),
     route("POST", "/join", EVERYONE, body="unknown_invite_form", fresh=True, ok={422}),
-    # The patient app.
+    # The patient app: their own programme, practice, ratings, reflections and reminders.
     route("GET", "/api/v1/programme", PATIENTS),
     route("GET", "/api/v1/practice-logs", PATIENTS),
     route("POST", "/api/v1/practice-logs", PATIENTS, body="practice_log"),
     route("POST", "/api/v1/check-ins", PATIENTS, body="check_in"),
+    route("GET", "/api/v1/reflections", PATIENTS),
+    route(
+        "PUT",
+        "/api/v1/reflections/{reflection_id}",
+        PATIENTS,
+        body="reflection",
+        reflection_id="reflection",
+    ),
     route("GET", "/today", PATIENTS),
     route("POST", "/today/practice", PATIENTS, body="practice_form"),
+    route("GET", "/practice/{exercise_id}", PATIENTS, exercise_id="exercise"),
     route("GET", "/exercises/{exercise_id}/transcript", PATIENTS, exercise_id="exercise"),
+    route("GET", "/progress", PATIENTS),
+    route("GET", "/reflections", PATIENTS),
+    route("POST", "/reflections", PATIENTS, body="reflection_form"),
     route("GET", "/media/{filename}", SIGNED_IN, filename="rendition"),
-    # Staff.
+    # Reminders (Web Push): the patient's own choice and devices.
+    route("GET", "/api/v1/reminders/preferences", PATIENTS),
+    route("PUT", "/api/v1/reminders/preferences", PATIENTS, body="reminder_preferences"),
+    route("POST", "/api/v1/reminders/pause", PATIENTS),
+    route("POST", "/api/v1/reminders/resume", PATIENTS),
+    route("GET", "/api/v1/reminders/vapid-public-key", SIGNED_IN),  # a public key, not a secret
+    route("POST", "/api/v1/reminders/subscriptions", PATIENTS, body="push_subscription"),
+    route("DELETE", "/api/v1/reminders/subscriptions", PATIENTS, body="push_unsubscribe"),
+    route("GET", "/reminders", PATIENTS),
+    route("POST", "/reminders", PATIENTS, body="reminders_form"),
+    route("POST", "/reminders/pause", PATIENTS, body="csrf_form"),
+    route("POST", "/reminders/resume", PATIENTS, body="csrf_form"),
+    # Questionnaires on the phone: only the patient's own, only when due.
+    route("GET", "/api/v1/questionnaires/due", PATIENTS),
+    route(
+        "PUT",
+        "/api/v1/questionnaires/{instrument}/{timepoint}/answers",
+        PATIENTS,
+        body="answers",
+        instrument="instrument",
+        timepoint="timepoint",
+    ),
+    route(
+        "POST",
+        "/api/v1/questionnaires/{instrument}/{timepoint}/submit",
+        PATIENTS,
+        body="submitted_answers",
+        instrument="submittable",
+        timepoint="timepoint",
+    ),
+    route("GET", "/questionnaires", PATIENTS),
+    route(
+        "GET",
+        "/questionnaires/{instrument_id}/{timepoint}",
+        PATIENTS,
+        instrument_id="instrument",
+        timepoint="timepoint",
+    ),
+    route(
+        "POST",
+        "/questionnaires/{instrument_id}/{timepoint}",
+        PATIENTS,
+        body="questionnaire_draft_form",
+        instrument_id="instrument",
+        timepoint="timepoint",
+    ),
+    route(
+        "GET",
+        "/questionnaires/sent/{administration_id}",
+        PATIENTS,
+        administration_id="administration",
+    ),
+    # Running groups: facilitators of the group, clinicians and admins of its clinic.
     route("GET", "/groups", STAFF),
+    route("GET", "/groups/new", STAFF),
+    route("POST", "/groups/new", STAFF, body="new_group_form"),  # in the caller's own clinic
     route("GET", "/groups/{code}", STAFF, code="group"),
+    route("GET", "/api/v1/groups/{code}/board", STAFF, code="group"),
+    route("GET", "/groups/{code}/manage", STAFF, code="group"),
+    route("POST", "/groups/{code}/patients", STAFF, body="enrol_form", code="group"),
+    route("POST", "/groups/{code}/weeks", STAFF, body="week_unlock_form", code="group"),
+    route("GET", "/groups/{code}/invites", STAFF, code="group"),
+    route("POST", "/groups/{code}/invites", STAFF, body="invites_form", code="group"),
+    route("GET", "/groups/{code}/prep", STAFF, code="group"),
+    # One meeting of a group.
+    route("GET", "/groups/{code}/sessions/{number}", STAFF, code="group", number="session_number"),
+    route(
+        "POST",
+        "/groups/{code}/sessions/{number}",
+        STAFF,
+        body="session_form",
+        code="group",
+        number="session_number",
+    ),
+    route(
+        "GET",
+        "/groups/{code}/sessions/{number}/register",
+        STAFF,
+        code="group",
+        number="session_number",
+    ),
+    route(
+        "POST",
+        "/groups/{code}/sessions/{number}/register",
+        STAFF,
+        body="register_form",
+        code="group",
+        number="session_number",
+    ),
+    route(
+        "GET",
+        "/api/v1/groups/{code}/sessions/{number}/attendance",
+        STAFF,
+        code="group",
+        number="session_number",
+    ),
+    route(
+        "PUT",
+        "/api/v1/groups/{code}/sessions/{number}/attendance",
+        STAFF,
+        body="attendance",
+        code="group",
+        number="session_number",
+    ),
+    route(
+        "GET",
+        "/groups/{code}/sessions/{number}/prep",
+        STAFF,
+        code="group",
+        number="session_number",
+    ),
+    # One patient of a group (the participant must be in the group named).
+    route(
+        "GET",
+        "/groups/{code}/patients/{participant_code}",
+        STAFF,
+        code="group",
+        participant_code="participant",
+    ),
+    route(
+        "POST",
+        "/groups/{code}/patients/{participant_code}/revoke-invite",
+        STAFF,
+        body="csrf_form",
+        code="group",
+        participant_code="participant",
+    ),
+    route(
+        "POST",
+        "/groups/{code}/patients/{participant_code}/withdraw",
+        STAFF,
+        body="withdraw_form",
+        code="group",
+        participant_code="leaver",
+    ),
+    route(
+        "POST",
+        "/groups/{code}/patients/{participant_code}/move",
+        STAFF,
+        body="move_form",
+        code="group",
+        participant_code="leaver",
+    ),
+    # Patients' words: a group's shared comments, and the clinic's codebook.
+    route("GET", "/groups/{code}/words", STAFF, code="group"),
+    route(
+        "POST",
+        "/groups/{code}/words/{reflection_id}",
+        STAFF,
+        body="code_comment_form",
+        code="group",
+        reflection_id="comment",
+    ),
+    route("GET", "/codebook", STAFF),  # the caller's own clinic's codebook
+    route("POST", "/codebook", STAFF, body="new_theme_form"),
+    route("POST", "/codebook/{theme_id}", STAFF, body="theme_form", theme_id="theme"),
+    # Outcomes: scoped to the groups the caller may see.
+    route("GET", "/outcomes", STAFF),
+    route("GET", "/api/v1/outcomes/summary", STAFF),
+    route("GET", "/outcomes/patients/{code}", STAFF, code="participant"),
+    route("GET", "/outcomes/patients/{code}/enter", STAFF, code="participant"),
+    route("POST", "/outcomes/patients/{code}/enter", STAFF, body="paper_form", code="participant"),
+    route(
+        "POST",
+        "/outcomes/safety-flags/{flag_id}/acknowledge",
+        STAFF,
+        body="acknowledge_form",
+        flag_id="safety_flag",
+    ),
+    # Exports: clinicians and admins.
     route("GET", "/exports", CLINICIANS),
     route("POST", "/exports", CLINICIANS, body="csrf_form"),
+    # Admins only.
+    route("GET", "/admin/audit", ADMINS, typed=REFUSED_PATH),
+    route("POST", "/admin/audit/export", ADMINS, body="csrf_form", typed=REFUSED_PATH),
+    route("GET", "/programmes/{key}/adherence", ADMINS, key="programme"),
+    route("POST", "/programmes/{key}/adherence", ADMINS, body="adherence_form", key="programme"),
 ]
 
 ROUTE_TABLE = {(r.method, r.path): r for r in ROUTES}
