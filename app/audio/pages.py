@@ -100,6 +100,10 @@ async def upload_recording(
     background: BackgroundTasks,
 ) -> Response:
     """Accept a recording, check it quickly, and queue it; the work runs after the answer."""
+    # Programmes are shared by every clinic; an upload replaces the voice for this clinic only.
+    exercise = programme_service.exercises_by_id(session, [exercise_id]).get(exercise_id)
+    if exercise is None:
+        raise NotFound("No such exercise.")
     settings = request.app.state.settings
     declared = int(request.headers.get("content-length") or 0)
     error: str | None = None
@@ -131,10 +135,6 @@ async def upload_recording(
         context = _admin_context(session, user)
         context |= {"errors": {exercise_id: error}}
         return render(request, "audio/admin.html", context, status_code=422)
-    exercise = programme_service.exercises_by_id(session, [exercise_id]).get(exercise_id)
-    if exercise is None:
-        incoming.unlink(missing_ok=True)
-        raise NotFound("No such exercise.")
     asset = audio_service.add_upload(
         session,
         exercise_id=exercise.id or 0,

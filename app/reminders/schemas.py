@@ -1,8 +1,19 @@
 """Reminder shapes of the JSON API."""
 
 from datetime import datetime, time
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+# A wall-clock time as people write it ("08:00"). JSON Schema's "time" format demands a UTC
+# offset, which a local reminder time has none of, so the schema says what we really accept.
+LocalTime = Annotated[
+    time,
+    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["08:00"]}
+    ),
+]
 
 
 class ReminderPreferenceWrite(BaseModel):
@@ -13,7 +24,7 @@ class ReminderPreferenceWrite(BaseModel):
     practice: bool = False
     questionnaire: bool = False
     group_session: bool = False
-    time_of_day: time = Field(description="Local wall-clock time, e.g. 08:00")
+    time_of_day: LocalTime = Field(description="Local wall-clock time, e.g. 08:00")
     days: list[int] = Field(default_factory=lambda: list(range(7)), max_length=7)
     timezone: str = Field(description="IANA time zone, e.g. Europe/London", max_length=64)
 
@@ -23,7 +34,7 @@ class ReminderPreferenceRead(BaseModel):
     practice: bool
     questionnaire: bool
     group_session: bool
-    time_of_day: time
+    time_of_day: LocalTime
     days: list[int]
     timezone: str
     paused: bool

@@ -50,7 +50,7 @@ def test_the_page_is_quiet_by_default_and_saves_a_choice(
     prefs = client.get("/api/v1/reminders/preferences").json()
     assert prefs["practice"] and not prefs["group_session"]
     assert (prefs["time_of_day"], prefs["days"], prefs["timezone"]) == (
-        "19:30:00",
+        "19:30",
         [0, 3],
         "America/New_York",
     )

@@ -44,6 +44,11 @@ AUDIENCE: dict[str, dict[str, frozenset[str]]] = {
         "in-another-programme": frozenset({CL2}),
         "missing": frozenset(),
     },
+    "any_exercise": {  # the same exercises, for routes that take any programme's exercise
+        "in-clinic-one-programme": EVERYONE,
+        "in-another-programme": EVERYONE,
+        "missing": frozenset(),
+    },
     "rendition": {  # path value: the rendition filename
         "clinic-one-recording": CLINIC_ONE,
         "clinic-two-recording": frozenset({CL2}),
@@ -396,6 +401,17 @@ ROUTES = [
     route("GET", "/admin/audit", ADMINS, typed=REFUSED_PATH),
     route("POST", "/admin/audit/export", ADMINS, body="csrf_form", typed=REFUSED_PATH),
     route("GET", "/programmes/{key}/adherence", ADMINS, key="programme"),
+    # Audio: admins replace the shipped voice for their own clinic (programmes are shared, so
+    # any programme's exercise may get the clinic's recording). No file: 422 at the field.
+    route("GET", "/admin/audio", ADMINS),
+    route(
+        "POST",
+        "/admin/audio/{exercise_id}",
+        ADMINS,
+        body="csrf_form",
+        ok={422},
+        exercise_id="any_exercise",
+    ),
     route("POST", "/programmes/{key}/adherence", ADMINS, body="adherence_form", key="programme"),
 ]
 

@@ -164,6 +164,11 @@ def build_matrix_world(engine: Engine, settings: Settings) -> MatrixWorld:
                 "in-another-programme": str(foreign_exercise.id),
                 "missing": "999999",
             },
+            "any_exercise": {
+                "in-clinic-one-programme": str(exercise_id),
+                "in-another-programme": str(foreign_exercise.id),
+                "missing": "999999",
+            },
             "rendition": {
                 "clinic-one-recording": "clinic-one.webm",
                 "clinic-two-recording": "clinic-two.webm",
