@@ -33,7 +33,6 @@ def preference_read(session: SessionDep, user: PatientUser) -> ReminderPreferenc
         paused=bool(preference and preference.paused),
         next_practice_reminder_at=upcoming.at,
         devices=upcoming.devices,
-        questionnaire_reminders_available=reminders_service.questionnaire_reminders_wired(),
     )
 
 

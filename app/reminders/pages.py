@@ -51,7 +51,6 @@ def _page(
         "active": reminders_service.is_active(preference),
         "paused": bool(preference and preference.paused),
         "next_reminder": reminders_service.next_reminder(session, user=user),
-        "questionnaires_available": reminders_service.questionnaire_reminders_wired(),
         "clinic_timezone": request.app.state.settings.clinic_timezone,
     }
     return render(request, "reminders/settings.html", context, status_code=status_code)

@@ -40,7 +40,6 @@ class ReminderPreferenceRead(BaseModel):
     paused: bool
     next_practice_reminder_at: datetime | None
     devices: int
-    questionnaire_reminders_available: bool
 
 
 class PushKeys(BaseModel):

@@ -3,7 +3,7 @@ claim it, record what the push service said). Never commits: the caller owns the
 """
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -17,8 +17,9 @@ from sqlmodel import Session, SQLModel, col, delete, select
 
 from app.clinics.models import User
 from app.db import utcnow
-from app.errors import InvalidInput, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound
 from app.groups import service as groups_service
+from app.outcomes import service as outcomes_service
 from app.reminders import push, schedule
 from app.reminders.models import (
     DeliveryStatus,
@@ -53,29 +54,32 @@ MESSAGES = {
         title="Tend", body="Time for a few quiet minutes with Tend.", url="/today", tag="practice"
     ),
     "questionnaire": push.Message(
-        title="Tend", body="A few questions are ready when you are.", url="/today", tag="questions"
+        title="Tend",
+        body="A few questions are ready when you are.",
+        url="/questionnaires",
+        tag="questions",
     ),
     "group_session": push.Message(
         title="Tend", body="Your group meets today.", url="/today", tag="group"
     ),
 }
 
-# SEAM (outcomes): which questionnaires a patient has due on their local ``today``, as stable
-# keys (one per administration). The outcomes engineer's `due_questionnaires` plugs in here
-# through `use_questionnaires_due`; until it does, no questionnaire reminder is sent.
-QuestionnairesDue = Callable[[Session, User, date], Sequence[str]]
-_questionnaires_due: QuestionnairesDue | None = None
 
-
-def use_questionnaires_due(source: QuestionnairesDue | None) -> None:
-    """Wire the source of due questionnaires (the outcomes domain) into the scheduler."""
-    global _questionnaires_due
-    _questionnaires_due = source
-
-
-def questionnaire_reminders_wired() -> bool:
-    """Whether questionnaire reminders can be sent yet (the outcomes seam is filled)."""
-    return _questionnaires_due is not None
+def questionnaires_due(session: Session, user: User, today: date) -> list[str]:
+    """Stable keys (instrument:timepoint) of the required questionnaires the patient has open
+    on their local ``today``; weekly ratings are optional and not reminded of."""
+    try:
+        enrolment = groups_service.enrolment_of(session, patient=user)
+    except Forbidden:
+        return []
+    group = groups_service.get_group(session, enrolment.group_id)
+    return [
+        f"{item.instrument.id}:{item.window.timepoint}"
+        for item in outcomes_service.due_questionnaires(
+            session, enrolment=enrolment, group=group, today=today
+        )
+        if not item.window.optional
+    ]
 
 
 # --- the patient's choice -------------------------------------------------------------------
@@ -384,14 +388,14 @@ def _due_occurrences(
             start=since,
             end=now,
         )
-    if preference.questionnaire and _questionnaires_due is not None:
+    if preference.questionnaire:
         today = now.astimezone(zone).date()
         due_at = schedule.local_instant(today, preference.time_of_day, zone)
         if schedule.on_day(preference.days_mask, today) and since <= due_at < now:
             # One reminder per questionnaire, not one a day until it is done.
             found += [
                 schedule.Occurrence(key=f"questionnaire:{key}", kind="questionnaire", due_at=due_at)
-                for key in _questionnaires_due(session, user, today)
+                for key in questionnaires_due(session, user, today)
             ]
     if preference.group_session:
         for meeting_id, starts_at in meetings:

@@ -451,3 +451,30 @@ def test_two_scheduler_processes_send_each_reminder_once(
         assert [process.returncode for process in processes] == [0, 0], outputs
         counts = Counter(r.path.removeprefix("/push/") for r in endpoint.received)
     assert counts == Counter({name: 1 for name in names}), outputs
+
+
+def test_a_due_questionnaire_is_reminded_of_once_without_health_data(
+    client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    build_world(engine, started_days_ago=2)  # in week 1: the baseline questionnaires are open
+    login(client, "P-A1")
+    with push_endpoint() as endpoint:
+        device = BrowserSubscription.new(endpoint.url("phone-1"))
+        _subscribe(client, device)
+        at, later = _soon()
+        response = client.put(
+            "/api/v1/reminders/preferences",
+            json={"questionnaire": True, "time_of_day": at, "timezone": "Europe/London"},
+        )
+        assert response.status_code == 200, response.text
+
+        scheduler.run_pass(engine, settings, holder="one", now=later)
+        scheduler.run_pass(engine, settings, holder="one", now=later + timedelta(minutes=1))
+
+        messages = [device.decrypt(m.body) for m in endpoint.to("phone-1")]
+    keys = sorted(d.occurrence_key for d in _deliveries(engine))
+    assert keys and all(key.startswith("questionnaire:") for key in keys)
+    assert "questionnaire:phq9:baseline" in keys
+    assert len(messages) == len(keys)  # one message per questionnaire, never repeated
+    assert {m["url"] for m in messages} == {"/questionnaires"}
+    assert all("PHQ" not in m["body"] and "pain" not in m["body"] for m in messages)
