@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -23,7 +23,6 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
 from app.outcomes.definitions import INSTRUMENTS_DIR, Instrument, load_instruments
-from app.outcomes.effect_size import Correlation, PairedSummary, paired_summary, spearman
 from app.outcomes.models import Administration, AdministrationStatus, SafetyFlag
 from app.outcomes.reliable_change import (
     NoReliableChangeRule,
@@ -42,6 +41,9 @@ from app.outcomes.scoring import (
 )
 from app.practice import service as practice_service
 from app.programme import service as programme_service
+
+if TYPE_CHECKING:
+    from app.outcomes.effect_size import Correlation, PairedSummary
 
 STANDARD_TIMEPOINTS = ("baseline", "end", "follow_up")
 WEEKLY = re.compile(r"^week_([1-9][0-9]?)$")
@@ -929,6 +931,10 @@ def _measure(
     both.sort(key=lambda e: codes[e])
     pre = [scores[(e, instrument.id, from_)] for e in both]
     post = [scores[(e, instrument.id, to)] for e in both]
+    # SciPy costs ~90 MB of memory to import; only summaries need it (not exports, the
+    # patient app or the scheduler), so it is loaded here, on first use.
+    from app.outcomes.effect_size import paired_summary, spearman
+
     stats = paired_summary(
         pre, post, higher_is_better=instrument.higher_is_better, min_pairs=MIN_PAIRS
     )
