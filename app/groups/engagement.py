@@ -254,19 +254,19 @@ def flags_from_other_domains(session: Session, *, group: Group, today: date) -> 
         for view in outcomes_service.open_safety_flags_in(session, group_ids=[group.id or 0])
         if view.flag.enrolment_id in enrolments
     ]
-    for enrolment in enrolments.values():
-        overdue = outcomes_service.overdue_questionnaires(
-            session, enrolment=enrolment, group=group, today=today
-        )
-        if overdue:
-            names = ", ".join(item.instrument.short_name for item in overdue)
+    overdue = outcomes_service.overdue_questionnaires(
+        session, group=group, enrolment_ids=[e for e in enrolments if e is not None], today=today
+    )
+    for enrolment_id, items in overdue.items():
+        if items:
+            names = ", ".join(item.instrument.short_name for item in items)
             flags.append(
                 Flag(
                     kind="questionnaire_overdue",
                     severity=Severity.info,
                     text=f"Questionnaire overdue: {names}",
-                    enrolment_id=enrolment.id or 0,
-                    link=patient_link(group, enrolment),
+                    enrolment_id=enrolment_id,
+                    link=patient_link(group, enrolments[enrolment_id]),
                 )
             )
     return flags

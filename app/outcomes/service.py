@@ -215,41 +215,74 @@ def current_submission(
 OVERDUE_AFTER_DAYS = 7
 
 
-def overdue_questionnaires(
-    session: Session, *, enrolment: Enrolment, group: Group, today: date
-) -> list[DueItem]:
-    """Required questionnaires open for a week or more and still not sent."""
-    return [
-        item
-        for item in due_questionnaires(session, enrolment=enrolment, group=group, today=today)
-        if not item.window.optional and (today - item.window.opens_on).days >= OVERDUE_AFTER_DAYS
+def _open_questionnaires(
+    session: Session, *, group: Group, enrolment_ids: Sequence[int], today: date
+) -> dict[int, list[DueItem]]:
+    """For each enrolment of the group, what is open today and not yet submitted; one query
+    for all of them, so a board of fifteen patients does not ask the database 240 times."""
+    weeks = _programme_weeks(session, group)
+    windows = [w for w in timepoint_windows(group, weeks=weeks) if w.contains(today)]
+    due: dict[int, list[DueItem]] = {enrolment_id: [] for enrolment_id in enrolment_ids}
+    if not windows or not enrolment_ids:
+        return due
+    rows = session.exec(
+        select(Administration)
+        .where(
+            col(Administration.enrolment_id).in_(enrolment_ids),
+            col(Administration.timepoint).in_([w.timepoint for w in windows]),
+        )
+        .order_by(col(Administration.id))
+    ).all()
+    submitted = {
+        (a.enrolment_id, a.instrument_id, a.timepoint)
+        for a in rows
+        if a.status == AdministrationStatus.submitted
+    }
+    drafts = {  # ordered by id, so the newest draft of each questionnaire wins
+        (a.enrolment_id, a.instrument_id, a.timepoint): a
+        for a in rows
+        if a.status == AdministrationStatus.draft
+    }
+    offered = [
+        (window, instrument)
+        for window in windows
+        for instrument in ordered_instruments()
+        # Instruments without item text are entered by staff from the clinic's own form.
+        if has_item_text(instrument) and _instrument_timepoint(instrument, window.timepoint)
     ]
+    for enrolment_id in enrolment_ids:
+        for window, instrument in offered:
+            key = (enrolment_id, instrument.id, window.timepoint)
+            if key not in submitted:
+                due[enrolment_id].append(DueItem(instrument, window, drafts.get(key)))
+    return due
 
 
 def due_questionnaires(
     session: Session, *, enrolment: Enrolment, group: Group, today: date
 ) -> list[DueItem]:
     """What the patient may fill in today, not yet submitted; weekly ratings are optional."""
-    weeks = _programme_weeks(session, group)
-    due = []
-    for window in timepoint_windows(group, weeks=weeks):
-        if not window.contains(today):
-            continue
-        for instrument in ordered_instruments():
-            if not has_item_text(instrument):
-                continue  # entered by staff from the clinic's own form
-            if not _instrument_timepoint(instrument, window.timepoint):
-                continue
-            key: dict[str, Any] = {
-                "enrolment_id": enrolment.id or 0,
-                "instrument_id": instrument.id,
-                "timepoint": window.timepoint,
-            }
-            if current_submission(session, **key) is not None:
-                continue
-            draft = _latest(session, **key, status=AdministrationStatus.draft)
-            due.append(DueItem(instrument, window, draft))
-    return due
+    enrolment_id = enrolment.id or 0
+    return _open_questionnaires(session, group=group, enrolment_ids=[enrolment_id], today=today)[
+        enrolment_id
+    ]
+
+
+def overdue_questionnaires(
+    session: Session, *, group: Group, enrolment_ids: Sequence[int], today: date
+) -> dict[int, list[DueItem]]:
+    """Per enrolment: required questionnaires open for a week or more and still not sent."""
+    return {
+        enrolment_id: [
+            item
+            for item in items
+            if not item.window.optional
+            and (today - item.window.opens_on).days >= OVERDUE_AFTER_DAYS
+        ]
+        for enrolment_id, items in _open_questionnaires(
+            session, group=group, enrolment_ids=enrolment_ids, today=today
+        ).items()
+    }
 
 
 def due_item(
