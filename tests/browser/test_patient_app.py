@@ -312,6 +312,10 @@ def test_entries_wait_through_an_expired_session_until_sign_in(
     page.get_by_label("Password or passphrase").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/today")
+    # The card is hidden before the outbox has even been read, so wait for the server instead.
+    deadline = time.monotonic() + 30
+    while not server_logs(browser_engine) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
     page.wait_for_function("() => document.getElementById('outbox-card').hidden")
     assert [log.kind.value for log in server_logs(browser_engine)] == ["own"]
 
