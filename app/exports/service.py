@@ -615,15 +615,6 @@ _WRITERS: dict[
 }
 
 
-def zip_directory(directory: Path) -> bytes:
-    """The folder as a zip archive, in memory (small exports and tests)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(directory.iterdir()):
-            archive.write(path, arcname=path.name)
-    return buffer.getvalue()
-
-
 def zip_to_file(directory: Path, target: Path) -> None:
     """The folder as a zip archive written to ``target``, streamed from disk to disk."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -634,8 +625,3 @@ def zip_to_file(directory: Path, target: Path) -> None:
 def remove_tree(path: Path) -> None:
     """Remove a temporary export folder."""
     shutil.rmtree(path, ignore_errors=True)
-
-
-def columns_of(file: str) -> Sequence[Column]:
-    """The columns of an export file, as the codebook describes them."""
-    return next(table.columns for table in (*TABLES, REFLECTIONS) if table.file == file)

@@ -240,49 +240,6 @@ def record_check_in(
     return read, True
 
 
-@dataclass(frozen=True)
-class PracticeWeek:
-    """How much one patient practised between two dates (inclusive)."""
-
-    enrolment_id: int
-    days_practised: int
-    minutes: int
-    last_practice_date: date | None
-
-
-def practice_between(
-    session: Session, *, enrolment_ids: Sequence[int], first: date, last: date
-) -> dict[int, PracticeWeek]:
-    """Days practised and minutes per enrolment in a date range, with each one's last practice."""
-    in_range = (
-        select(
-            PracticeLog.enrolment_id,
-            func.count(func.distinct(PracticeLog.local_date)),
-            func.coalesce(func.sum(PracticeLog.listened_seconds), 0),
-        )
-        .where(col(PracticeLog.enrolment_id).in_(enrolment_ids))
-        .where(col(PracticeLog.local_date) >= first, col(PracticeLog.local_date) <= last)
-        .group_by(col(PracticeLog.enrolment_id))
-    )
-    totals = {row[0]: (int(row[1]), int(row[2])) for row in session.exec(in_range).all()}
-    latest = dict(
-        session.exec(
-            select(PracticeLog.enrolment_id, func.max(PracticeLog.local_date))
-            .where(col(PracticeLog.enrolment_id).in_(enrolment_ids))
-            .group_by(col(PracticeLog.enrolment_id))
-        ).all()
-    )
-    return {
-        enrolment_id: PracticeWeek(
-            enrolment_id=enrolment_id,
-            days_practised=totals.get(enrolment_id, (0, 0))[0],
-            minutes=round(totals.get(enrolment_id, (0, 0))[1] / 60),
-            last_practice_date=latest.get(enrolment_id),
-        )
-        for enrolment_id in enrolment_ids
-    }
-
-
 def minutes_by_day(session: Session, *, enrolment: Enrolment) -> dict[date, float]:
     """Minutes of practice per local day, for the patient's own progress."""
     rows = session.exec(

@@ -2,7 +2,6 @@
 
 import hashlib
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -58,8 +57,3 @@ def render_error_page(request: Request, status_code: int, message: str) -> HTMLR
         {"status_code": status_code, "message": message},
         status_code=status_code,
     )
-
-
-def template_path(name: str) -> Path:
-    """Where a template lives (for tests that check every page has one)."""
-    return TEMPLATES_DIR / name
