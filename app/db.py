@@ -4,13 +4,18 @@ SQLite is the embedded default (WAL, synchronous=FULL, foreign keys on, and writ
 transactions that take the write lock up front); PostgreSQL runs the same code.
 """
 
-from collections.abc import Iterator
+import os
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, make_url
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine.interfaces import Dialect
 from sqlmodel import Session, SQLModel
@@ -49,29 +54,102 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+BUSY_TIMEOUT_SECONDS = 15
+_WRITE = {"sqlite_immediate": True}
+_write_turns: dict[str, threading.Lock] = {}
+_write_turns_guard = threading.Lock()
+
+
+def _write_turn_for(database: str) -> threading.Lock:
+    """One turn-taking lock per database file, shared by every engine in this process."""
+    with _write_turns_guard:
+        return _write_turns.setdefault(database, threading.Lock())
+
+
+class _TurnTakingConnection(sqlite3.Connection):
+    """A SQLite connection whose writers queue for their turn inside this process.
+
+    SQLite's own busy handler makes a waiting writer sleep (1, 2, 5 ... 100 ms) and retry,
+    so under load the write lock often sits free while every writer sleeps. Queueing on a
+    Python lock first hands the turn over the moment the holder commits or rolls back.
+    Writers in other processes (the CLI, a second server) still meet the busy timeout.
+    """
+
+    write_turn: "threading.Lock | None" = None
+    _holds_turn = False
+
+    def begin_write(self) -> None:
+        """BEGIN IMMEDIATE once this process's earlier writers are done."""
+        assert self.write_turn is not None
+        if not self.write_turn.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise sqlite3.OperationalError("database is locked")
+        self._holds_turn = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._give_back_turn()
+            raise
+
+    def _give_back_turn(self) -> None:
+        if self._holds_turn:
+            self._holds_turn = False
+            assert self.write_turn is not None
+            self.write_turn.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_back_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_back_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_back_turn()
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    write_turn = _write_turn_for(os.path.realpath(engine.url.database or ":memory:"))
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
+        dbapi_connection.write_turn = write_turn
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")  # a 201 means the row survived power loss
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Writers take the lock at BEGIN, so two writers queue instead of deadlocking on upgrade.
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if connection.get_execution_options().get("sqlite_immediate", False):
+            connection.connection.dbapi_connection.begin_write()
+        else:
+            connection.exec_driver_sql("BEGIN")
 
 
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url`` with Tend's connection settings applied."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": BUSY_TIMEOUT_SECONDS,
+                "factory": _TurnTakingConnection,
+            },
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -79,23 +157,59 @@ def create_db_engine(url: str) -> Engine:
 
 def open_session(engine: Engine, *, write: bool = False) -> Session:
     """A session; ``write=True`` makes SQLite take the write lock when the transaction begins."""
-    bind = engine.execution_options(sqlite_immediate=True) if write else engine
-    return Session(bind, expire_on_commit=False)
+    return Session(engine, expire_on_commit=False, execution_options=_WRITE if write else {})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's session: committed when the route returns, before the response is sent."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session: committed when the route returns, before the response is sent.
+
+    Async only so that FastAPI does not spend a worker-thread hop on creating it (that does no
+    I/O: the connection is taken at the first statement); the ending runs in a worker thread.
+    """
     write = request.method not in ("GET", "HEAD", "OPTIONS")
-    with open_session(request.app.state.engine, write=write) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            # Rollback expires loaded objects; detach them first so the error page can still
-            # read the signed-in user (otherwise a 403 page for a signed-in user became a 500).
-            session.expunge_all()
-            session.rollback()
-            raise
+    session = open_session(request.app.state.engine, write=write)
+    try:
+        yield session
+    except BaseException:
+        await _end(session, _roll_back_and_close)
+        raise
+    await _end(session, _commit_and_close)
+
+
+async def _end(session: Session, ending: Callable[[Session], None]) -> None:
+    # Shielded: even a cancelled request must give back its connection (and SQLite write turn).
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(ending, session)
+
+
+def _commit_and_close(session: Session) -> None:
+    with session:
+        session.commit()
+
+
+def _roll_back_and_close(session: Session) -> None:
+    with session:
+        # Rollback expires loaded objects; detach them first so the error page can still
+        # read what the route loaded (otherwise a 403 page for a signed-in user became a 500).
+        session.expunge_all()
+        session.rollback()
+
+
+def add_even_when_reading(session: Session, row: SQLModel) -> None:
+    """Add ``row`` to the session's work, or store it now when the session only reads SQLite.
+
+    For what reads must record (staff views of patient data are audited). On SQLite a read
+    transaction cannot take the write lock once anyone else has committed since it began, so
+    a read session's row goes in a short write transaction of its own instead; the view's
+    own reads are untouched. PostgreSQL and write sessions keep it in their transaction.
+    """
+    engine = session.get_bind()
+    if engine.dialect.name != "sqlite" or session.execution_options.get("sqlite_immediate"):
+        session.add(row)
+        return
+    with Session(engine, expire_on_commit=False, execution_options=_WRITE) as writer:
+        writer.add(row)
+        writer.commit()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -11,10 +11,10 @@ from app.db import create_db_engine
 from app.reminders import scheduler as reminders_scheduler
 from app.routes import build_api_router, build_page_router
 from app.security.refusals import AuditRefusalsMiddleware
-from app.security.worker import worker_id_middleware
-from app.web.csrf import same_origin_middleware
+from app.security.worker import WorkerIdMiddleware
+from app.web.csrf import SameOriginMiddleware
 from app.web.error_handlers import install_error_handlers
-from app.web.headers import security_headers_middleware
+from app.web.headers import SecurityHeadersMiddleware
 from app.web.templating import STATIC_DIR
 
 
@@ -42,12 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.middleware("http")(same_origin_middleware)
-    app.middleware("http")(security_headers_middleware)
+    # Pure ASGI middleware (last added is outermost): BaseHTTPMiddleware copied every body
+    # through extra tasks and cost more per request than the practice-log write itself.
+    app.add_middleware(SameOriginMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     # Outermost, so that refusals by the middlewares above are recorded too.
     app.add_middleware(AuditRefusalsMiddleware)
     if settings.environment == "test":
-        app.middleware("http")(worker_id_middleware)
+        app.add_middleware(WorkerIdMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_api_router())
     app.include_router(build_page_router())

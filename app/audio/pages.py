@@ -3,9 +3,9 @@ cached for good under content-hashed names, and only to signed-in people of the 
 
 import re
 from gettext import gettext as _
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
@@ -14,10 +14,10 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from app.audio import probe, worker
 from app.audio import service as audio_service
 from app.audio.processing import AudioRejected
-from app.auth.dependencies import CurrentUser
-from app.clinics.models import Role, User
+from app.auth.dependencies import AdminUser, CurrentUser
+from app.clinics.models import User
 from app.db import SessionDep
-from app.errors import Forbidden, NotFound
+from app.errors import NotFound
 from app.programme import service as programme_service
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
@@ -27,16 +27,6 @@ router = APIRouter(tags=["media"])
 IMMUTABLE = "private, max-age=31536000, immutable"
 # What the upload field offers in the file picker; the server decides by decoding, not by name.
 ACCEPT = "audio/*,.wav,.mp3,.m4a,.aac,.ogg,.opus,.webm,.flac"
-
-
-def require_admin(user: CurrentUser) -> User:
-    """Only a clinic's admins manage its audio."""
-    if user.role != Role.admin:
-        raise Forbidden("Only clinic admins can manage audio.")
-    return user
-
-
-AdminUser = Annotated[User, Depends(require_admin)]
 
 
 @router.get("/media/{filename}")

@@ -16,8 +16,8 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from app.audit import service as audit_service
-from app.audit.dependencies import AdminUser
 from app.audit.service import AuditFilter
+from app.auth.dependencies import AdminUser
 from app.db import SessionDep, utcnow
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from app.audit.models import AuditEvent
 from app.clinics.models import Role, User
+from app.db import add_even_when_reading
 from app.errors import Forbidden
 
 
@@ -24,7 +25,8 @@ def record(
     object_id: object = None,
     **detail: Any,
 ) -> AuditEvent:
-    """Add an audit event to the session's transaction (it commits with the work it records)."""
+    """Add an audit event to the session's transaction (it commits with the work it records;
+    a view, which only reads, has its event stored at once: see ``add_even_when_reading``)."""
     event = AuditEvent(
         action=action,
         actor_user_id=actor.id if actor else None,
@@ -34,7 +36,7 @@ def record(
         object_id=None if object_id is None else str(object_id),
         detail=detail,
     )
-    session.add(event)
+    add_even_when_reading(session, event)
     return event
 
 

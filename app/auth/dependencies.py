@@ -6,53 +6,60 @@ from fastapi import Depends, Request
 
 from app.auth import service as auth_service
 from app.clinics.models import Role, User
-from app.db import SessionDep, open_session
+from app.db import open_session
 from app.errors import Forbidden, NotAuthenticated
 from app.web.csrf import SESSION_COOKIE
 
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+def get_current_user(request: Request) -> User:
+    """The user of the session cookie; 401 (or the sign-in page) when there is none.
 
-def get_current_user(request: Request, session: SessionDep) -> User:
-    """The user of the session cookie; 401 (or the sign-in page) when there is none."""
+    Read in its own short transaction, not the request's: on SQLite a write request's
+    transaction holds the database's write lock, and it should begin only when the route
+    starts its own work. The user comes back detached, every column loaded.
+    """
     token = request.cookies.get(SESSION_COOKIE)
-    settings = request.app.state.settings
-    user = None
-    if token and request.method in _READS:
-        user, stale = auth_service.resolve_session_for_read(session, token=token, settings=settings)
-        if user is not None and stale:
-            # A separate short write: the request's own transaction stays a read.
-            with open_session(request.app.state.engine, write=True) as touch:
-                auth_service.touch_session(touch, token=token)
-                touch.commit()
-    elif token:
-        user = auth_service.resolve_session(session, token=token, settings=settings)
+    user = _signed_in_user(request, token) if token else None
     if user is None:
         raise NotAuthenticated("Please sign in.")
-    # A detached copy for templates, headers and the audit of refusals: the session's own
-    # instance is expired when a failing request rolls back, before its error page renders.
-    request.state.user = User(**user.model_dump())
+    request.state.user = user
+    return user
+
+
+def _signed_in_user(request: Request, token: str) -> User | None:
+    engine = request.app.state.engine
+    with open_session(engine) as session:
+        user, stale = auth_service.resolve_session_for_read(
+            session, token=token, settings=request.app.state.settings
+        )
+    if user is not None and stale:
+        with open_session(engine, write=True) as touch:
+            auth_service.touch_session(touch, token=token)
+            touch.commit()
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
+# The role guards below are async only because they do no I/O: FastAPI then runs them on
+# the event loop instead of handing each to a worker thread.
 
-def require_patient(user: CurrentUser) -> User:
+
+async def require_patient(user: CurrentUser) -> User:
     """Only patients."""
     if user.role != Role.patient:
         raise Forbidden("This is part of the patient app.")
     return user
 
 
-def require_staff(user: CurrentUser) -> User:
+async def require_staff(user: CurrentUser) -> User:
     """Only staff (facilitators, clinicians, admins)."""
     if not user.is_staff:
         raise Forbidden("This page is for clinic staff.")
     return user
 
 
-def require_clinician(user: CurrentUser) -> User:
+async def require_clinician(user: CurrentUser) -> User:
     """Clinicians and admins: people who see the whole clinic's data."""
     if user.role not in (Role.clinician, Role.admin):
         raise Forbidden("Only clinicians and admins can do this.")
@@ -64,7 +71,7 @@ StaffUser = Annotated[User, Depends(require_staff)]
 ClinicianUser = Annotated[User, Depends(require_clinician)]
 
 
-def require_admin(user: CurrentUser) -> User:
+async def require_admin(user: CurrentUser) -> User:
     """Only admins."""
     if user.role != Role.admin:
         raise Forbidden("Only admins can do this.")

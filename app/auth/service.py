@@ -56,14 +56,6 @@ def start_session(session: Session, *, user: User, settings: Settings) -> str:
     return token
 
 
-def resolve_session(session: Session, *, token: str, settings: Settings) -> User | None:
-    """The user behind a session token, if the session is live; keeps it alive on use."""
-    user, stale = resolve_session_for_read(session, token=token, settings=settings)
-    if user is not None and stale:
-        touch_session(session, token=token)
-    return user
-
-
 def resolve_session_for_read(
     session: Session, *, token: str, settings: Settings
 ) -> tuple[User | None, bool]:
@@ -71,7 +63,7 @@ def resolve_session_for_read(
 
     Reads must not write in their own transaction: on SQLite, upgrading a read transaction to
     a write fails at once ("database is locked") when another request wrote meanwhile, so
-    the caller touches the session in a separate short write transaction instead.
+    the caller touches the session (``touch_session``) in a separate short write instead.
     """
     found = session.exec(
         select(AuthSession, User)

@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.auth.dependencies import PatientUser, StaffUser
 from app.clinics import service as clinics_service
 from app.clinics.models import User
-from app.db import SessionDep
+from app.db import open_session
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
 
@@ -24,19 +24,24 @@ class PatientContext:
     today: date
 
 
-def get_patient_context(user: PatientUser, session: SessionDep) -> PatientContext:
+# Loaders read in their own short transaction and return detached rows, like
+# get_current_user: a write request's transaction (and SQLite's write lock) should begin
+# only when the route starts its own work.
+
+
+def get_patient_context(request: Request, user: PatientUser) -> PatientContext:
     """The signed-in patient's active enrolment and group."""
-    enrolment = groups_service.enrolment_of(session, patient=user)
-    group = groups_service.get_group(session, enrolment.group_id)
-    clinic = clinics_service.get_clinic(session, group.clinic_id)
+    with open_session(request.app.state.engine) as session:
+        enrolment, group, clinic = groups_service.placement_of(session, patient=user)
     return PatientContext(
         user=user, enrolment=enrolment, group=group, today=clinics_service.today_at(clinic)
     )
 
 
-def get_visible_group(code: str, user: StaffUser, session: SessionDep) -> Group:
+def get_visible_group(request: Request, code: str, user: StaffUser) -> Group:
     """The group named in the path, if the signed-in staff member may see it."""
-    return groups_service.get_group_for_staff(session, code=code, viewer=user)
+    with open_session(request.app.state.engine) as session:
+        return groups_service.get_group_for_staff(session, code=code, viewer=user)
 
 
 Patient = Annotated[PatientContext, Depends(get_patient_context)]

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, delete, select
 
 from app.audit import service as audit
 from app.auth import service as auth_service
-from app.clinics.models import Role, User
+from app.clinics.models import Clinic, Role, User
 from app.config import Settings
 from app.db import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound
@@ -115,14 +115,20 @@ def enrol_patient(
 
 def enrolment_of(session: Session, *, patient: User) -> Enrolment:
     """The patient's current enrolment; a patient with none is refused."""
-    enrolment = session.exec(
-        select(Enrolment).where(
-            Enrolment.user_id == patient.id, Enrolment.status == EnrolmentStatus.active
-        )
+    return placement_of(session, patient=patient)[0]
+
+
+def placement_of(session: Session, *, patient: User) -> tuple[Enrolment, Group, Clinic]:
+    """The patient's current enrolment with its group and clinic, in one query."""
+    found = session.exec(
+        select(Enrolment, Group, Clinic)
+        .join(Group, col(Group.id) == Enrolment.group_id)
+        .join(Clinic, col(Clinic.id) == Group.clinic_id)
+        .where(Enrolment.user_id == patient.id, Enrolment.status == EnrolmentStatus.active)
     ).first()
-    if enrolment is None:
+    if found is None:
         raise Forbidden("You are not in an active group. Please contact your clinic.")
-    return enrolment
+    return found
 
 
 def get_group(session: Session, group_id: int) -> Group:

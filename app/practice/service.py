@@ -3,13 +3,14 @@
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
+from sqlalchemy import RowMapping, Table, insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -39,6 +40,9 @@ from app.programme import service as programme_service
 # A phone clock this far ahead of the server is wrong; the log is kept and flagged.
 CLOCK_TOLERANCE = timedelta(minutes=10)
 _RATING_FIELDS = ("pain_intensity", "pain_distress", "mood")
+_LOGS: Table = PracticeLog.__table__  # type: ignore[attr-defined]
+_CHECK_INS: Table = CheckIn.__table__  # type: ignore[attr-defined]
+LogRow = Mapping[Any, Any]  # a practice_log row by column name
 
 
 def _body_sha256(payload: BaseModel) -> str:
@@ -63,125 +67,149 @@ def _ratings_id(log_id: uuid.UUID, moment: CheckInMoment) -> str:
 def record_practice(
     session: Session, *, enrolment: Enrolment, programme_id: int, payload: PracticeLogCreate
 ) -> tuple[PracticeLogRead, bool]:
-    """Store a practice log once; returns the stored log and whether this call created it."""
+    """Store a practice log once; returns the stored log and whether this call created it.
+
+    The busiest write in Tend, so it works on table rows rather than ORM objects, checks
+    what needs no database first (on SQLite the first statement takes the write lock) and
+    answers from what it stored instead of reading it back.
+    """
     digest = _body_sha256(payload)
-    existing = session.get(PracticeLog, str(payload.id))
-    if existing is not None:
-        return _replay(session, existing, enrolment=enrolment, digest=digest), False
-    if payload.exercise_id is not None:
-        try:
-            programme_service.get_exercise(session, payload.exercise_id, programme_id=programme_id)
-        except NotFound as error:
-            raise InvalidInput(
-                "No such exercise in your programme.", field="exercise_id"
-            ) from error
     zone = ZoneInfo(payload.timezone)
     _check_local_date(payload.started_at.astimezone(zone).date(), payload.local_date, "local_date")
+    existing = _stored_log(session, payload.id)
+    if existing is not None:
+        return _replay(session, existing, enrolment=enrolment, digest=digest), False
+    exercise_title = _exercise_title(session, payload.exercise_id, programme_id=programme_id)
     now = utcnow()
     offset = payload.started_at.utcoffset() or timedelta(0)
-    log = PracticeLog(
-        id=str(payload.id),
-        enrolment_id=enrolment.id or 0,
-        exercise_id=payload.exercise_id,
-        kind=PracticeKind(payload.kind) if payload.kind else PracticeKind.exercise,
-        started_at=payload.started_at,
-        utc_offset_minutes=int(offset.total_seconds() // 60),
-        timezone=payload.timezone,
-        local_date=payload.local_date,
-        listened_seconds=payload.listened_seconds,
-        completed=payload.completed,
-        received_at=now,
-        clock_suspect=payload.started_at > now + CLOCK_TOLERANCE,
-        request_sha256=digest,
-    )
+    log = {
+        "id": str(payload.id),
+        "enrolment_id": enrolment.id,
+        "exercise_id": payload.exercise_id,
+        "kind": PracticeKind(payload.kind) if payload.kind else PracticeKind.exercise,
+        "started_at": payload.started_at,
+        "utc_offset_minutes": int(offset.total_seconds() // 60),
+        "timezone": payload.timezone,
+        "local_date": payload.local_date,
+        "listened_seconds": payload.listened_seconds,
+        "completed": payload.completed,
+        "received_at": now,
+        "clock_suspect": payload.started_at > now + CLOCK_TOLERANCE,
+        "request_sha256": digest,
+    }
     end_of_practice = payload.started_at + timedelta(seconds=payload.listened_seconds)
-    ratings = [
-        (CheckInMoment.before, payload.ratings_before, payload.started_at),
-        (CheckInMoment.after, payload.ratings_after, end_of_practice),
+    ratings = {
+        CheckInMoment.before: (payload.ratings_before, payload.started_at),
+        CheckInMoment.after: (payload.ratings_after, end_of_practice),
+    }
+    check_ins = [
+        _check_in_row(log, moment, given, at, received_at=now)
+        for moment, (given, at) in ratings.items()
+        if given is not None
     ]
     try:
         with session.begin_nested():
-            session.add(log)
-            session.flush()
-            for moment, given, at in ratings:
-                if given is not None:
-                    session.add(_check_in(enrolment, log, moment, given, at))
-            session.flush()
+            session.execute(insert(_LOGS), [log])
+            if check_ins:
+                session.execute(insert(_CHECK_INS), check_ins)
     except IntegrityError:
         # Another request stored the same id between our read and our insert.
-        session.expire_all()
-        stored = session.get(PracticeLog, str(payload.id))
+        stored = _stored_log(session, payload.id)
         if stored is None:
             raise
         return _replay(session, stored, enrolment=enrolment, digest=digest), False
-    return read_practice_log(session, log), True
+    ratings_given = {moment: given for moment, (given, _) in ratings.items()}
+    return _log_view(log, ratings_given, exercise_title), True
 
 
-def _check_in(
-    enrolment: Enrolment,
-    log: PracticeLog,
+def _stored_log(session: Session, log_id: uuid.UUID) -> RowMapping | None:
+    return session.execute(sql_select(_LOGS).where(_LOGS.c.id == str(log_id))).mappings().first()
+
+
+def _exercise_title(session: Session, exercise_id: int | None, *, programme_id: int) -> str | None:
+    if exercise_id is None:
+        return None
+    title = programme_service.exercise_title(session, exercise_id, programme_id=programme_id)
+    if title is None:
+        raise InvalidInput("No such exercise in your programme.", field="exercise_id")
+    return title
+
+
+def _check_in_row(
+    log: Mapping[str, Any],
     moment: CheckInMoment,
     given: Ratings,
     at: datetime,
-) -> CheckIn:
-    return CheckIn(
-        id=_ratings_id(uuid.UUID(log.id), moment),
-        enrolment_id=enrolment.id or 0,
-        practice_log_id=log.id,
-        moment=moment,
-        recorded_at=at,
-        local_date=log.local_date,
+    *,
+    received_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": _ratings_id(uuid.UUID(log["id"]), moment),
+        "enrolment_id": log["enrolment_id"],
+        "practice_log_id": log["id"],
+        "moment": moment,
+        "recorded_at": at,
+        "local_date": log["local_date"],
+        "received_at": received_at,
         **given.model_dump(),
-    )
+    }
 
 
 def _replay(
-    session: Session, existing: PracticeLog, *, enrolment: Enrolment, digest: str
+    session: Session, existing: LogRow, *, enrolment: Enrolment, digest: str
 ) -> PracticeLogRead:
-    if existing.enrolment_id != enrolment.id or existing.request_sha256 != digest:
+    if existing["enrolment_id"] != enrolment.id or existing["request_sha256"] != digest:
         raise InvalidInput(
             "A practice log with this id was already stored with different details. "
             "Make a new id for a new practice.",
             field="id",
         )
-    return read_practice_log(session, existing)
+    return _read_logs(session, [existing])[0]
 
 
-def read_practice_log(session: Session, log: PracticeLog) -> PracticeLogRead:
-    """The API view of one stored log."""
-    return _read_logs(session, [log])[0]
-
-
-def _read_logs(session: Session, logs: Sequence[PracticeLog]) -> list[PracticeLogRead]:
-    ids = [log.id for log in logs]
+def _read_logs(session: Session, logs: Sequence[LogRow]) -> list[PracticeLogRead]:
+    ids = [log["id"] for log in logs]
     check_ins = (
         session.exec(select(CheckIn).where(col(CheckIn.practice_log_id).in_(ids))).all()
         if ids
         else []
     )
-    ratings = {(c.practice_log_id, c.moment): _ratings_of(c) for c in check_ins}
-    exercise_ids = [log.exercise_id for log in logs if log.exercise_id is not None]
+    ratings: dict[str, dict[CheckInMoment, Ratings | None]] = {log_id: {} for log_id in ids}
+    for check_in in check_ins:
+        if check_in.practice_log_id is not None:
+            ratings[check_in.practice_log_id][check_in.moment] = _ratings_of(check_in)
+    exercise_ids = [log["exercise_id"] for log in logs if log["exercise_id"] is not None]
     exercises = programme_service.exercises_by_id(session, exercise_ids)
     return [
-        PracticeLogRead(
-            id=uuid.UUID(log.id),
-            exercise_id=log.exercise_id,
-            exercise_title=exercises[log.exercise_id].title
-            if log.exercise_id in exercises
-            else None,
-            kind=log.kind.value,
-            started_at=log.started_at.astimezone(ZoneInfo(log.timezone)),
-            timezone=log.timezone,
-            local_date=log.local_date,
-            listened_seconds=log.listened_seconds,
-            completed=log.completed,
-            ratings_before=ratings.get((log.id, CheckInMoment.before)),
-            ratings_after=ratings.get((log.id, CheckInMoment.after)),
-            received_at=log.received_at,
-            clock_suspect=log.clock_suspect,
+        _log_view(
+            log,
+            ratings[log["id"]],
+            exercises[log["exercise_id"]].title if log["exercise_id"] in exercises else None,
         )
         for log in logs
     ]
+
+
+def _log_view(
+    log: LogRow,
+    ratings: dict[CheckInMoment, Ratings | None],
+    exercise_title: str | None,
+) -> PracticeLogRead:
+    return PracticeLogRead(
+        id=uuid.UUID(log["id"]),
+        exercise_id=log["exercise_id"],
+        exercise_title=exercise_title,
+        kind=log["kind"].value,
+        started_at=log["started_at"].astimezone(ZoneInfo(log["timezone"])),
+        timezone=log["timezone"],
+        local_date=log["local_date"],
+        listened_seconds=log["listened_seconds"],
+        completed=log["completed"],
+        ratings_before=ratings.get(CheckInMoment.before),
+        ratings_after=ratings.get(CheckInMoment.after),
+        received_at=log["received_at"],
+        clock_suspect=log["clock_suspect"],
+    )
 
 
 def _ratings_of(check_in: CheckIn) -> Ratings:
@@ -190,11 +218,15 @@ def _ratings_of(check_in: CheckIn) -> Ratings:
 
 def list_practice_logs(session: Session, *, enrolment: Enrolment) -> list[PracticeLogRead]:
     """The patient's own logs, newest first."""
-    logs = session.exec(
-        select(PracticeLog)
-        .where(PracticeLog.enrolment_id == enrolment.id)
-        .order_by(col(PracticeLog.started_at).desc())
-    ).all()
+    logs = (
+        session.execute(
+            sql_select(_LOGS)
+            .where(_LOGS.c.enrolment_id == enrolment.id)
+            .order_by(_LOGS.c.started_at.desc())
+        )
+        .mappings()
+        .all()
+    )
     return _read_logs(session, logs)
 
 

@@ -169,6 +169,15 @@ def get_exercise(session: Session, exercise_id: int, *, programme_id: int) -> Ex
     return exercise
 
 
+def exercise_title(session: Session, exercise_id: int, *, programme_id: int) -> str | None:
+    """The title of an exercise of this programme; None when the programme has no such one."""
+    return session.exec(
+        select(Exercise.title).where(
+            Exercise.id == exercise_id, Exercise.programme_id == programme_id
+        )
+    ).first()
+
+
 def exercises_by_id(session: Session, ids: Sequence[int]) -> dict[int, Exercise]:
     """Exercises keyed by id, for labelling logs and exports."""
     if not ids:

@@ -5,11 +5,11 @@ every unsafe cookie-authenticated JSON API call (scripts read it from
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from fastapi import Form, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import Forbidden
 
@@ -50,19 +50,29 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def same_origin_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Refuse state-changing requests that a browser says came from another site."""
-    if request.method not in _SAFE_METHODS:
-        if not _same_origin(request):
-            return JSONResponse({"detail": "Cross-site request refused."}, status_code=403)
-        if not _api_token_ok(request):
-            return JSONResponse(
-                {"detail": f"Missing or wrong {CSRF_HEADER} header. Reload the page and retry."},
-                status_code=403,
-            )
-    return await call_next(request)
+class SameOriginMiddleware:
+    """Refuse state-changing requests that a browser says came from another site, and
+    cookie-authenticated API writes without the session's token (pure ASGI: the body
+    passes through untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in _SAFE_METHODS:
+            refusal = _refusal(Request(scope))
+            if refusal is not None:
+                await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _refusal(request: Request) -> str | None:
+    if not _same_origin(request):
+        return "Cross-site request refused."
+    if not _api_token_ok(request):
+        return f"Missing or wrong {CSRF_HEADER} header. Reload the page and retry."
+    return None
 
 
 def _api_token_ok(request: Request) -> bool:

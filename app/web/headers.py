@@ -1,9 +1,7 @@
 """Security headers on every response."""
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import Request
-from fastapi.responses import Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -23,18 +21,32 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-async def security_headers_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+class SecurityHeadersMiddleware:
     """Add CSP and friends; keep signed-in pages and API answers out of every cache."""
-    response = await call_next(request)
-    headers = response.headers
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                _add_headers(MutableHeaders(scope=message), scope)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _add_headers(headers: MutableHeaders, scope: Scope) -> None:
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.url.scheme == "https":
+    if scope["scheme"] == "https":
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if getattr(request.state, "user", None) is not None:
+    # request.state keeps its attributes in scope["state"]; the user is set by authentication.
+    if scope.get("state", {}).get("user") is not None:
         headers.setdefault("Cache-Control", "no-store")
-    return response

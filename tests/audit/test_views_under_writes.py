@@ -1,0 +1,50 @@
+"""Audited staff views keep working while patients write (on SQLite a read transaction that
+later writes its audit event cannot take the write lock once someone else has committed)."""
+
+import threading
+import uuid
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.db import open_session
+from app.practice import service as practice_service
+from app.practice.schemas import CheckInCreate
+from tests.factories import World, build_world, login
+
+
+def test_the_board_stays_available_while_patients_record_ratings(
+    client: TestClient, engine: Engine
+) -> None:
+    world: World = build_world(engine)
+    login(client, "fa@one.example")
+    stop = threading.Event()
+
+    def patients_recording() -> None:
+        enrolment = world.enrolments["B1"]
+        while not stop.is_set():
+            with open_session(engine, write=True) as session:
+                practice_service.record_check_in(
+                    session,
+                    enrolment=enrolment,
+                    payload=CheckInCreate.model_validate(
+                        {
+                            "id": str(uuid.uuid4()),
+                            "recorded_at": "2026-01-05T09:00:00+00:00",
+                            "timezone": "Europe/London",
+                            "local_date": "2026-01-05",
+                            "ratings": {"pain_intensity": 4},
+                        }
+                    ),
+                )
+                session.commit()
+
+    writer = threading.Thread(target=patients_recording)
+    writer.start()
+    try:
+        statuses = [client.get("/groups/GRP-A").status_code for _ in range(25)]
+    finally:
+        stop.set()
+        writer.join()
+
+    assert statuses == [200] * 25
