@@ -15,8 +15,19 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, make_url
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    TypeDecorator,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import Dialect
 from sqlmodel import Session, SQLModel
 
@@ -56,6 +67,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 BUSY_TIMEOUT_SECONDS = 15
 _WRITE = {"sqlite_immediate": True}
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 _write_turns: dict[str, threading.Lock] = {}
 _write_turns_guard = threading.Lock()
 
@@ -160,6 +172,19 @@ def open_session(engine: Engine, *, write: bool = False) -> Session:
     return Session(engine, expire_on_commit=False, execution_options=_WRITE if write else {})
 
 
+def open_lookup_session(engine: Engine) -> Session:
+    """A session for a lookup of a statement or two: who is calling, the group in the path.
+
+    On PostgreSQL it runs outside a transaction (each statement sees the database as of its
+    own start), sparing the two round trips of BEGIN and ROLLBACK. SQLite's are in-process
+    and cheap, and its connections stay in the explicit-BEGIN mode set up above.
+    """
+    autocommit = engine.dialect.name == "postgresql"
+    return Session(
+        engine, expire_on_commit=False, execution_options=_AUTOCOMMIT if autocommit else {}
+    )
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session: committed when the route returns, before the response is sent.
 
@@ -195,21 +220,38 @@ def _roll_back_and_close(session: Session) -> None:
         session.rollback()
 
 
-def add_even_when_reading(session: Session, row: SQLModel) -> None:
-    """Add ``row`` to the session's work, or store it now when the session only reads SQLite.
+def insert_unless_present(session: Session, table: Table, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless its key is taken already; True when this call stored it.
 
-    For what reads must record (staff views of patient data are audited). On SQLite a read
-    transaction cannot take the write lock once anyone else has committed since it began, so
-    a read session's row goes in a short write transaction of its own instead; the view's
-    own reads are untouched. PostgreSQL and write sessions keep it in their transaction.
+    One statement on both engines (ON CONFLICT DO NOTHING), so two requests racing to store
+    the same id need no savepoint and no caught IntegrityError to settle who won.
+    """
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql_insert if postgresql else sqlite_insert)(table).values(row)
+    # RETURNING, not rowcount: psycopg reports no rowcount for this statement.
+    stored = statement.on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return session.execute(stored).first() is not None
+
+
+def add_even_when_reading(session: Session, *rows: SQLModel) -> None:
+    """Add ``rows`` to the session's work, or store them now when the session reads SQLite.
+
+    For what pages that only read must record: a staff view's audit event, a clinic's first
+    codebook. On SQLite a read transaction cannot take the write lock once anyone else has
+    committed since it began, so a read session's rows go in a short write transaction of
+    their own (committed at once) and the page's reads are untouched. PostgreSQL, write
+    sessions and sessions already holding changes keep the rows in their own transaction.
     """
     engine = session.get_bind()
-    if engine.dialect.name != "sqlite" or session.execution_options.get("sqlite_immediate"):
-        session.add(row)
+    reading = not session.execution_options.get("sqlite_immediate")
+    pending = session.new or session.dirty or session.deleted
+    if engine.dialect.name != "sqlite" or not reading or pending:
+        session.add_all(rows)
         return
     with Session(engine, expire_on_commit=False, execution_options=_WRITE) as writer:
-        writer.add(row)
+        writer.add_all(rows)
         writer.commit()
+    session.commit()  # ends the read's snapshot, so its next statement sees the rows
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,5 +1,6 @@
 """Benchmarks: Tend's practice-log write against a bare FastAPI baseline doing the same
-database work, in the same run, on SQLite or PostgreSQL; and the patient Today page.
+database work, in the same run, on SQLite or PostgreSQL; and two pages people open most:
+the patient's Today and the facilitator's engagement board (15 patients, 8 weeks of data).
 
     .venv/bin/python -m bench.run --engine sqlite      (or --engine postgresql)
 
@@ -32,7 +33,8 @@ from app import migrate
 from app.auth import service as auth_service
 from app.config import Settings
 from app.db import create_db_engine, open_session
-from app.web.csrf import csrf_token_for
+from app.web.csrf import SESSION_COOKIE, csrf_token_for
+from bench import board
 from tests.factories import build_world
 from tests.security.server import SECRET_KEY, Server, free_port
 
@@ -111,13 +113,25 @@ class Baseline(Server):
 
 
 def _wrk(
-    url: str, *, env: dict[str, str], script: Path | None, seconds: int, connections: int
+    url: str,
+    *,
+    env: dict[str, str] | None = None,
+    script: Path | None = None,
+    header: str | None = None,
+    seconds: int,
+    connections: int,
 ) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         command += ["-s", str(script)]
+    if header:
+        command += ["-H", header]
     output = subprocess.run(
-        command + [url], capture_output=True, text=True, env={**os.environ, **env}, check=True
+        command + [url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
 
@@ -204,6 +218,7 @@ def main() -> None:
         tend_url = _database(args.engine, folder, "tend")
         base_url = _database(args.engine, folder, "baseline")
         tend_cookie, tend_csrf, exercise = _patient_session(tend_url)
+        board.build(tend_url)
         base_cookie, _, base_exercise = _patient_session(base_url)
         tend = Server(tend_url, folder / "tend-data")
         baseline = Baseline(base_url, folder / "base-data")
@@ -263,7 +278,8 @@ def main() -> None:
                         )
                     ),
                 }
-            results["today_page"] = _today(tend, tend_cookie, args)
+            results["today_page"] = _page(tend, tend_cookie, "/today", args)
+            results["board_page"] = _page(tend, _facilitator_cookie(tend), "/groups/BENCH", args)
         finally:
             tend.stop()
             baseline.stop()
@@ -287,21 +303,23 @@ def main() -> None:
     print(text)
 
 
-def _today(tend: Server, cookie: str, args: argparse.Namespace) -> dict[str, float]:
-    """GET /today with a wrk Lua-free header: wrk -H."""
-    command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--latency"]
-    command += ["-H", f"Cookie: tend_session={cookie}", tend.url + "/today"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", output)
-    assert p99, output
-    value = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "requests_per_second": rps,
-        "p99_ms": value,
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-    }
+def _facilitator_cookie(tend: Server) -> str:
+    response = httpx.post(
+        f"{tend.url}/api/v1/auth/login",
+        json={"login": "facilitator@bench.example", "password": board.PASSWORD},
+    )
+    response.raise_for_status()
+    return response.cookies[SESSION_COOKIE]
+
+
+def _page(tend: Server, cookie: str, path: str, args: argparse.Namespace) -> dict[str, float]:
+    """GET one signed-in page as fast as wrk can."""
+    return _wrk(
+        tend.url + path,
+        header=f"Cookie: {SESSION_COOKIE}={cookie}",
+        seconds=args.seconds,
+        connections=args.connections,
+    )
 
 
 if __name__ == "__main__":

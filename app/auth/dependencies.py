@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from app.auth import service as auth_service
 from app.clinics.models import Role, User
-from app.db import open_session
+from app.db import open_lookup_session, open_session
 from app.errors import Forbidden, NotAuthenticated
 from app.web.csrf import SESSION_COOKIE
 
@@ -28,7 +28,7 @@ def get_current_user(request: Request) -> User:
 
 def _signed_in_user(request: Request, token: str) -> User | None:
     engine = request.app.state.engine
-    with open_session(engine) as session:
+    with open_lookup_session(engine) as session:
         user, stale = auth_service.resolve_session_for_read(
             session, token=token, settings=request.app.state.settings
         )

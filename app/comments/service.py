@@ -8,6 +8,7 @@ from sqlmodel import Session, col, delete, func, select
 from app.audit import service as audit
 from app.clinics.models import User
 from app.comments.models import ReflectionTheme, Theme
+from app.db import add_even_when_reading
 from app.errors import InvalidInput, NotFound
 from app.groups import service as groups_service
 from app.groups.models import Group
@@ -33,13 +34,12 @@ def codebook(session: Session, *, clinic_id: int, include_retired: bool = True) 
         ).all()
     )
     if not themes:
-        for position, (label, description) in enumerate(STUDY_THEMES):
-            theme = Theme(
-                clinic_id=clinic_id, label=label, description=description, position=position
-            )
-            session.add(theme)
-            themes.append(theme)
-        session.flush()
+        themes = [
+            Theme(clinic_id=clinic_id, label=label, description=description, position=position)
+            for position, (label, description) in enumerate(STUDY_THEMES)
+        ]
+        add_even_when_reading(session, *themes)
+        session.flush()  # gives them ids when they joined this session's own work
     return [t for t in themes if include_retired or not t.retired]
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from app.auth.dependencies import PatientUser, StaffUser
 from app.clinics import service as clinics_service
 from app.clinics.models import User
-from app.db import open_session
+from app.db import open_lookup_session
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
 
@@ -31,7 +31,7 @@ class PatientContext:
 
 def get_patient_context(request: Request, user: PatientUser) -> PatientContext:
     """The signed-in patient's active enrolment and group."""
-    with open_session(request.app.state.engine) as session:
+    with open_lookup_session(request.app.state.engine) as session:
         enrolment, group, clinic = groups_service.placement_of(session, patient=user)
     return PatientContext(
         user=user, enrolment=enrolment, group=group, today=clinics_service.today_at(clinic)
@@ -40,7 +40,7 @@ def get_patient_context(request: Request, user: PatientUser) -> PatientContext:
 
 def get_visible_group(request: Request, code: str, user: StaffUser) -> Group:
     """The group named in the path, if the signed-in staff member may see it."""
-    with open_session(request.app.state.engine) as session:
+    with open_lookup_session(request.app.state.engine) as session:
         return groups_service.get_group_for_staff(session, code=code, viewer=user)
 
 

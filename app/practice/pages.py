@@ -44,7 +44,9 @@ def _today_context(
         "programme": view.programme,
         "week": view.week,
         "new_log_id": uuid.uuid4(),
-        "recent": practice_service.list_practice_logs(session, enrolment=patient.enrolment)[:5],
+        "recent": practice_service.list_practice_logs(
+            session, enrolment=patient.enrolment, limit=5
+        ),
     }
 
 

@@ -12,10 +12,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy import RowMapping, Table, insert
 from sqlalchemy import select as sql_select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from app.db import utcnow
+from app.db import insert_unless_present, utcnow
 from app.errors import InvalidInput, NotFound
 from app.groups.models import Enrolment
 from app.practice.models import (
@@ -107,17 +106,13 @@ def record_practice(
         for moment, (given, at) in ratings.items()
         if given is not None
     ]
-    try:
-        with session.begin_nested():
-            session.execute(insert(_LOGS), [log])
-            if check_ins:
-                session.execute(insert(_CHECK_INS), check_ins)
-    except IntegrityError:
+    if not insert_unless_present(session, _LOGS, log):
         # Another request stored the same id between our read and our insert.
         stored = _stored_log(session, payload.id)
-        if stored is None:
-            raise
+        assert stored is not None
         return _replay(session, stored, enrolment=enrolment, digest=digest), False
+    if check_ins:
+        session.execute(insert(_CHECK_INS), check_ins)
     ratings_given = {moment: given for moment, (given, _) in ratings.items()}
     return _log_view(log, ratings_given, exercise_title), True
 
@@ -216,13 +211,16 @@ def _ratings_of(check_in: CheckIn) -> Ratings:
     return Ratings(**{name: getattr(check_in, name) for name in _RATING_FIELDS})
 
 
-def list_practice_logs(session: Session, *, enrolment: Enrolment) -> list[PracticeLogRead]:
-    """The patient's own logs, newest first."""
+def list_practice_logs(
+    session: Session, *, enrolment: Enrolment, limit: int | None = None
+) -> list[PracticeLogRead]:
+    """The patient's own logs, newest first (the latest ``limit`` of them if given)."""
     logs = (
         session.execute(
             sql_select(_LOGS)
             .where(_LOGS.c.enrolment_id == enrolment.id)
             .order_by(_LOGS.c.started_at.desc())
+            .limit(limit)
         )
         .mappings()
         .all()
