@@ -89,6 +89,11 @@ def programme_load(
         raise typer.Exit(1) from error
     state = "loaded" if changed else "already up to date"
     console.print(f"Programme {programme.key} v{programme.version} {state}.")
+    if programme.adherence_rule_edited_at is not None:
+        console.print(
+            f"Adherence rule: kept the one an admin set on "
+            f"{programme.adherence_rule_edited_at:%Y-%m-%d} (the file's rule is not applied)."
+        )
 
 
 @programme_cli.command("check")

@@ -2,18 +2,24 @@
 
 One record per participant (record_id = the exported participant code). The participant
 form is not repeating; practice, check-ins, scores, attendance and weekly adherence are
-repeating instruments, so each practice is one instance of the ``practice`` form.
+repeating instruments, so each practice is one instance of the ``practice`` form. The
+answers of item_responses.csv are fields of the ``score`` form, one per item of every
+instrument, filled on the instance of the questionnaire they belong to.
 """
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.exports.tables import TABLES, Column
+from app.exports.tables import ADMINISTRATION_KEY, TABLES, Column, Table
 from app.groups.models import Enrolment, Group
+from app.outcomes import service as outcomes_service
+from app.outcomes.definitions import Instrument, Item
 
 DICTIONARY_HEADER = (
     "Variable / Field Name",
@@ -51,6 +57,7 @@ class Field:
     minimum: str = ""
     maximum: str = ""
     source: str = ""  # the export table column it comes from
+    branching: str = ""  # REDCap branching logic: show the field only if this holds
 
 
 @dataclass(frozen=True)
@@ -61,13 +68,15 @@ class Form:
 
 
 # Which export table fills which repeating form, and the prefix of its field names.
+SCORE_FORM = Form("score", "scores.csv", "score_")
 FORMS = (
     Form("practice", "practice_logs.csv", "prac_"),
     Form("checkin", "checkins.csv", "chk_"),
-    Form("score", "scores.csv", "score_"),
+    SCORE_FORM,
     Form("attendance", "attendance.csv", "att_"),
     Form("adherence_week", "adherence_weekly.csv", "adh_"),
 )
+ITEM_TABLE = next(t for t in TABLES if t.file == "item_responses.csv")
 # Coded choices for the string columns that have a closed set of values.
 CHOICES: dict[tuple[str, str], Sequence[tuple[str, str]]] = {
     ("practice_logs.csv", "kind"): (
@@ -109,6 +118,10 @@ IMPORT_NOTES = """## Importing into REDCap
    except `participant` repeating: practice, checkin, score, attendance, adherence_week.
 3. Data Import Tool: upload `redcap_records.csv` (format: rows are records; dates Y-M-D).
    Times are UTC (`YYYY-MM-DD HH:MM:SS`).
+
+Each questionnaire's item answers are fields of its `score` instance
+(`score_<instrument>_<item>`, e.g. `score_phq9_q1`), shown only for that instrument.
+A questionnaire staff entered as a total has its score and no item answers.
 """
 
 
@@ -138,8 +151,44 @@ def _field_for(form: Form, column: Column) -> Field:
     )
 
 
+def item_field_name(instrument_id: str, item_id: str) -> str:
+    """The score form's field for one item of one instrument (REDCap names are lower case)."""
+    return f"{SCORE_FORM.prefix}{instrument_id}_{item_id.lower()}"
+
+
+def _item_field(instrument: Instrument, number: int, item: Item) -> Field:
+    name = item_field_name(instrument.id, item.id)
+    label = f"{instrument.short_name} item {number}" + (f": {item.text}" if item.text else "")
+    note = f"LOINC {item.loinc}" if item.loinc else ""
+    show = f"[{SCORE_FORM.prefix}instrument] = '{instrument.id}'"
+    options = instrument.options_for(item.id)
+    if options is not None:
+        choices = " | ".join(f"{option.value}, {option.label}" for option in options)
+        return Field(name, SCORE_FORM.name, "dropdown", label, choices, note, branching=show)
+    scale = instrument.range_for(item.id)
+    assert scale is not None  # every item has options or a range
+    return Field(
+        name,
+        SCORE_FORM.name,
+        "text",
+        label,
+        note=note,
+        validation="integer",
+        minimum=str(scale.min),
+        maximum=str(scale.max),
+        branching=show,
+    )
+
+
+def _item_fields() -> Iterator[Field]:
+    for instrument in outcomes_service.ordered_instruments():
+        for number, item in enumerate(instrument.items, start=1):
+            yield _item_field(instrument, number, item)
+
+
 def fields() -> list[Field]:
-    """Every field, in dictionary order: record_id first, then the forms' fields."""
+    """Every field, in dictionary order: record_id first, then the forms' fields (the score
+    form's own, then one per questionnaire item)."""
     result = [
         Field("record_id", PARTICIPANT_FORM, "text", "Participant code (pseudonymous)"),
         Field("group_code", PARTICIPANT_FORM, "text", "Group (cohort) code"),
@@ -150,6 +199,8 @@ def fields() -> list[Field]:
             if column.name in ("participant_code", "group_code"):
                 continue
             result.append(_field_for(form, column))
+        if form == SCORE_FORM:
+            result.extend(_item_fields())
     return result
 
 
@@ -175,7 +226,7 @@ def dictionary_rows(*, rules: Mapping[str, str]) -> Iterator[tuple[str, ...]]:
             f.minimum,
             f.maximum,
             "",
-            "",
+            f.branching,
             "y" if f.name == "record_id" else "",
             "",
             "",
@@ -217,13 +268,42 @@ def participants(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[s
     yield from session.exec(query)
 
 
+def _administration_key(table: Table) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """Reads the columns that name an administration from a row of ``table``."""
+    columns = [c.name for c in table.columns]
+    return itemgetter(*(columns.index(name) for name in ADMINISTRATION_KEY))
+
+
+class _ItemAnswers:
+    """item_responses rows, handed out administration by administration as score rows come.
+
+    Both tables stream from the same administrations in the same order through the same
+    filters, so a score row's answers, when it has any, are always next in line.
+    """
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        columns = [c.name for c in ITEM_TABLE.columns]
+        self._answer = itemgetter(columns.index("item"), columns.index("value"))
+        self._groups = groupby(rows, key=_administration_key(ITEM_TABLE))
+        self._next = next(self._groups, None)
+
+    def take(self, key: tuple[Any, ...]) -> list[tuple[str, Any]]:
+        """(item id, answer) of the administration with this key; none when it has none."""
+        if self._next is None or self._next[0] != key:
+            return []
+        answers = [self._answer(row) for row in self._next[1]]
+        self._next = next(self._groups, None)
+        return answers
+
+
 def record_rows(
     participant_rows: Iterable[tuple[str, str]],
     table_rows: Mapping[str, Iterable[tuple[Any, ...]]],
     *,
     counts: dict[str, int],
 ) -> Iterator[list[Any]]:
-    """The flat import rows: a participant row per record, then one row per repeat instance."""
+    """The flat import rows: a participant row per record, then one row per repeat instance
+    (a score instance carries its questionnaire's item answers)."""
     header = record_header()
     position = {name: i for i, name in enumerate(header)}
     width = len(header)
@@ -236,12 +316,18 @@ def record_rows(
         counts["participant"] += 1
         yield row
     by_file = {t.file: t for t in TABLES}
+    score_key = _administration_key(by_file[SCORE_FORM.table])
+    instrument_index = ADMINISTRATION_KEY.index("instrument")
     for form in FORMS:
         names = [c.name for c in by_file[form.table].columns]
-        form_fields = [f for f in all_fields if f.form == form.name]
+        form_fields = [f for f in all_fields if f.form == form.name and f.source]
         slots = [(names.index(f.source), position[f.name], f.validation) for f in form_fields]
         instances: dict[str, int] = {}
         counts[form.name] = 0
+        answers = None
+        if form == SCORE_FORM:
+            answers = _ItemAnswers(table_rows[ITEM_TABLE.file])
+            counts["item_answers"] = 0
         for source in table_rows[form.table]:
             code = source[0]
             instances[code] = instances.get(code, 0) + 1
@@ -249,5 +335,26 @@ def record_rows(
             row[0], row[1], row[2] = code, form.name, instances[code]
             for index, slot, validation in slots:
                 row[slot] = _value(source[index], validation)
+            if answers is not None:
+                key = score_key(source)
+                counts["item_answers"] += _fill_items(
+                    row, position, key[instrument_index], answers.take(key)
+                )
             counts[form.name] += 1
             yield row
+
+
+def _fill_items(
+    row: list[Any],
+    position: Mapping[str, int],
+    instrument: str,
+    answers: Iterable[tuple[str, Any]],
+) -> int:
+    """Put an administration's answers in their fields of the row; how many were placed."""
+    placed = 0
+    for item_id, value in answers:
+        slot = position.get(item_field_name(instrument, item_id))
+        if slot is not None:  # None: an item the instrument's definition no longer has
+            row[slot] = value
+            placed += 1
+    return placed

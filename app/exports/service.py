@@ -468,9 +468,9 @@ def readme_lines(context: _Context, counts: dict[str, int]) -> list[str]:
         f"- Groups: {', '.join(g.code for g in context.groups) or '(none)'}",
         f"- From: {request.date_from.isoformat() if request.date_from else '(start)'}",
         f"- To: {request.date_to.isoformat() if request.date_to else '(today)'}",
-        "- The date range applies to "
-        "local_date (practice, check-ins), completed_at (scores), session_date (attendance), "
-        "week_start (adherence), created_at (reflections); before any date shift.",
+        "- The date range applies to local_date (practice, check-ins), completed_at (scores, "
+        "item responses), session_date (attendance), week_start (adherence), created_at "
+        "(reflections); before any date shift.",
         "",
         "## Adherence rule",
         "",
@@ -502,13 +502,14 @@ def readme_lines(context: _Context, counts: dict[str, int]) -> list[str]:
         "Names, contact details and logins are never included. Free text (reflections) is "
         + ("INCLUDED in reflections.csv." if request.free_text else "not included.")
     )
+    described = {table.file: table.description for table in context.tables}
     lines += [
         "",
         "## Files",
         "",
-        "| file | rows |",
-        "| --- | --- |",
-        *(f"| {name} | {rows} |" for name, rows in counts.items()),
+        "| file | rows | holds |",
+        "| --- | --- | --- |",
+        *(f"| {name} | {rows} | {described.get(name, '')} |" for name, rows in counts.items()),
         "",
         "Every variable is described in codebook.csv (meaning, type, allowed values, units, "
         "missing codes, derivation, LOINC). manifest.json lists each file's SHA-256 and rows.",

@@ -242,6 +242,10 @@ def _score_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[An
     return outcomes_service.score_export_rows(session, group_ids=group_ids)
 
 
+def _item_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    return outcomes_service.item_export_rows(session, group_ids=group_ids)
+
+
 RATING_COLUMNS = (
     Column(
         "pain_intensity",
@@ -268,6 +272,23 @@ RATING_COLUMNS = (
         units="score",
         missing="blank = not given",
     ),
+)
+
+# The columns that name an administration: scores.csv and item_responses.csv share them, so
+# the two join on ADMINISTRATION_KEY (one current administration per key).
+INSTRUMENT = Column("instrument", "string", "Instrument id", allowed="e.g. phq9, gad7, pseq")
+TIMEPOINT = Column(
+    "timepoint",
+    "string",
+    "Administration timepoint",
+    allowed="baseline, end, follow_up, week_N",
+)
+COMPLETED_AT = Column("completed_at", "datetime", "When it was completed (ISO 8601, UTC)")
+INSTRUMENT_VERSION = Column("instrument_version", "string", "Version of the instrument definition")
+ADMINISTRATION_KEY = ("participant_code", "group_code", "instrument", "timepoint")
+STAFF_TOTALS = (
+    "A questionnaire staff entered as a total from a paper form (e.g. the PSEQ) has no item "
+    "answers, so no rows here: its score is in scores.csv (staff_entered = 1)."
 )
 
 TABLES = (
@@ -350,13 +371,8 @@ TABLES = (
         "One row per completed questionnaire; a correction replaces what it corrects.",
         (
             *ID_COLUMNS,
-            Column("instrument", "string", "Instrument id", allowed="e.g. phq9, gad7, pseq"),
-            Column(
-                "timepoint",
-                "string",
-                "Administration timepoint",
-                allowed="baseline, end, follow_up, week_N",
-            ),
+            INSTRUMENT,
+            TIMEPOINT,
             Column(
                 "score",
                 "number",
@@ -365,8 +381,8 @@ TABLES = (
                 derivation="Scored by the instrument's rules (docs/instruments.md)",
                 loinc="PHQ-9 total 44261-6; GAD-7 total 70274-6; pain 0-10 72514-3",
             ),
-            Column("completed_at", "datetime", "When it was completed (ISO 8601, UTC)"),
-            Column("instrument_version", "string", "Version of the instrument definition"),
+            COMPLETED_AT,
+            INSTRUMENT_VERSION,
             Column("band", "string", "Severity band of the score", missing="blank: no bands"),
             Column(
                 "staff_entered",
@@ -382,6 +398,51 @@ TABLES = (
             ),
         ),
         _score_rows,
+        date_column="completed_at",
+    ),
+    Table(
+        "item_responses.csv",
+        "One row per answer to one item of each questionnaire in scores.csv; joins it on "
+        f"{', '.join(ADMINISTRATION_KEY)}. {STAFF_TOTALS}",
+        (
+            *ID_COLUMNS,
+            INSTRUMENT,
+            INSTRUMENT_VERSION,
+            TIMEPOINT,
+            COMPLETED_AT,
+            Column(
+                "item",
+                "string",
+                "The item's id in the instrument definition",
+                allowed="e.g. q1-q9 (phq9), q1-q7 (gad7)",
+                derivation=f"Only answered items: an item left blank has no row. {STAFF_TOTALS}",
+            ),
+            Column(
+                "item_number",
+                "integer",
+                "Position of the item in the questionnaire",
+                allowed="1 to the instrument's items",
+                missing="blank: the item is not in the current instrument definition",
+            ),
+            Column(
+                "value",
+                "integer",
+                "The answer, as given",
+                allowed="The item's options or range in the instrument definition",
+                units="score",
+                derivation="Before any reverse scoring. Whole numbers only: no instrument has "
+                "free-text items",
+                loinc="per item: see item_loinc",
+            ),
+            Column(
+                "item_loinc",
+                "string",
+                "LOINC code of the item",
+                allowed="e.g. PHQ-9 item 1 44250-9, GAD-7 item 1 69725-0",
+                missing="blank: the item has no LOINC code (or none is recorded)",
+            ),
+        ),
+        _item_rows,
         date_column="completed_at",
     ),
     Table(
@@ -468,9 +529,8 @@ def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreR
             continue
         instrument = outcomes_service.get_instrument(administration.instrument_id)
         items = tuple(
-            (item_id, float(value))
-            for item_id, value in administration.answers.items()
-            if isinstance(value, int | float)
+            (answer.item_id, float(answer.value))
+            for answer in outcomes_service.answered_items(administration)
         )
         yield ScoreRecord(
             administration_id=str(administration.id),

@@ -55,6 +55,7 @@ class Item(_Strict):
     text: str | None = None
     options: list[ResponseOption] | None = Field(default=None, min_length=2)
     range: NumericRange | None = None
+    loinc: str | None = Field(default=None, pattern=LOINC_CODE)
 
 
 class ScoreRange(_Strict):
@@ -204,13 +205,24 @@ class Instrument(_Strict):
         """The item with this id."""
         return next(item for item in self.items if item.id == item_id)
 
+    def options_for(self, item_id: str) -> list[ResponseOption] | None:
+        """The answers item ``item_id`` offers as a list (its own, else the instrument's), or
+        None when it is answered on a numeric range."""
+        item = self.item(item_id)
+        return item.options or (None if item.range else self.options)
+
+    def range_for(self, item_id: str) -> NumericRange | None:
+        """The numeric range item ``item_id`` is answered on, or None when it has options."""
+        if self.options_for(item_id) is not None:
+            return None
+        return self.item(item_id).range or self.range
+
     def allowed_values(self, item_id: str) -> list[int]:
         """The answers item ``item_id`` accepts, lowest first."""
-        item = self.item(item_id)
-        options = item.options or (None if item.range else self.options)
+        options = self.options_for(item_id)
         if options is not None:
             return sorted(option.value for option in options)
-        scale = item.range or self.range
+        scale = self.range_for(item_id)
         assert scale is not None  # cross_check guarantees every item has a scale
         return list(range(scale.min, scale.max + 1))
 

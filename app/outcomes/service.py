@@ -1,5 +1,6 @@
 """Questionnaires over time: what is due, drafts, submission and scoring, corrections, safety
-flags, per-patient summaries, the group outcome summary and the rows of scores.csv."""
+flags, per-patient summaries, the group outcome summary and the rows of scores.csv and
+item_responses.csv."""
 
 from __future__ import annotations
 
@@ -1091,6 +1092,10 @@ def exported_administrations(
         yield administration, participant, group_code
 
 
+def _completed_at(administration: Administration) -> str:
+    return administration.submitted_at.isoformat() if administration.submitted_at else ""
+
+
 def score_export_rows(session: Session, *, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
     """scores.csv rows: one per submitted administration that no correction has replaced."""
     for administration, participant, group_code in exported_administrations(
@@ -1103,9 +1108,54 @@ def score_export_rows(session: Session, *, group_ids: Sequence[int]) -> Iterator
             administration.instrument_id,
             administration.timepoint,
             "" if total is None else (int(total) if float(total).is_integer() else total),
-            administration.submitted_at.isoformat() if administration.submitted_at else "",
+            _completed_at(administration),
             administration.instrument_version,
             administration.score_band or "",
             int(administration.staff_entered),
             int(administration.supersedes_id is not None),
         )
+
+
+@dataclass(frozen=True)
+class ItemAnswer:
+    """One answered item of an administration, placed in its instrument's definition."""
+
+    item_id: str
+    number: int | None  # position in the instrument; None when the definition no longer has it
+    value: int
+    loinc: str | None
+
+
+def answered_items(administration: Administration) -> list[ItemAnswer]:
+    """The administration's answers in the instrument's item order; unanswered items and
+    anything but a whole number (no instrument has free-text items) are left out."""
+    instrument = instruments().get(administration.instrument_id)
+    items = instrument.items if instrument else []
+    place = {item.id: (number, item.loinc) for number, item in enumerate(items, start=1)}
+    answers = []
+    for item_id, value in administration.answers.items():
+        if type(value) is int:  # not None (unanswered), text or a boolean
+            number, loinc = place.get(item_id, (None, None))
+            answers.append(ItemAnswer(item_id, number, value, loinc))
+    return sorted(answers, key=lambda a: (a.number is None, a.number or 0))
+
+
+def item_export_rows(session: Session, *, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    """item_responses.csv rows: one per answer of each administration scores.csv exports (a
+    total entered by staff has no answers, so no rows)."""
+    for administration, participant, group_code in exported_administrations(
+        session, group_ids=group_ids
+    ):
+        for answer in answered_items(administration):
+            yield (
+                participant,
+                group_code,
+                administration.instrument_id,
+                administration.instrument_version,
+                administration.timepoint,
+                _completed_at(administration),
+                answer.item_id,
+                answer.number,
+                answer.value,
+                answer.loinc,
+            )

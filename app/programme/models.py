@@ -34,6 +34,9 @@ class Programme(SQLModel, table=True):
     target_minutes_per_day: int = 10
     target_days_per_week: int = 5
     completer_weeks: int = 5
+    # Set when an admin edits the adherence rule in the app: from then on their rule wins
+    # over the programme file's, so reloading the file does not undo it.
+    adherence_rule_edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     source_sha256: str = Field(default="", max_length=64)
     loaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, delete, select
 from app.audio import markup
 from app.audit import service as audit
 from app.clinics.models import User
+from app.db import utcnow
 from app.errors import InvalidInput, NotFound
 from app.programme.adherence import AdherenceRule
 from app.programme.loader import ProgrammeSource, read_programme
@@ -42,17 +43,21 @@ def load_programme(session: Session, source: ProgrammeSource) -> tuple[Programme
     if programme is not None and programme.source_sha256 == source.sha256:
         return programme, False
     programme = programme or Programme(key=definition.key, title=definition.title)
-    programme.sqlmodel_update(
-        {
-            "version": definition.version,
-            "title": definition.title,
-            "summary": definition.summary,
-            "target_minutes_per_day": definition.practice_target.minutes_per_day,
-            "target_days_per_week": definition.practice_target.days_per_week,
-            "completer_weeks": definition.practice_target.completer_weeks,
-            "source_sha256": source.sha256,
+    changes: dict[str, object] = {
+        "version": definition.version,
+        "title": definition.title,
+        "summary": definition.summary,
+        "source_sha256": source.sha256,
+    }
+    if programme.adherence_rule_edited_at is None:
+        # The file's rule is the default only until an admin edits it in the app.
+        target = definition.practice_target
+        changes |= {
+            "target_minutes_per_day": target.minutes_per_day,
+            "target_days_per_week": target.days_per_week,
+            "completer_weeks": target.completer_weeks,
         }
-    )
+    programme.sqlmodel_update(changes)
     session.add(programme)
     session.flush()
     exercises = _upsert_exercises(session, programme, source)
@@ -217,7 +222,8 @@ def set_adherence_target(
     days_per_week: int,
     completer_weeks: int,
 ) -> AdherenceRule:
-    """Change the programme's adherence definition; returns the new rule."""
+    """Change the programme's adherence definition (kept when the programme file is reloaded);
+    returns the new rule."""
     total_weeks = len(session.exec(select(Week).where(Week.programme_id == programme.id)).all())
     if not 1 <= minutes_per_day <= 180:
         raise InvalidInput("Choose 1 to 180 minutes.", field="minutes_per_day")
@@ -229,6 +235,7 @@ def set_adherence_target(
     programme.target_minutes_per_day = minutes_per_day
     programme.target_days_per_week = days_per_week
     programme.completer_weeks = completer_weeks
+    programme.adherence_rule_edited_at = utcnow()
     session.add(programme)
     audit.record(
         session,

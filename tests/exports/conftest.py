@@ -2,7 +2,8 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +14,9 @@ from sqlmodel import select
 from app.clinics.models import User
 from app.db import open_session
 from app.groups import service as groups_service
-from app.groups.models import Attendance, AttendanceStatus, GroupSession
+from app.groups.models import Attendance, AttendanceStatus, Enrolment, GroupSession
+from app.outcomes import service as outcomes_service
+from app.outcomes.models import Administration
 from app.practice.models import Reflection, ReflectionKind
 from tests.factories import World, build_world, login
 
@@ -105,3 +108,68 @@ def populated(engine: Engine, client: TestClient) -> Populated:
         session.commit()
         assert groups_service.get_group(session, world.group_a.id or 0).code == "GRP-A"
     return data
+
+
+PHQ9_FIRST = {f"q{n}": 1 for n in range(1, 10)}
+PHQ9_CORRECTED = dict(zip(PHQ9_FIRST, (2, 1, 0, 3, 1, 2, 0, 1, 0), strict=True))
+PHQ9_PAPER = {**PHQ9_CORRECTED, "q3": None}  # one item left blank: the score is prorated
+GAD7 = {f"q{n}": n % 4 for n in range(1, 8)}
+
+
+@dataclass
+class Scored:
+    populated: Populated
+    # When the patients sent their forms; the clinician's paper forms and correction are today.
+    earlier: datetime
+
+
+@pytest.fixture
+def scored(populated: Populated, engine: Engine) -> Scored:
+    """Questionnaires on top of ``populated``.
+
+    P-A1: a PHQ-9 the clinician corrected, and a GAD-7. P-A2: a PSEQ entered as a total
+    and a paper PHQ-9 with item 3 blank. P-B1: a PHQ-9 draft. P-B2: a GAD-7.
+    """
+    world = populated.world
+    earlier = datetime.now(UTC) - timedelta(days=9)
+    with open_session(engine, write=True) as session:
+        clinician = session.get(User, world.users["clinician"].id)
+        a1, a2, b1, b2 = (
+            session.get(Enrolment, world.enrolments[key].id) for key in ("A1", "A2", "B1", "B2")
+        )
+        assert clinician and a1 and a2 and b1 and b2
+        patients_forms = ((a1, "phq9", PHQ9_FIRST), (a1, "gad7", GAD7), (b2, "gad7", GAD7))
+        for enrolment, instrument, answers in patients_forms:
+            outcomes_service.record_administration(
+                session,
+                enrolment=enrolment,
+                instrument_id=instrument,
+                timepoint="baseline",
+                submitted_at=earlier,
+                answers=answers,
+            )
+        paper_forms: tuple[tuple[Enrolment, str, dict[str, Any]], ...] = (
+            (a1, "phq9", {"answers": PHQ9_CORRECTED, "correction": True}),
+            (a2, "phq9", {"answers": PHQ9_PAPER}),
+            (a2, "pseq", {"total": 30}),
+        )
+        for enrolment, instrument, form in paper_forms:
+            outcomes_service.enter_paper_form(
+                session,
+                staff=clinician,
+                enrolment=enrolment,
+                instrument_id=instrument,
+                timepoint="baseline",
+                **form,
+            )
+        session.add(
+            Administration(
+                enrolment_id=b1.id or 0,
+                instrument_id="phq9",
+                instrument_version="1",
+                timepoint="baseline",
+                answers={"q1": 2, "q2": 3},
+            )
+        )
+        session.commit()
+    return Scored(populated, earlier)

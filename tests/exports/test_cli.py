@@ -32,6 +32,7 @@ def test_export_command_writes_each_format(
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert manifest["groups"] == ["GRP-A"]
     assert manifest["files"]["practice_logs.csv"]["rows"] == 8
+    assert "item_responses.csv" in manifest["files"]
     for name, produced in (
         ("xlsx", "tend-export.xlsx"),
         ("fhir", "tend-fhir-bundle.json"),

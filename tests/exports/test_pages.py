@@ -39,9 +39,13 @@ def test_bundle_downloads_as_a_zip_and_is_audited(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
-    assert {"practice_logs.csv", "README.md", "manifest.json", "codebook.csv"} <= set(
-        archive.namelist()
-    )
+    assert {
+        "practice_logs.csv",
+        "item_responses.csv",
+        "README.md",
+        "manifest.json",
+        "codebook.csv",
+    } <= set(archive.namelist())
     practice = archive.read("practice_logs.csv").decode()
     assert "P-B1" in practice and "P-A1" not in practice
     manifest = json.loads(archive.read("manifest.json"))

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from app.exports.redcap import DICTIONARY_HEADER
 from app.exports.service import ExportFormat
-from tests.exports.conftest import Populated
+from tests.exports.conftest import GAD7, PHQ9_CORRECTED, Scored
 from tests.exports.helpers import export, read_csv
 
 REDCAP_HEADER = [
@@ -59,7 +59,7 @@ def _check_value(value: str, field: dict[str, str]) -> None:
         datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
 
 
-def test_dictionary_and_records_match(populated: Populated, engine: Engine, tmp_path: Path) -> None:
+def test_dictionary_and_records_match(scored: Scored, engine: Engine, tmp_path: Path) -> None:
     export(engine, tmp_path / "r", format=ExportFormat.redcap, study_key="s")
     dictionary_path = tmp_path / "r" / "redcap_data_dictionary.csv"
     assert dictionary_path.read_text().splitlines()[0].split(",")[0] == "Variable / Field Name"
@@ -87,6 +87,41 @@ def test_dictionary_and_records_match(populated: Populated, engine: Engine, tmp_
             _check_value(value, fields[column])
     assert all(numbers == list(range(1, len(numbers) + 1)) for numbers in instances.values())
     practice = [r for r in records if r["redcap_repeat_instrument"] == "practice"]
-    assert len(practice) == sum(populated.logs.values())
+    assert len(practice) == sum(scored.populated.logs.values())
     participants = [r for r in records if r["redcap_repeat_instrument"] == ""]
     assert len(participants) == 4 and not any(r["record_id"].startswith("P-") for r in participants)
+
+
+def test_item_answers_are_fields_of_their_questionnaires_score_instance(
+    scored: Scored, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "r", format=ExportFormat.redcap)
+    fields = {
+        row["Variable / Field Name"]: row
+        for row in read_csv(tmp_path / "r" / "redcap_data_dictionary.csv")
+    }
+    q9 = fields["score_phq9_q9"]
+    assert q9["Form Name"] == "score" and q9["Field Type"] == "dropdown"
+    assert q9["Choices, Calculations, OR Slider Labels"].startswith("0, Not at all | 1, ")
+    assert q9["Branching Logic (Show field only if...)"] == "[score_instrument] = 'phq9'"
+    assert "better off dead" in q9["Field Label"]
+    scores = {
+        (r["record_id"], r["score_instrument"]): r
+        for r in read_csv(tmp_path / "r" / "redcap_records.csv")
+        if r["redcap_repeat_instrument"] == "score"
+    }
+    item_fields = [name for name in fields if name.startswith(("score_phq9_", "score_gad7_"))]
+
+    def answers(record: dict[str, str]) -> dict[str, str]:
+        return {name: record[name] for name in item_fields if record[name] != ""}
+
+    assert answers(scores[("P-A1", "phq9")]) == {
+        f"score_phq9_{item}": str(value) for item, value in PHQ9_CORRECTED.items()
+    }
+    assert answers(scores[("P-B2", "gad7")]) == {
+        f"score_gad7_{item}": str(value) for item, value in GAD7.items()
+    }
+    # The PSEQ entered as a total has its score and no item answers.
+    pseq = scores[("P-A2", "pseq")]
+    assert pseq["score_score"] == "30"
+    assert not [name for name in fields if name.startswith("score_pseq_") and pseq[name]]

@@ -21,6 +21,7 @@ BUNDLE_FILES = {
     "practice_logs.csv",
     "checkins.csv",
     "scores.csv",
+    "item_responses.csv",
     "attendance.csv",
     "adherence_weekly.csv",
     "codebook.csv",
@@ -234,7 +235,14 @@ def test_workbook_holds_the_same_tables_with_readme_and_codebook(
     export(engine, tmp_path / "x", format=ExportFormat.xlsx)
     book = load_workbook(tmp_path / "x" / "tend-export.xlsx", read_only=True)
     assert book.sheetnames[:2] == ["README", "codebook"]
-    for name in ("practice_logs", "checkins", "scores", "attendance", "adherence_weekly"):
+    for name in (
+        "practice_logs",
+        "checkins",
+        "scores",
+        "item_responses",
+        "attendance",
+        "adherence_weekly",
+    ):
         sheet_rows = list(book[name].iter_rows(values_only=True))
         csv_rows = read_csv(tmp_path / "csv" / f"{name}.csv")
         assert len(sheet_rows) - 1 == len(csv_rows)

@@ -13,7 +13,7 @@ from app.db import open_session
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
 from app.programme.models import Exercise, Programme, WeekPractice
-from tests.factories import FIXTURE_PROGRAMME
+from tests.factories import FIXTURE_PROGRAMME, build_world
 
 DEFAULT = PROJECT_ROOT / "audio" / "programmes" / "default" / "programme.yaml"
 
@@ -109,3 +109,35 @@ def test_loading_is_idempotent_and_keeps_exercise_ids(engine: Engine, tmp_path: 
     assert {key: value[0] for key, value in after.items()} == ids
     assert after["body-scan"][1] == "Body scan (gentle)"
     assert links == 4 and programmes == 1
+
+
+def _rule(engine: Engine, path: Path) -> tuple[int, int, int]:
+    """Load ``path`` and read back the programme's adherence rule."""
+    with open_session(engine, write=True) as session:
+        programme, _ = programme_service.load_programme_file(session, path)
+        session.commit()
+        rule = programme_service.adherence_rule(session, programme)
+    return rule.minutes_per_day, rule.days_per_week, rule.completer_weeks
+
+
+def test_the_files_adherence_rule_applies_until_an_admin_edits_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world = build_world(engine)
+    stricter = broken_copy(tmp_path, "minutes_per_day: 10", "minutes_per_day: 20")
+    assert _rule(engine, stricter) == (20, 5, 5)
+
+    with open_session(engine, write=True) as session:
+        programme = programme_service.get_programme(session, world.programme_id)
+        programme_service.set_adherence_target(
+            session,
+            actor=world.users["admin"],
+            programme=programme,
+            minutes_per_day=15,
+            days_per_week=3,
+            completer_weeks=1,
+        )
+        session.commit()
+    # Reloading the same file, or one whose rule changed, keeps what the admin chose.
+    assert _rule(engine, stricter) == (15, 3, 1)
+    assert _rule(engine, FIXTURE_PROGRAMME) == (15, 3, 1)
