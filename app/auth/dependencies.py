@@ -8,15 +8,19 @@ from app.auth import service as auth_service
 from app.clinics.models import Role, User
 from app.db import open_lookup_session, open_session
 from app.errors import Forbidden, NotAuthenticated
+from app.groups import service as groups_service
 from app.web.csrf import SESSION_COOKIE
 
 
 def get_current_user(request: Request) -> User:
     """The user of the session cookie; 401 (or the sign-in page) when there is none.
 
-    Read in its own short transaction, not the request's: on SQLite a write request's
-    transaction holds the database's write lock, and it should begin only when the route
-    starts its own work. The user comes back detached, every column loaded.
+    Looked up in a short session of its own, not the request's: on SQLite a write
+    request's transaction holds the database's write lock, and it should begin only when the
+    route starts its own work. The user comes back detached, every column loaded. For a
+    patient the same lookup finds their place in a group (enrolment, group, clinic), which
+    the `Patient` loader reads from ``request.state.placement``: one lookup, not two, on
+    every patient request.
     """
     token = request.cookies.get(SESSION_COOKIE)
     user = _signed_in_user(request, token) if token else None
@@ -32,6 +36,8 @@ def _signed_in_user(request: Request, token: str) -> User | None:
         user, stale = auth_service.resolve_session_for_read(
             session, token=token, settings=request.app.state.settings
         )
+        if user is not None and user.role == Role.patient:
+            request.state.placement = groups_service.find_placement(session, patient=user)
     if user is not None and stale:
         with open_session(engine, write=True) as touch:
             auth_service.touch_session(touch, token=token)

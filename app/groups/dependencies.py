@@ -10,6 +10,7 @@ from app.auth.dependencies import PatientUser, StaffUser
 from app.clinics import service as clinics_service
 from app.clinics.models import User
 from app.db import open_lookup_session
+from app.errors import Forbidden
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
 
@@ -24,22 +25,22 @@ class PatientContext:
     today: date
 
 
-# Loaders read in their own short transaction and return detached rows, like
-# get_current_user: a write request's transaction (and SQLite's write lock) should begin
-# only when the route starts its own work.
-
-
-def get_patient_context(request: Request, user: PatientUser) -> PatientContext:
-    """The signed-in patient's active enrolment and group."""
-    with open_lookup_session(request.app.state.engine) as session:
-        enrolment, group, clinic = groups_service.placement_of(session, patient=user)
+async def get_patient_context(request: Request, user: PatientUser) -> PatientContext:
+    """The signed-in patient's active enrolment and group, found when they were signed in
+    (get_current_user looks both up at once); async because it does no I/O of its own."""
+    placement = getattr(request.state, "placement", None)
+    if placement is None:
+        raise Forbidden(groups_service.NOT_IN_A_GROUP)
+    enrolment, group, clinic = placement
     return PatientContext(
         user=user, enrolment=enrolment, group=group, today=clinics_service.today_at(clinic)
     )
 
 
 def get_visible_group(request: Request, code: str, user: StaffUser) -> Group:
-    """The group named in the path, if the signed-in staff member may see it."""
+    """The group named in the path, if the signed-in staff member may see it (looked up in a
+    short session of its own, like the caller: the request's transaction begins with the
+    route's own work)."""
     with open_lookup_session(request.app.state.engine) as session:
         return groups_service.get_group_for_staff(session, code=code, viewer=user)
 

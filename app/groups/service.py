@@ -118,16 +118,24 @@ def enrolment_of(session: Session, *, patient: User) -> Enrolment:
     return placement_of(session, patient=patient)[0]
 
 
-def placement_of(session: Session, *, patient: User) -> tuple[Enrolment, Group, Clinic]:
-    """The patient's current enrolment with its group and clinic, in one query."""
-    found = session.exec(
+NOT_IN_A_GROUP = "You are not in an active group. Please contact your clinic."
+
+
+def find_placement(session: Session, *, patient: User) -> tuple[Enrolment, Group, Clinic] | None:
+    """The patient's current enrolment with its group and clinic (one query), if any."""
+    return session.exec(
         select(Enrolment, Group, Clinic)
         .join(Group, col(Group.id) == Enrolment.group_id)
         .join(Clinic, col(Clinic.id) == Group.clinic_id)
         .where(Enrolment.user_id == patient.id, Enrolment.status == EnrolmentStatus.active)
     ).first()
+
+
+def placement_of(session: Session, *, patient: User) -> tuple[Enrolment, Group, Clinic]:
+    """The patient's current enrolment with its group and clinic; refused when there is none."""
+    found = find_placement(session, patient=patient)
     if found is None:
-        raise Forbidden("You are not in an active group. Please contact your clinic.")
+        raise Forbidden(NOT_IN_A_GROUP)
     return found
 
 
