@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import RowMapping, Table, insert
+from sqlalchemy import Row, RowMapping, Table, insert
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select
 
@@ -165,24 +165,17 @@ def _replay(
 def _read_logs(session: Session, logs: Sequence[LogRow]) -> list[PracticeLogRead]:
     ids = [log["id"] for log in logs]
     check_ins = (
-        session.exec(select(CheckIn).where(col(CheckIn.practice_log_id).in_(ids))).all()
+        session.execute(sql_select(_CHECK_INS).where(_CHECK_INS.c.practice_log_id.in_(ids))).all()
         if ids
         else []
     )
     ratings: dict[str, dict[CheckInMoment, Ratings | None]] = {log_id: {} for log_id in ids}
     for check_in in check_ins:
-        if check_in.practice_log_id is not None:
-            ratings[check_in.practice_log_id][check_in.moment] = _ratings_of(check_in)
-    exercise_ids = [log["exercise_id"] for log in logs if log["exercise_id"] is not None]
-    exercises = programme_service.exercises_by_id(session, exercise_ids)
-    return [
-        _log_view(
-            log,
-            ratings[log["id"]],
-            exercises[log["exercise_id"]].title if log["exercise_id"] in exercises else None,
-        )
-        for log in logs
-    ]
+        ratings[check_in.practice_log_id][check_in.moment] = _ratings_of(check_in)
+    titles = programme_service.exercise_titles(
+        session, [log["exercise_id"] for log in logs if log["exercise_id"] is not None]
+    )
+    return [_log_view(log, ratings[log["id"]], titles.get(log["exercise_id"])) for log in logs]
 
 
 def _log_view(
@@ -207,7 +200,7 @@ def _log_view(
     )
 
 
-def _ratings_of(check_in: CheckIn) -> Ratings:
+def _ratings_of(check_in: CheckIn | Row[Any]) -> Ratings:
     return Ratings(**{name: getattr(check_in, name) for name in _RATING_FIELDS})
 
 

@@ -183,6 +183,14 @@ def exercise_title(session: Session, exercise_id: int, *, programme_id: int) -> 
     ).first()
 
 
+def exercise_titles(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Exercise titles keyed by id, for labelling logs."""
+    if not ids:
+        return {}
+    found = session.exec(select(Exercise.id, Exercise.title).where(col(Exercise.id).in_(ids)))
+    return {exercise_id: title for exercise_id, title in found if exercise_id is not None}
+
+
 def exercises_by_id(session: Session, ids: Sequence[int]) -> dict[int, Exercise]:
     """Exercises keyed by id, for labelling logs and exports."""
     if not ids:
