@@ -112,8 +112,16 @@ class Baseline(Server):
         raise RuntimeError(self.log.read_text()[-2000:])
 
 
+def _cpu_seconds(server: Server) -> float:
+    """CPU time (user + system) the server process has used so far, from /proc."""
+    assert server.process is not None
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wrk(
-    url: str,
+    server: Server,
+    path: str,
     *,
     env: dict[str, str] | None = None,
     script: Path | None = None,
@@ -126,8 +134,9 @@ def _wrk(
         command += ["-s", str(script)]
     if header:
         command += ["-H", header]
+    cpu_before = _cpu_seconds(server)
     output = subprocess.run(
-        command + [url],
+        command + [server.url + path],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -141,12 +150,16 @@ def _wrk(
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
+    cpu = _cpu_seconds(server) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "requests_per_second": rps,
         "p50_ms": percentile("50"),
         "p99_ms": percentile("99"),
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        # What one request costs the server, whatever else the machine is doing.
+        "server_cpu_ms_per_request": round(1000 * cpu / max(requests, 1), 2),
     }
 
 
@@ -255,14 +268,16 @@ def main() -> None:
                         ).raise_for_status()
                 results[name] = {
                     "new_logs": _wrk(
-                        server.url,
+                        server,
+                        "/",
                         env=env,
                         script=script,
                         seconds=args.seconds,
                         connections=args.connections,
                     ),
                     "replays": _wrk(
-                        server.url,
+                        server,
+                        "/",
                         env={**env, "BENCH_REPLAY": "1"},
                         script=script,
                         seconds=args.seconds,
@@ -315,7 +330,8 @@ def _facilitator_cookie(tend: Server) -> str:
 def _page(tend: Server, cookie: str, path: str, args: argparse.Namespace) -> dict[str, float]:
     """GET one signed-in page as fast as wrk can."""
     return _wrk(
-        tend.url + path,
+        tend,
+        path,
         header=f"Cookie: {SESSION_COOKIE}={cookie}",
         seconds=args.seconds,
         connections=args.connections,
