@@ -25,6 +25,9 @@ def get_current_user(request: Request, session: SessionDep) -> User:
             with open_session(request.app.state.engine, write=True) as touch:
                 auth_service.touch_session(touch, token=token)
                 touch.commit()
+            # That write came after this request's read began. End the read, or on SQLite a
+            # write later in the request (an audit event) finds it stale: "database is locked".
+            session.commit()
     elif token:
         user = auth_service.resolve_session(session, token=token, settings=settings)
     if user is None:
