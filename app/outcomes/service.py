@@ -26,6 +26,7 @@ from app.groups.models import Enrolment, Group
 from app.outcomes.definitions import INSTRUMENTS_DIR, Instrument, load_instruments
 from app.outcomes.models import Administration, AdministrationStatus, SafetyFlag
 from app.outcomes.reliable_change import (
+    ChangeAssessment,
     NoReliableChangeRule,
     assess_change,
     count_categories,
@@ -52,6 +53,7 @@ WEEKLY = re.compile(r"^week_([1-9][0-9]?)$")
 # Measures in the order the study reported them, then anything a clinic adds.
 MEASURE_ORDER = ("pain_distress", "pain_intensity", "gad7", "phq9", "pseq", "scs_sf", "peg")
 PAIRS = (("baseline", "end"), ("baseline", "follow_up"))
+TALKING_THERAPIES_MEASURES = ("phq9", "gad7")
 MIN_PAIRS = 5
 DAYS_PER_WEEK = 7
 BASELINE_OPENS_BEFORE = timedelta(days=14)
@@ -939,11 +941,7 @@ def _select_groups(
     ]
 
 
-def _talking_therapies(
-    instrument: Instrument, pairs: Sequence[tuple[float, float]]
-) -> dict[str, int] | None:
-    if instrument.id not in ("phq9", "gad7"):
-        return None
+def _talking_therapies(assessments: Sequence[ChangeAssessment]) -> dict[str, int]:
     counts = dict.fromkeys(
         (
             "case_at_baseline",
@@ -954,8 +952,7 @@ def _talking_therapies(
         ),
         0,
     )
-    for pre, post in pairs:
-        assessed = assess_change(instrument, pre, post)
+    for assessed in assessments:
         counts["case_at_baseline"] += bool(assessed.case_at_baseline)
         counts["reliable_improvement"] += assessed.category == "reliable_improvement"
         counts["reliable_deterioration"] += assessed.category == "reliable_deterioration"
@@ -993,11 +990,17 @@ def _measure(
         )
     except NoReliableChangeRule:
         reliable = None
+    talking_therapies = instrument.id in TALKING_THERAPIES_MEASURES
+    # Scores take few distinct values: each distinct pair is assessed once, however many
+    # people share it.
+    assessed = (
+        {pair: assess_change(instrument, *pair) for pair in set(pairs)}
+        if instrument.important_change is not None or talking_therapies
+        else {}
+    )
     important = None
     if instrument.important_change is not None and pairs:
-        important = sum(
-            bool(assess_change(instrument, a, b).important_improvement) for a, b in pairs
-        )
+        important = sum(bool(assessed[pair].important_improvement) for pair in pairs)
     correlation = spearman(
         [practice.get(e, (0, 0))[0] for e in both],
         [improvement(instrument, a, b) for a, b in pairs],
@@ -1012,7 +1015,9 @@ def _measure(
         pairs=[(codes[e], a, b) for e, a, b in zip(both, pre, post, strict=True)],
         reliable_change=reliable,
         important_improvement=important,
-        talking_therapies=_talking_therapies(instrument, pairs) if pairs else None,
+        talking_therapies=_talking_therapies([assessed[pair] for pair in pairs])
+        if pairs and talking_therapies
+        else None,
         practice_correlation=correlation,
     )
 
