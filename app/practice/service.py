@@ -414,7 +414,7 @@ def practice_totals(
         )
         .join(Enrolment, col(Enrolment.id) == PracticeLog.enrolment_id)
         .join(Group, col(Group.id) == Enrolment.group_id)
-        .where(col(Group.id).in_(group_ids), days_in >= 0, days_in < weeks * 7)
+        .where(col(Group.id).in_(group_ids), days_in.between(0, weeks * 7 - 1))
         .group_by(col(PracticeLog.enrolment_id), col(PracticeLog.local_date))
         .subquery()
     )
