@@ -27,41 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
-from app import migrate
 from app.auth import service as auth_service
 from app.config import Settings
 from app.db import create_db_engine, open_session
 from app.web.csrf import SESSION_COOKIE, csrf_token_for
 from bench import board
+from bench.databases import drop_database, fresh_database
 from tests.factories import build_world
 from tests.security.server import SECRET_KEY, Server, free_port
 
 HERE = Path(__file__).resolve().parent
-POSTGRES_ADMIN = os.environ.get(
-    "TEND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def _database(engine: str, folder: Path, name: str) -> str:
-    if engine == "sqlite":
-        url = f"sqlite:///{folder / name}.db"
-    else:
-        database = f"tend_bench_{name}_{uuid.uuid4().hex[:6]}"
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
-        url = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        url = f"{url}/{database}"
-    migrate.upgrade(url)
-    return url
-
-
-def _drop(url: str) -> None:
-    if url.startswith("postgresql"):
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _patient_session(url: str) -> tuple[str, str, int]:
@@ -228,8 +204,8 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
-        tend_url = _database(args.engine, folder, "tend")
-        base_url = _database(args.engine, folder, "baseline")
+        tend_url = fresh_database(args.engine, folder, "tend")
+        base_url = fresh_database(args.engine, folder, "baseline")
         tend_cookie, tend_csrf, exercise = _patient_session(tend_url)
         board.build(tend_url)
         base_cookie, _, base_exercise = _patient_session(base_url)
@@ -298,8 +274,8 @@ def main() -> None:
         finally:
             tend.stop()
             baseline.stop()
-            _drop(tend_url)
-            _drop(base_url)
+            drop_database(tend_url)
+            drop_database(base_url)
     for kind in ("new_logs", "replays"):
         results[f"{kind}_throughput_ratio"] = round(
             results["tend"][kind]["requests_per_second"]

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlmodel import Session, col, delete, select
 
@@ -154,6 +155,24 @@ def enrolments(session: Session, *, group: Group) -> Sequence[Enrolment]:
         .where(Enrolment.group_id == group.id)
         .order_by(col(Enrolment.participant_code))
     ).all()
+
+
+class Participant(NamedTuple):
+    """An enrolment as summaries list it."""
+
+    enrolment_id: int
+    group_id: int
+    participant_code: str
+
+
+def participants(session: Session, *, group_ids: Sequence[int]) -> list[Participant]:
+    """Everyone enrolled in these groups (withdrawn too), by participant code, in one query."""
+    rows = session.exec(
+        select(Enrolment.id, Enrolment.group_id, Enrolment.participant_code)
+        .where(col(Enrolment.group_id).in_(group_ids))
+        .order_by(col(Enrolment.participant_code))
+    ).all()
+    return [Participant(enrolment_id or 0, group_id, code) for enrolment_id, group_id, code in rows]
 
 
 def programme_week_on(group: Group, day: date) -> int:

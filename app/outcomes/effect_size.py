@@ -79,7 +79,9 @@ def _as_pairs(pre: Sequence[float], post: Sequence[float]) -> tuple[np.ndarray, 
 
 def _bracket_root(function: Callable[[float], float], start: float) -> float:
     # The noncentral t cdf falls as the noncentrality rises: widen until the root is inside.
-    width = 2.0 + abs(start)
+    # Start narrow and double: far out in its tails SciPy's noncentral t cdf is NaN (t = -10
+    # with 3,000 df at a noncentrality of 2), and the root is never far from t.
+    width = 1.0
     while function(start - width) * function(start + width) > 0:
         width *= 2
     return float(optimize.brentq(function, start - width, start + width, xtol=1e-10))

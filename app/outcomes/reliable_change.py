@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -138,6 +139,7 @@ def count_categories(
 ) -> dict[str, int]:
     """How many (pre, post) pairs fall in each category, keyed by the CONTRACT's field names."""
     counts = {category.value: 0 for category in ChangeCategory}
-    for pre, post in pairs:
-        counts[classify_change(instrument, pre, post, sample_sd=sample_sd).value] += 1
+    # Scores take few distinct values: classify each distinct pair once, for all who share it.
+    for (pre, post), people in Counter(pairs).items():
+        counts[classify_change(instrument, pre, post, sample_sd=sample_sd).value] += people
     return counts

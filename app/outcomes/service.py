@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -26,6 +27,7 @@ from app.groups.models import Enrolment, Group
 from app.outcomes.definitions import INSTRUMENTS_DIR, Instrument, load_instruments
 from app.outcomes.models import Administration, AdministrationStatus, SafetyFlag
 from app.outcomes.reliable_change import (
+    ChangeAssessment,
     NoReliableChangeRule,
     assess_change,
     count_categories,
@@ -42,6 +44,7 @@ from app.outcomes.scoring import (
 )
 from app.practice import service as practice_service
 from app.programme import service as programme_service
+from app.programme.adherence import AdherenceRule
 
 if TYPE_CHECKING:
     from app.outcomes.effect_size import Correlation, PairedSummary
@@ -51,6 +54,7 @@ WEEKLY = re.compile(r"^week_([1-9][0-9]?)$")
 # Measures in the order the study reported them, then anything a clinic adds.
 MEASURE_ORDER = ("pain_distress", "pain_intensity", "gad7", "phq9", "pseq", "scs_sf", "peg")
 PAIRS = (("baseline", "end"), ("baseline", "follow_up"))
+TALKING_THERAPIES_MEASURES = ("phq9", "gad7")
 MIN_PAIRS = 5
 DAYS_PER_WEEK = 7
 BASELINE_OPENS_BEFORE = timedelta(days=14)
@@ -776,7 +780,7 @@ def patient_summary(session: Session, *, participant_code: str, viewer: User) ->
             .order_by(col(SafetyFlag.raised_at))
         ).all()
     )
-    adherence = _adherence(session, group=group, enrolments=[enrolment])
+    adherence = _adherence(session, groups=[group], rules=_adherence_rules(session, [group]))
     days, minutes = adherence.get(enrolment.id or 0, (0, 0))
     audit.record(
         session,
@@ -793,23 +797,34 @@ def patient_summary(session: Session, *, participant_code: str, viewer: User) ->
 # --------------------------------------------------------------------------- group summaries
 
 
+def _adherence_rules(session: Session, groups: Sequence[Group]) -> dict[int, AdherenceRule]:
+    """The adherence rule of each programme these groups run, by programme id."""
+    return {
+        programme_id: programme_service.adherence_rule(
+            session, programme_service.get_programme(session, programme_id)
+        )
+        for programme_id in sorted({group.programme_id for group in groups})
+    }
+
+
 def _adherence(
-    session: Session, *, group: Group, enrolments: Sequence[Enrolment]
+    session: Session, *, groups: Sequence[Group], rules: Mapping[int, AdherenceRule]
 ) -> dict[int, tuple[int, int]]:
-    """Practice days (by the programme's rule) and minutes in the programme weeks, per patient."""
-    programme = programme_service.get_programme(session, group.programme_id)
-    rule = programme_service.adherence_rule(session, programme)
-    first = group.start_date
-    last = programme_end(group, rule.total_weeks or DEFAULT_WEEKS)
+    """Practice days (by the programme's rule) and minutes in the programme weeks, for each
+    patient who practised: one query per programme, however many groups and patients."""
     result = {}
-    for enrolment in enrolments:
-        minutes_by_day: dict[date, float] = defaultdict(float)
-        for log in practice_service.list_practice_logs(session, enrolment=enrolment):
-            if first <= log.local_date <= last:
-                minutes_by_day[log.local_date] += log.listened_seconds / 60
-        result[enrolment.id or 0] = (
-            len(rule.practice_days(minutes_by_day)),
-            round(sum(minutes_by_day.values())),
+    for programme_id, rule in rules.items():
+        totals = practice_service.practice_totals(
+            session,
+            group_ids=[group.id or 0 for group in groups if group.programme_id == programme_id],
+            weeks=rule.total_weeks or DEFAULT_WEEKS,
+            practice_day_minutes=rule.minutes_per_day,
+        )
+        result.update(
+            {
+                enrolment_id: (total.practice_days, round(total.seconds / 60))
+                for enrolment_id, total in totals.items()
+            }
         )
     return result
 
@@ -927,11 +942,7 @@ def _select_groups(
     ]
 
 
-def _talking_therapies(
-    instrument: Instrument, pairs: Sequence[tuple[float, float]]
-) -> dict[str, int] | None:
-    if instrument.id not in ("phq9", "gad7"):
-        return None
+def _talking_therapies(assessments: Sequence[ChangeAssessment]) -> dict[str, int]:
     counts = dict.fromkeys(
         (
             "case_at_baseline",
@@ -942,8 +953,7 @@ def _talking_therapies(
         ),
         0,
     )
-    for pre, post in pairs:
-        assessed = assess_change(instrument, pre, post)
+    for assessed in assessments:
         counts["case_at_baseline"] += bool(assessed.case_at_baseline)
         counts["reliable_improvement"] += assessed.category == "reliable_improvement"
         counts["reliable_deterioration"] += assessed.category == "reliable_deterioration"
@@ -956,15 +966,17 @@ def _measure(
     instrument: Instrument,
     from_: str,
     to: str,
-    scores: Mapping[tuple[int, str, str], float],
+    scores: Mapping[tuple[str, str], Mapping[int, float]],
     codes: Mapping[int, str],
     practice: Mapping[int, tuple[int, int]],
 ) -> MeasureSummary:
-    started = [e for e in codes if (e, instrument.id, from_) in scores]
-    both = [e for e in started if (e, instrument.id, to) in scores]
-    both.sort(key=lambda e: codes[e])
-    pre = [scores[(e, instrument.id, from_)] for e in both]
-    post = [scores[(e, instrument.id, to)] for e in both]
+    """One instrument from one timepoint to another; ``codes`` are in participant-code order,
+    the order of the pairs."""
+    before, after = scores.get((instrument.id, from_), {}), scores.get((instrument.id, to), {})
+    started = [e for e in codes if e in before]
+    both = [e for e in started if e in after]
+    pre = [before[e] for e in both]
+    post = [after[e] for e in both]
     # SciPy costs ~90 MB of memory to import; only summaries need it (not exports, the
     # patient app or the scheduler), so it is loaded here, on first use.
     from app.outcomes.effect_size import paired_summary, spearman
@@ -979,11 +991,17 @@ def _measure(
         )
     except NoReliableChangeRule:
         reliable = None
+    talking_therapies = instrument.id in TALKING_THERAPIES_MEASURES
+    # Scores take few distinct values: each distinct pair is assessed once, however many
+    # people share it.
+    assessed = (
+        {pair: assess_change(instrument, *pair) for pair in set(pairs)}
+        if instrument.important_change is not None or talking_therapies
+        else {}
+    )
     important = None
     if instrument.important_change is not None and pairs:
-        important = sum(
-            bool(assess_change(instrument, a, b).important_improvement) for a, b in pairs
-        )
+        important = sum(bool(assessed[pair].important_improvement) for pair in pairs)
     correlation = spearman(
         [practice.get(e, (0, 0))[0] for e in both],
         [improvement(instrument, a, b) for a, b in pairs],
@@ -998,9 +1016,87 @@ def _measure(
         pairs=[(codes[e], a, b) for e, a, b in zip(both, pre, post, strict=True)],
         reliable_change=reliable,
         important_improvement=important,
-        talking_therapies=_talking_therapies(instrument, pairs) if pairs else None,
+        talking_therapies=_talking_therapies([assessed[pair] for pair in pairs])
+        if pairs and talking_therapies
+        else None,
         practice_correlation=correlation,
     )
+
+
+def _adherence_rows(
+    groups: Sequence[Group],
+    participants: Sequence[groups_service.Participant],
+    practice: Mapping[int, tuple[int, int]],
+) -> list[AdherenceRow]:
+    """Each patient's practice, group by group in the order given, by code within each."""
+    position = {group.id: index for index, group in enumerate(groups)}
+    group_code = {group.id: group.code for group in groups}
+    in_order = sorted(participants, key=lambda p: position[p.group_id])  # stable: codes stay sorted
+    return [
+        AdherenceRow(
+            p.participant_code, group_code[p.group_id], *practice.get(p.enrolment_id, (0, 0))
+        )
+        for p in in_order
+    ]
+
+
+def _current_scores(group_ids: Sequence[int]) -> list[ColumnElement[bool]]:
+    """Submitted scores of these groups' patients that no correction has replaced:
+    ``_submitted``'s rule, for the database to apply."""
+    corrected = select(Administration.supersedes_id).where(
+        col(Administration.supersedes_id).is_not(None),
+        col(Administration.status) == AdministrationStatus.submitted,
+    )
+    return [
+        col(Administration.enrolment_id).in_(
+            select(Enrolment.id).where(col(Enrolment.group_id).in_(group_ids))
+        ),
+        col(Administration.status) == AdministrationStatus.submitted,
+        col(Administration.score_total).is_not(None),
+        col(Administration.id).not_in(corrected),
+    ]
+
+
+def _paired_timepoint_scores(
+    session: Session, *, group_ids: Sequence[int]
+) -> dict[tuple[str, str], dict[int, float]]:
+    """Scores at the timepoints the summary pairs, by (instrument, timepoint) and enrolment,
+    for everyone in these groups in one query (weekly ratings are not paired, so not read)."""
+    timepoints = sorted({timepoint for pair in PAIRS for timepoint in pair})
+    # Plain Core rows: a whole clinic has hundreds of thousands of scores.
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Administration.enrolment_id,
+                Administration.instrument_id,
+                Administration.timepoint,
+                Administration.score_total,
+            )
+            .where(*_current_scores(group_ids), col(Administration.timepoint).in_(timepoints))
+            .order_by(col(Administration.id))  # the newest of any duplicates wins, as before
+        )
+        .all()
+    )
+    known = instruments()
+    scores: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for enrolment_id, instrument_id, timepoint, total in rows:
+        if instrument_id in known and total is not None:
+            scores[(instrument_id, timepoint)][enrolment_id] = float(total)
+    return scores
+
+
+def _scored_instruments(
+    session: Session, *, group_ids: Sequence[int], among: Collection[str]
+) -> set[str]:
+    """Which of ``among`` have a score at any timepoint in these groups: an instrument with
+    only weekly ratings so far still gets its rows in the summary."""
+    query = (
+        select(Administration.instrument_id)
+        .where(col(Administration.instrument_id).in_(among), *_current_scores(group_ids))
+        .distinct()
+    )
+    return set(session.exec(query).all())
 
 
 def summarise_outcomes(
@@ -1017,29 +1113,19 @@ def summarise_outcomes(
     groups = _select_groups(
         session, viewer=viewer, group_codes=group_codes, date_from=date_from, date_to=date_to
     )
-    codes: dict[int, str] = {}
-    practice: dict[int, tuple[int, int]] = {}
-    adherence_rows: list[AdherenceRow] = []
-    rule_text = ""
-    for group in groups:
-        enrolments = list(groups_service.enrolments(session, group=group))
-        codes.update({e.id or 0: e.participant_code for e in enrolments})
-        group_practice = _adherence(session, group=group, enrolments=enrolments)
-        practice.update(group_practice)
-        adherence_rows.extend(
-            AdherenceRow(e.participant_code, group.code, *group_practice[e.id or 0])
-            for e in enrolments
-        )
-        programme = programme_service.get_programme(session, group.programme_id)
-        rule_text = programme_service.adherence_rule(session, programme).describe()
-    scores = {
-        (a.enrolment_id, a.instrument_id, a.timepoint): float(a.score_total)
-        for a in _submitted(session, list(codes))
-        if a.score_total is not None and a.instrument_id in instruments()
-    }
+    group_ids = [group.id or 0 for group in groups]
+    rules = _adherence_rules(session, groups)
+    practice = _adherence(session, groups=groups, rules=rules)
+    participants = groups_service.participants(session, group_ids=group_ids)
+    # Pairs are listed by participant code (Python's order, whatever the database collation).
+    by_code = sorted(participants, key=lambda p: p.participant_code)
+    codes = {p.enrolment_id: p.participant_code for p in by_code}
+    scores = _paired_timepoint_scores(session, group_ids=group_ids)
+    scored = {instrument_id for instrument_id, _ in scores}
+    scored |= _scored_instruments(session, group_ids=group_ids, among=set(instruments()) - scored)
     measures = []
     for instrument in ordered_instruments():
-        if not any(key[1] == instrument.id for key in scores):
+        if instrument.id not in scored:
             continue
         for from_, to in PAIRS:
             measure = _measure(instrument, from_, to, scores, codes, practice)
@@ -1057,8 +1143,9 @@ def summarise_outcomes(
         date_from=date_from,
         date_to=date_to,
         measures=measures,
-        adherence=adherence_rows,
-        adherence_rule=rule_text,
+        adherence=_adherence_rows(groups, participants, practice),
+        # The page states one rule: that of the last group's programme.
+        adherence_rule=rules[groups[-1].programme_id].describe() if groups else "",
     )
 
 

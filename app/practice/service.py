@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy import Row, RowMapping, Table, insert
 from sqlalchemy import select as sql_select
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, case, col, func, select
 
 from app.db import insert_unless_present, utcnow
 from app.errors import InvalidInput, NotFound
-from app.groups.models import Enrolment
+from app.groups.models import Enrolment, Group
 from app.practice.models import (
     CheckIn,
     CheckInMoment,
@@ -404,6 +404,53 @@ def daily_minutes(
     for enrolment_id, day, seconds in rows:
         minutes[enrolment_id][day] = int(seconds or 0) / 60
     return minutes
+
+
+class PracticeTotals(NamedTuple):
+    """One patient's practice over their group's programme weeks."""
+
+    practice_days: int
+    seconds: int
+
+
+def _days_from(session: Session, start: Any, day: Any) -> Any:
+    # Date arithmetic is the one thing the two engines spell differently.
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(day) - func.julianday(start)
+    return day - start
+
+
+def practice_totals(
+    session: Session, *, group_ids: Sequence[int], weeks: int, practice_day_minutes: int
+) -> dict[int, PracticeTotals]:
+    """Per enrolment of these groups (those who practised): the days in the group's first
+    ``weeks`` weeks with at least ``practice_day_minutes`` minutes of practice (the adherence
+    rule's practice days) and all the seconds practised in those weeks. The database adds it
+    up, so a clinic of 10,000 patients sends back 10,000 rows, not every log."""
+    if not group_ids:
+        return {}
+    days_in = _days_from(session, col(Group.start_date), col(PracticeLog.local_date))
+    daily = (
+        select(
+            col(PracticeLog.enrolment_id).label("enrolment_id"),
+            func.sum(PracticeLog.listened_seconds).label("seconds"),
+        )
+        .join(Enrolment, col(Enrolment.id) == PracticeLog.enrolment_id)
+        .join(Group, col(Group.id) == Enrolment.group_id)
+        .where(col(Group.id).in_(group_ids), days_in.between(0, weeks * 7 - 1))
+        .group_by(col(PracticeLog.enrolment_id), col(PracticeLog.local_date))
+        .subquery()
+    )
+    practice_day = case((daily.c.seconds >= practice_day_minutes * 60, 1), else_=0)
+    rows = session.exec(
+        select(daily.c.enrolment_id, func.sum(practice_day), func.sum(daily.c.seconds)).group_by(
+            daily.c.enrolment_id
+        )
+    ).all()
+    return {
+        enrolment_id: PracticeTotals(int(days), int(seconds))
+        for enrolment_id, days, seconds in rows
+    }
 
 
 class RatingRow(NamedTuple):

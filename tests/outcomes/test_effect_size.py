@@ -26,7 +26,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from app.outcomes.effect_size import hedges_j, paired_summary, spearman
+from app.outcomes.effect_size import (
+    hedges_j,
+    noncentrality_interval,
+    paired_summary,
+    spearman,
+)
 
 MOVIE_1 = [9, 7, 8, 9, 8, 9, 9, 10, 9, 9]
 MOVIE_2 = [9, 6, 7, 8, 7, 9, 8, 8, 8, 7]
@@ -74,6 +79,15 @@ def test_g_av_interval_by_an_independent_root_search() -> None:
     assert [round(x, 2) for x in summary.g_av_ci] == [0.39, 1.65]
     d_av_ci = [limit / hedges_j(df) for limit in summary.g_av_ci]
     assert [round(x, 2) for x in d_av_ci] == [0.42, 1.81]
+
+
+@pytest.mark.parametrize(("t", "df"), [(-10.0, 300), (-20.0, 3000), (-40.0, 1000), (-60.0, 100)])
+def test_g_av_interval_for_large_groups(t: float, df: int) -> None:
+    # A clinic-wide summary has hundreds of pairs and large |t|. SciPy's noncentral t cdf is
+    # NaN far in its tails, where the root search used to start, and the summary failed.
+    low, high = noncentrality_interval(t, df)
+    assert stats.nct.cdf(t, df, low) == pytest.approx(0.975, abs=1e-6)
+    assert stats.nct.cdf(t, df, high) == pytest.approx(0.025, abs=1e-6)
 
 
 def _bisect(function: Callable[[float], float], low: float, high: float) -> float:

@@ -286,3 +286,26 @@ def test_concurrent_reads_of_a_stale_session_all_succeed(
     with open_session(engine) as session:
         seen = session.exec(select(AuthSession.last_seen_at)).all()
     assert max(seen) > utcnow() - timedelta(minutes=1)
+
+
+def test_an_audited_read_after_a_pause_succeeds(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    # Found by the outcome-summary benchmark: the session touch committed after the request's
+    # read transaction began, so on SQLite the audit event at its end could not upgrade to a
+    # write ("database is locked") and the page failed after a minute's pause.
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.auth.models import AuthSession
+    from app.db import utcnow
+
+    login(client, "clinician@one.example")
+    with open_session(engine, write=True) as session:
+        session.exec(update(AuthSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        session.commit()
+    assert client.get("/api/v1/outcomes/summary").status_code == 200
+    with open_session(engine) as session:
+        actions = session.exec(select(AuditEvent.action)).all()
+    assert "view_outcome_summary" in actions
