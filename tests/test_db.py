@@ -1,14 +1,17 @@
 """Write transactions: writers in one process take turns, and every way a write ends hands
 the turn on (a turn kept by mistake would stop every patient's writes)."""
 
+import shutil
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from app.db import BUSY_TIMEOUT_SECONDS, open_session
+from app.db import BUSY_TIMEOUT_SECONDS, create_db_engine, open_session
 
 
 def _stored(engine: Engine, note: str) -> None:
@@ -28,9 +31,14 @@ def _count(engine: Engine) -> int:
         return int(session.execute(text("SELECT count(*) FROM clinic")).scalar_one())
 
 
-def _sqlite_only(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("turn-taking is how SQLite writers share one process")
+@pytest.fixture
+def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """SQLite only: the write turns are how SQLite's writers in one process share its lock."""
+    path = tmp_path / "tend.db"
+    shutil.copy(sqlite_template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
 
 
 def test_a_writer_waits_for_the_one_in_progress_then_both_are_stored(engine: Engine) -> None:
@@ -59,8 +67,8 @@ def test_a_writer_waits_for_the_one_in_progress_then_both_are_stored(engine: Eng
 
 
 @pytest.mark.parametrize("ending", ["rollback", "close", "error"])
-def test_every_way_a_write_ends_lets_the_next_writer_in(engine: Engine, ending: str) -> None:
-    _sqlite_only(engine)
+def test_every_way_a_write_ends_lets_the_next_writer_in(sqlite_engine: Engine, ending: str) -> None:
+    engine = sqlite_engine
     session = open_session(engine, write=True)
     session.execute(text("SELECT 1 FROM clinic"))
     if ending == "rollback":
