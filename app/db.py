@@ -156,6 +156,9 @@ def create_db_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(
             url,
+            # As many connections as the server has worker threads (AnyIO's default 40).
+            pool_size=20,
+            max_overflow=20,
             connect_args={
                 "check_same_thread": False,
                 "timeout": BUSY_TIMEOUT_SECONDS,
@@ -248,10 +251,13 @@ def add_even_when_reading(session: Session, *rows: SQLModel) -> None:
     if engine.dialect.name != "sqlite" or not reading or pending:
         session.add_all(rows)
         return
+    # End the read first: its next statement then sees the rows, and its connection goes back
+    # to the pool (a crowd of views each holding one while waiting for another would
+    # empty the pool and wait on each other).
+    session.commit()
     with Session(engine, expire_on_commit=False, execution_options=_WRITE) as writer:
         writer.add_all(rows)
         writer.commit()
-    session.commit()  # ends the read's snapshot, so its next statement sees the rows
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

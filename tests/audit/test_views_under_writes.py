@@ -3,6 +3,7 @@ later writes its audit event cannot take the write lock once someone else has co
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -48,3 +49,16 @@ def test_the_board_stays_available_while_patients_record_ratings(
         writer.join()
 
     assert statuses == [200] * 25
+
+
+def test_many_staff_looking_at_once_all_get_their_page(client: TestClient, engine: Engine) -> None:
+    # Each view records its audit event in a write of its own: it must give its read's
+    # connection back first, or a crowd of views holds every pooled connection while each
+    # waits for one more.
+    build_world(engine)
+    login(client, "fa@one.example")
+
+    with ThreadPoolExecutor(max_workers=48) as crowd:
+        statuses = list(crowd.map(lambda _: client.get("/groups/GRP-A").status_code, range(96)))
+
+    assert statuses == [200] * 96
