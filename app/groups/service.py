@@ -116,7 +116,10 @@ def enrol_patient(
 
 def enrolment_of(session: Session, *, patient: User) -> Enrolment:
     """The patient's current enrolment; a patient with none is refused."""
-    return placement_of(session, patient=patient)[0]
+    found = find_placement(session, patient=patient)
+    if found is None:
+        raise Forbidden(NOT_IN_A_GROUP)
+    return found[0]
 
 
 NOT_IN_A_GROUP = "You are not in an active group. Please contact your clinic."
@@ -130,14 +133,6 @@ def find_placement(session: Session, *, patient: User) -> tuple[Enrolment, Group
         .join(Clinic, col(Clinic.id) == Group.clinic_id)
         .where(Enrolment.user_id == patient.id, Enrolment.status == EnrolmentStatus.active)
     ).first()
-
-
-def placement_of(session: Session, *, patient: User) -> tuple[Enrolment, Group, Clinic]:
-    """The patient's current enrolment with its group and clinic; refused when there is none."""
-    found = find_placement(session, patient=patient)
-    if found is None:
-        raise Forbidden(NOT_IN_A_GROUP)
-    return found
 
 
 def get_group(session: Session, group_id: int) -> Group:
