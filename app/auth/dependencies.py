@@ -8,7 +8,6 @@ from app.auth import service as auth_service
 from app.clinics.models import Role, User
 from app.db import open_lookup_session, open_session
 from app.errors import Forbidden, NotAuthenticated
-from app.groups import service as groups_service
 from app.web.csrf import SESSION_COOKIE
 
 
@@ -33,16 +32,17 @@ def get_current_user(request: Request) -> User:
 def _signed_in_user(request: Request, token: str) -> User | None:
     engine = request.app.state.engine
     with open_lookup_session(engine) as session:
-        user, stale = auth_service.resolve_session_for_read(
+        signed_in = auth_service.resolve_session_for_read(
             session, token=token, settings=request.app.state.settings
         )
-        if user is not None and user.role == Role.patient:
-            request.state.placement = groups_service.find_placement(session, patient=user)
-    if user is not None and stale:
+    if signed_in is None:
+        return None
+    request.state.placement = signed_in.placement
+    if signed_in.stale:
         with open_session(engine, write=True) as touch:
             auth_service.touch_session(touch, token=token)
             touch.commit()
-    return user
+    return signed_in.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -53,6 +53,11 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 async def require_patient(user: CurrentUser) -> User:
     """Only patients."""
+    return patient_only(user)
+
+
+def patient_only(user: User) -> User:
+    """``user`` if they are a patient; 403 for staff (for loaders that guard on their own)."""
     if user.role != Role.patient:
         raise Forbidden("This is part of the patient app.")
     return user

@@ -3,15 +3,19 @@
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
+from sqlalchemy import and_, bindparam
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select, update
 
 from app.auth.models import AuthSession, Invite
 from app.auth.passwords import MIN_PASSPHRASE_LENGTH, hash_password, verify_password
-from app.clinics.models import Role, User
+from app.clinics.models import Clinic, Role, User
 from app.config import Settings
 from app.db import utcnow
 from app.errors import InvalidInput
+from app.groups.models import Enrolment, EnrolmentStatus, Group
 
 # Crockford's base32 without look-alikes (no I, L, O, U): easy to read out and type on a phone.
 _INVITE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -56,27 +60,52 @@ def start_session(session: Session, *, user: User, settings: Settings) -> str:
     return token
 
 
+class SignedIn(NamedTuple):
+    """Who is behind a live session token."""
+
+    user: User
+    # A patient's active enrolment with its group and clinic, found in the same query.
+    placement: tuple[Enrolment, Group, Clinic] | None
+    # Whether the session's last use should be written (``touch_session``).
+    stale: bool
+
+
+# Built once: composing the statement costs more than running it, on every signed-in request.
+_SIGNED_IN = (
+    sql_select(AuthSession, User, Enrolment, Group, Clinic)
+    .join(User, col(User.id) == AuthSession.user_id)
+    .outerjoin(
+        Enrolment,
+        and_(
+            col(Enrolment.user_id) == User.id,
+            col(Enrolment.status) == EnrolmentStatus.active,
+            col(User.role) == Role.patient,
+        ),
+    )
+    .outerjoin(Group, col(Group.id) == Enrolment.group_id)
+    .outerjoin(Clinic, col(Clinic.id) == Group.clinic_id)
+    .where(col(AuthSession.token_hash) == bindparam("token_hash"))
+)
+
+
 def resolve_session_for_read(
     session: Session, *, token: str, settings: Settings
-) -> tuple[User | None, bool]:
-    """The user behind a live session token, and whether its last use should be written.
+) -> SignedIn | None:
+    """The user behind a live session token (one query, with a patient's placement).
 
     Reads must not write in their own transaction: on SQLite, upgrading a read transaction to
     a write fails at once ("database is locked") when another request wrote meanwhile, so
     the caller touches the session (``touch_session``) in a separate short write instead.
     """
-    found = session.exec(
-        select(AuthSession, User)
-        .join(User, col(User.id) == AuthSession.user_id)
-        .where(AuthSession.token_hash == _sha256(token))
-    ).first()
+    found = session.execute(_SIGNED_IN, {"token_hash": _sha256(token)}).first()
     if found is None:
-        return None, False
-    auth_session, user = found
+        return None
+    auth_session, user, enrolment, group, clinic = found
     now = utcnow()
     if not _is_live(auth_session, user, now=now, settings=settings):
-        return None, False
-    return user, now - auth_session.last_seen_at > _TOUCH_EVERY
+        return None
+    placement = (enrolment, group, clinic) if enrolment and group and clinic else None
+    return SignedIn(user, placement, now - auth_session.last_seen_at > _TOUCH_EVERY)
 
 
 def touch_session(session: Session, *, token: str) -> None:

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from app.audio import markup
@@ -176,11 +177,14 @@ def get_exercise(session: Session, exercise_id: int, *, programme_id: int) -> Ex
 
 def exercise_title(session: Session, exercise_id: int, *, programme_id: int) -> str | None:
     """The title of an exercise of this programme; None when the programme has no such one."""
-    return session.exec(
-        select(Exercise.title).where(
-            Exercise.id == exercise_id, Exercise.programme_id == programme_id
-        )
-    ).first()
+    found = session.exec(_TITLE, params={"id": exercise_id, "programme_id": programme_id})
+    return found.first()
+
+
+# Built once: a practice log asks for its exercise's title on every write.
+_TITLE = select(Exercise.title).where(
+    Exercise.id == bindparam("id"), Exercise.programme_id == bindparam("programme_id")
+)
 
 
 def exercise_titles(session: Session, ids: Sequence[int]) -> dict[int, str]:

@@ -18,11 +18,12 @@ def landing(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         with open_session(request.app.state.engine) as session:
-            user, _ = auth_service.resolve_session_for_read(
+            signed_in = auth_service.resolve_session_for_read(
                 session, token=token, settings=request.app.state.settings
             )
-        if user is not None:
-            return RedirectResponse("/today" if user.role == "patient" else "/groups", 303)
+        if signed_in is not None:
+            home = "/today" if signed_in.user.role == "patient" else "/groups"
+            return RedirectResponse(home, 303)
     return RedirectResponse("/login", status_code=303)
 
 
