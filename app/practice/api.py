@@ -4,8 +4,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from app.db import SessionDep
-from app.groups.dependencies import Patient, PatientWriteDep
+from app.db import SessionDep, commit_after
+from app.groups.dependencies import Patient
 from app.practice import service as practice_service
 from app.practice.schemas import (
     CheckInCreate,
@@ -27,16 +27,17 @@ router = APIRouter(tags=["practice"])
     responses={200: {"model": PracticeLogRead, "description": "Already stored: the same log"}},
 )
 async def create_practice_log(
-    body: PracticeLogCreate, as_patient: PatientWriteDep, response: Response
+    body: PracticeLogCreate, patient: Patient, session: SessionDep, response: Response
 ) -> PracticeLogRead:
     """Record a practice. Sending the same log again is safe: it is stored once."""
-    log, created = await as_patient(
-        lambda session, patient: practice_service.record_practice(
+    log, created = await commit_after(
+        session,
+        lambda: practice_service.record_practice(
             session,
             enrolment=patient.enrolment,
             programme_id=patient.group.programme_id,
             payload=body,
-        )
+        ),
     )
     response.status_code = 201 if created else 200
     return log
@@ -55,13 +56,14 @@ def list_practice_logs(patient: Patient, session: SessionDep) -> list[PracticeLo
     responses={200: {"model": CheckInRead, "description": "Already stored"}},
 )
 async def create_check_in(
-    body: CheckInCreate, as_patient: PatientWriteDep, response: Response
+    body: CheckInCreate, patient: Patient, session: SessionDep, response: Response
 ) -> CheckInRead:
     """Record 0-10 ratings on their own. Sending the same ratings again is safe."""
-    check_in, created = await as_patient(
-        lambda session, patient: practice_service.record_check_in(
+    check_in, created = await commit_after(
+        session,
+        lambda: practice_service.record_check_in(
             session, enrolment=patient.enrolment, payload=body
-        )
+        ),
     )
     response.status_code = 201 if created else 200
     return check_in

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import Row, RowMapping, Table, insert
+from sqlalchemy import Row, RowMapping, Table, bindparam, insert
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, case, col, func, select
 
@@ -42,6 +42,7 @@ _RATING_FIELDS = ("pain_intensity", "pain_distress", "mood")
 _LOGS: Table = PracticeLog.__table__  # type: ignore[attr-defined]
 _CHECK_INS: Table = CheckIn.__table__  # type: ignore[attr-defined]
 LogRow = Mapping[Any, Any]  # a practice_log row by column name
+_LOG_BY_ID = sql_select(_LOGS).where(_LOGS.c.id == bindparam("id"))
 
 
 def _body_sha256(payload: BaseModel) -> str:
@@ -75,9 +76,6 @@ def record_practice(
     digest = _body_sha256(payload)
     zone = ZoneInfo(payload.timezone)
     _check_local_date(payload.started_at.astimezone(zone).date(), payload.local_date, "local_date")
-    existing = _stored_log(session, payload.id)
-    if existing is not None:
-        return _replay(session, existing, enrolment=enrolment, digest=digest), False
     exercise_title = _exercise_title(session, payload.exercise_id, programme_id=programme_id)
     now = utcnow()
     offset = payload.started_at.utcoffset() or timedelta(0)
@@ -106,19 +104,21 @@ def record_practice(
         for moment, (given, at) in ratings.items()
         if given is not None
     ]
+    ratings_given = {moment: given for moment, (given, _) in ratings.items()}
     if not insert_unless_present(session, _LOGS, log):
-        # Another request stored the same id between our read and our insert.
+        # A replay (the phone did not hear our answer) or a twin request that won the race.
         stored = _stored_log(session, payload.id)
         assert stored is not None
-        return _replay(session, stored, enrolment=enrolment, digest=digest), False
+        _check_same_log(stored, enrolment=enrolment, digest=digest)
+        # The same body, so the same ratings as stored with it: answered without reading them.
+        return _log_view(stored, ratings_given, exercise_title), False
     if check_ins:
         session.execute(insert(_CHECK_INS), check_ins)
-    ratings_given = {moment: given for moment, (given, _) in ratings.items()}
     return _log_view(log, ratings_given, exercise_title), True
 
 
 def _stored_log(session: Session, log_id: uuid.UUID) -> RowMapping | None:
-    return session.execute(sql_select(_LOGS).where(_LOGS.c.id == str(log_id))).mappings().first()
+    return session.execute(_LOG_BY_ID, {"id": str(log_id)}).mappings().first()
 
 
 def _exercise_title(session: Session, exercise_id: int | None, *, programme_id: int) -> str | None:
@@ -150,16 +150,13 @@ def _check_in_row(
     }
 
 
-def _replay(
-    session: Session, existing: LogRow, *, enrolment: Enrolment, digest: str
-) -> PracticeLogRead:
-    if existing["enrolment_id"] != enrolment.id or existing["request_sha256"] != digest:
+def _check_same_log(stored: LogRow, *, enrolment: Enrolment, digest: str) -> None:
+    if stored["enrolment_id"] != enrolment.id or stored["request_sha256"] != digest:
         raise InvalidInput(
             "A practice log with this id was already stored with different details. "
             "Make a new id for a new practice.",
             field="id",
         )
-    return _read_logs(session, [existing])[0]
 
 
 def _read_logs(session: Session, logs: Sequence[LogRow]) -> list[PracticeLogRead]:
