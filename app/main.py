@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.reminders import scheduler as reminders_scheduler
-from app.routes import build_api_router, build_page_router
+from app.routes import include_routes
 from app.security.refusals import AuditRefusalsMiddleware
 from app.security.worker import WorkerIdMiddleware
 from app.web.csrf import SameOriginMiddleware
@@ -51,7 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.environment == "test":
         app.add_middleware(WorkerIdMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(build_api_router())
-    app.include_router(build_page_router())
+    include_routes(app)
     install_error_handlers(app)
     return app

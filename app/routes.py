@@ -4,7 +4,7 @@ Authentication is attached here, when a router is included, so a route is protec
 unless it is listed as public on purpose.
 """
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends, FastAPI
 
 from app.audio import pages as audio_pages
 from app.audit import pages as audit_pages
@@ -26,15 +26,17 @@ from app.reminders import pages as reminders_pages
 from app.web import pages as web_pages
 
 SIGNED_IN = [Depends(get_current_user)]
+API_PREFIX = "/api/v1"
 
 # Public on purpose: signing in, redeeming an invite, health, PWA plumbing.
 PUBLIC_API = (auth_api.public_router,)
 PUBLIC_PAGES = (auth_pages.router, web_pages.router)
 
+# Starlette tries routes in order: the phone's outbox posts practice logs most often.
 PROTECTED_API = (
+    practice_api.router,
     auth_api.router,
     programme_api.router,
-    practice_api.router,
     reminders_api.router,
     outcomes_api.router,
     groups_api.router,
@@ -52,21 +54,17 @@ PROTECTED_PAGES = (
 )
 
 
-def build_api_router() -> APIRouter:
-    """The JSON API under /api/v1."""
-    api = APIRouter(prefix="/api/v1")
+def include_routes(app: FastAPI) -> None:
+    """Every router, straight into the app: the JSON API under /api/v1, then the pages.
+
+    Included one level deep, not through an /api/v1 router of routers: FastAPI matches
+    included routers level by level, and every request pays for each level.
+    """
     for router in PUBLIC_API:
-        api.include_router(router)
+        app.include_router(router, prefix=API_PREFIX)
     for router in PROTECTED_API:
-        api.include_router(router, dependencies=SIGNED_IN)
-    return api
-
-
-def build_page_router() -> APIRouter:
-    """The HTML pages."""
-    pages = APIRouter()
+        app.include_router(router, prefix=API_PREFIX, dependencies=SIGNED_IN)
     for router in PUBLIC_PAGES:
-        pages.include_router(router)
+        app.include_router(router)
     for router in PROTECTED_PAGES:
-        pages.include_router(router, dependencies=SIGNED_IN, include_in_schema=False)
-    return pages
+        app.include_router(router, dependencies=SIGNED_IN, include_in_schema=False)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.auth.dependencies import PatientUser, StaffUser
+from app.auth.dependencies import CurrentUser, StaffUser, patient_only
 from app.clinics import service as clinics_service
 from app.clinics.models import User
 from app.db import open_lookup_session
@@ -25,9 +25,11 @@ class PatientContext:
     today: date
 
 
-async def get_patient_context(request: Request, user: PatientUser) -> PatientContext:
+async def get_patient_context(request: Request, user: CurrentUser) -> PatientContext:
     """The signed-in patient's active enrolment and group, found when they were signed in
-    (get_current_user looks both up at once); async because it does no I/O of its own."""
+    (get_current_user looks both up at once); async because it does no I/O of its own, and
+    guarding on its own because every patient request pays for each level of loaders."""
+    patient_only(user)
     placement = getattr(request.state, "placement", None)
     if placement is None:
         raise Forbidden(groups_service.NOT_IN_A_GROUP)

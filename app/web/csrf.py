@@ -77,7 +77,7 @@ def _refusal(request: Request) -> str | None:
 
 def _api_token_ok(request: Request) -> bool:
     """Unsafe JSON API calls riding on the session cookie must echo the session's token."""
-    path = request.url.path
+    path = request.scope["path"]
     if not path.startswith("/api/") or path in API_CSRF_EXEMPT:
         return True
     if SESSION_COOKIE not in request.cookies:
