@@ -209,7 +209,8 @@ def main() -> None:
         tend_cookie, tend_csrf, exercise = _patient_session(tend_url)
         board.build(tend_url)
         base_cookie, _, base_exercise = _patient_session(base_url)
-        tend = Server(tend_url, folder / "tend-data")
+        # As deployed: no test-only middleware, the reminder scheduler in the process.
+        tend = Server(tend_url, folder / "tend-data", environment="production")
         baseline = Baseline(base_url, folder / "base-data")
         baseline.port = free_port()
         try:

@@ -29,10 +29,13 @@ def free_port() -> int:
 class Server:
     """`tend serve` on a free port against ``database_url``; start, kill -9, restart."""
 
-    def __init__(self, database_url: str, data_dir: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self, database_url: str, data_dir: Path, *, workers: int = 1, environment: str = "test"
+    ) -> None:
         self.database_url = database_url
         self.data_dir = data_dir
         self.workers = workers
+        self.environment = environment
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "server.log"
@@ -47,7 +50,7 @@ class Server:
             "TEND_DATABASE_URL": self.database_url,
             "TEND_DATA_DIR": str(self.data_dir),
             "TEND_SECRET_KEY": SECRET_KEY,
-            "TEND_ENVIRONMENT": "test",
+            "TEND_ENVIRONMENT": self.environment,
         }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "app", "serve", "--port", str(self.port)]
