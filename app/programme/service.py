@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, delete, select
 
 from app.audio import markup
@@ -177,13 +178,15 @@ def get_exercise(session: Session, exercise_id: int, *, programme_id: int) -> Ex
 
 def exercise_title(session: Session, exercise_id: int, *, programme_id: int) -> str | None:
     """The title of an exercise of this programme; None when the programme has no such one."""
-    found = session.exec(_TITLE, params={"id": exercise_id, "programme_id": programme_id})
-    return found.first()
+    found = session.execute(_TITLE, {"id": exercise_id, "programme_id": programme_id})
+    return found.scalar()
 
 
-# Built once: a practice log asks for its exercise's title on every write.
-_TITLE = select(Exercise.title).where(
-    Exercise.id == bindparam("id"), Exercise.programme_id == bindparam("programme_id")
+# Asked on every practice log: built once, and on the table rather than the model (SQLAlchemy's
+# ORM path costs several times the statement itself).
+_EXERCISES = Exercise.__table__  # type: ignore[attr-defined]
+_TITLE = sql_select(_EXERCISES.c.title).where(
+    _EXERCISES.c.id == bindparam("id"), _EXERCISES.c.programme_id == bindparam("programme_id")
 )
 
 
