@@ -194,14 +194,16 @@ def _manage_context(
     rule = engagement.rule_for(session, group)
     today = engagement.group_today(session, group)
     overrides = groups_service.week_overrides(session, group=group)
+    numbers = range(1, rule.total_weeks + 1)
+    is_open = groups_service.open_weeks(session, group, numbers, today=today)
     weeks = [
         {
             "number": n,
             "starts": groups_service.week_start(group, n),
             "override": overrides.get(n),
-            "open": groups_service.is_week_unlocked(session, group, n, today=today),
+            "open": is_open[n],
         }
-        for n in range(1, rule.total_weeks + 1)
+        for n in numbers
     ]
     return {
         "group": group,

@@ -1,6 +1,6 @@
 """Groups, who may see them, their enrolled patients and which weeks are open."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -188,14 +188,14 @@ def week_start(group: Group, number: int) -> date:
     return group.start_date + timedelta(days=DAYS_PER_WEEK * (number - 1))
 
 
-def is_week_unlocked(session: Session, group: Group, number: int, *, today: date) -> bool:
-    """A week opens on its first day (earlier weeks stay open) unless a facilitator overrode it."""
-    override = session.exec(
-        select(WeekUnlock).where(WeekUnlock.group_id == group.id, WeekUnlock.week_number == number)
-    ).first()
-    if override is not None:
-        return override.unlocked
-    return number <= programme_week_on(group, today)
+def open_weeks(
+    session: Session, group: Group, numbers: Iterable[int], *, today: date
+) -> dict[int, bool]:
+    """Which of these weeks are open (one query): a week opens on its first day (earlier weeks
+    stay open) unless a facilitator opened or closed it by hand."""
+    overrides = week_overrides(session, group=group)
+    current = programme_week_on(group, today)
+    return {number: overrides.get(number, number <= current) for number in numbers}
 
 
 def patient_user_ids(session: Session, *, enrolment_ids: Sequence[int]) -> dict[int, int]:

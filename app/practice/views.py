@@ -33,20 +33,21 @@ class TodayView:
     offline_renditions: list[list[dict[str, str]]]
 
 
-def _week_texts(session: Session, programme_id: int) -> dict[int, Week]:
-    return {o.week.number: o.week for o in programme_service.outline(session, programme_id)}
+def _week_texts(outlines: list[programme_service.WeekOutline]) -> dict[int, Week]:
+    return {o.week.number: o.week for o in outlines}
 
 
 def today_view(
     session: Session, *, group: Group, enrolment: Enrolment, today: date, week_number: int | None
 ) -> TodayView:
     """Today: the group's current week (or an earlier open one), its practices and the target."""
-    programme = patient_programme(session, group=group, today=today)
+    outlines = programme_service.outline(session, group.programme_id)
+    programme = patient_programme(session, group=group, today=today, outlines=outlines)
     current = max(programme.current_week, 1)
     open_weeks = [w for w in programme.weeks if w.unlocked] or programme.weeks[:1]
     chosen = week_number if week_number and 1 <= week_number <= current else current
     week = programme.weeks[chosen - 1] if programme.weeks else None
-    texts = _week_texts(session, group.programme_id)
+    texts = _week_texts(outlines)
     rule = programme_service.adherence_rule(
         session, programme_service.get_programme(session, group.programme_id)
     )
@@ -150,7 +151,7 @@ def reflections_view(
     session: Session, *, group: Group, enrolment: Enrolment, today: date
 ) -> ReflectionsView:
     """This week's reflection prompt, the end-of-programme question, and earlier reflections."""
-    texts = _week_texts(session, group.programme_id)
+    texts = _week_texts(programme_service.outline(session, group.programme_id))
     total = len(texts)
     current = min(max(groups_service.programme_week_on(group, today), 1), max(total, 1))
     mine = practice_service.list_reflections(session, enrolment=enrolment)

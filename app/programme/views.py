@@ -42,10 +42,21 @@ def _exercise_read(
     )
 
 
-def patient_programme(session: Session, *, group: Group, today: date) -> ProgrammeRead:
-    """The programme of the patient's group, with each week's unlock state for ``today``."""
+def patient_programme(
+    session: Session,
+    *,
+    group: Group,
+    today: date,
+    outlines: list[programme_service.WeekOutline] | None = None,
+) -> ProgrammeRead:
+    """The programme of the patient's group, with each week's unlock state for ``today``
+    (``outlines``: the programme's, when the caller has read them already)."""
     programme = programme_service.get_programme(session, group.programme_id)
-    outlines = programme_service.outline(session, programme.id or 0)
+    if outlines is None:
+        outlines = programme_service.outline(session, programme.id or 0)
+    is_open = groups_service.open_weeks(
+        session, group, [o.week.number for o in outlines], today=today
+    )
     audio = audio_service.audio_for_exercises(
         session,
         exercise_ids=[e.id for o in outlines for _, e in o.practices if e.id is not None],
@@ -56,9 +67,7 @@ def patient_programme(session: Session, *, group: Group, today: date) -> Program
             number=outline.week.number,
             title=outline.week.title,
             theme=outline.week.theme,
-            unlocked=groups_service.is_week_unlocked(
-                session, group, outline.week.number, today=today
-            ),
+            unlocked=is_open[outline.week.number],
             starts_on=groups_service.week_start(group, outline.week.number).isoformat(),
             exercises=[_exercise_read(p, e, audio[e.id or 0]) for p, e in outline.practices],
         )
