@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import Row, RowMapping, Table, bindparam, insert
+from sqlalchemy import Row, RowMapping, Table, bindparam, insert, literal
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, case, col, func, select
 
@@ -35,6 +35,7 @@ from app.practice.schemas import (
     ReflectionWrite,
 )
 from app.programme import service as programme_service
+from app.programme.models import Exercise
 
 # A phone clock this far ahead of the server is wrong; the log is kept and flagged.
 CLOCK_TOLERANCE = timedelta(minutes=10)
@@ -43,6 +44,23 @@ _LOGS: Table = PracticeLog.__table__  # type: ignore[attr-defined]
 _CHECK_INS: Table = CheckIn.__table__  # type: ignore[attr-defined]
 LogRow = Mapping[Any, Any]  # a practice_log row by column name
 _LOG_BY_ID = sql_select(_LOGS).where(_LOGS.c.id == bindparam("id"))
+_EXERCISES: Table = Exercise.__table__  # type: ignore[attr-defined]
+# One statement for both ways a practice log arrives: the log already stored under this id
+# (a replay; all its columns NULL otherwise), beside the title of the exercise the log names
+# if the patient's programme has it (NULL otherwise). Built once: composing it costs more
+# than running it.
+_STORED_AND_TITLE = sql_select(
+    *_LOGS.c,
+    sql_select(_EXERCISES.c.title)
+    .where(
+        _EXERCISES.c.id == bindparam("exercise_id"),
+        _EXERCISES.c.programme_id == bindparam("programme_id"),
+    )
+    .scalar_subquery()
+    .label("exercise_title"),
+).select_from(
+    sql_select(literal(1)).subquery("one").outerjoin(_LOGS, _LOGS.c.id == bindparam("id"))
+)
 
 
 def _body_sha256(payload: BaseModel) -> str:
@@ -76,7 +94,30 @@ def record_practice(
     digest = _body_sha256(payload)
     zone = ZoneInfo(payload.timezone)
     _check_local_date(payload.started_at.astimezone(zone).date(), payload.local_date, "local_date")
-    exercise_title = _exercise_title(session, payload.exercise_id, programme_id=programme_id)
+    end_of_practice = payload.started_at + timedelta(seconds=payload.listened_seconds)
+    ratings = {
+        CheckInMoment.before: (payload.ratings_before, payload.started_at),
+        CheckInMoment.after: (payload.ratings_after, end_of_practice),
+    }
+    ratings_given = {moment: given for moment, (given, _) in ratings.items()}
+    found = (
+        session.execute(
+            _STORED_AND_TITLE,
+            {
+                "id": str(payload.id),
+                "exercise_id": payload.exercise_id,
+                "programme_id": programme_id,
+            },
+        )
+        .mappings()
+        .one()
+    )
+    if found["id"] is not None:
+        # A replay: the phone did not hear our answer.
+        return _replayed(found, enrolment=enrolment, digest=digest, ratings=ratings_given), False
+    exercise_title = found["exercise_title"]
+    if payload.exercise_id is not None and exercise_title is None:
+        raise InvalidInput("No such exercise in your programme.", field="exercise_id")
     now = utcnow()
     offset = payload.started_at.utcoffset() or timedelta(0)
     log = {
@@ -94,40 +135,22 @@ def record_practice(
         "clock_suspect": payload.started_at > now + CLOCK_TOLERANCE,
         "request_sha256": digest,
     }
-    end_of_practice = payload.started_at + timedelta(seconds=payload.listened_seconds)
-    ratings = {
-        CheckInMoment.before: (payload.ratings_before, payload.started_at),
-        CheckInMoment.after: (payload.ratings_after, end_of_practice),
-    }
     check_ins = [
         _check_in_row(log, moment, given, at, received_at=now)
         for moment, (given, at) in ratings.items()
         if given is not None
     ]
-    ratings_given = {moment: given for moment, (given, _) in ratings.items()}
     if not insert_unless_present(session, _LOGS, log):
-        # A replay (the phone did not hear our answer) or a twin request that won the race.
-        stored = _stored_log(session, payload.id)
-        assert stored is not None
-        _check_same_log(stored, enrolment=enrolment, digest=digest)
-        # The same body, so the same ratings as stored with it: answered without reading them.
-        return _log_view(stored, ratings_given, exercise_title), False
+        # A twin request stored the same id between our read and our insert.
+        stored = {**_stored_log(session, payload.id), "exercise_title": exercise_title}
+        return _replayed(stored, enrolment=enrolment, digest=digest, ratings=ratings_given), False
     if check_ins:
         session.execute(insert(_CHECK_INS), check_ins)
     return _log_view(log, ratings_given, exercise_title), True
 
 
-def _stored_log(session: Session, log_id: uuid.UUID) -> RowMapping | None:
-    return session.execute(_LOG_BY_ID, {"id": str(log_id)}).mappings().first()
-
-
-def _exercise_title(session: Session, exercise_id: int | None, *, programme_id: int) -> str | None:
-    if exercise_id is None:
-        return None
-    title = programme_service.exercise_title(session, exercise_id, programme_id=programme_id)
-    if title is None:
-        raise InvalidInput("No such exercise in your programme.", field="exercise_id")
-    return title
+def _stored_log(session: Session, log_id: uuid.UUID) -> RowMapping:
+    return session.execute(_LOG_BY_ID, {"id": str(log_id)}).mappings().one()
 
 
 def _check_in_row(
@@ -150,13 +173,21 @@ def _check_in_row(
     }
 
 
-def _check_same_log(stored: LogRow, *, enrolment: Enrolment, digest: str) -> None:
+def _replayed(
+    stored: LogRow,
+    *,
+    enrolment: Enrolment,
+    digest: str,
+    ratings: dict[CheckInMoment, Ratings | None],
+) -> PracticeLogRead:
     if stored["enrolment_id"] != enrolment.id or stored["request_sha256"] != digest:
         raise InvalidInput(
             "A practice log with this id was already stored with different details. "
             "Make a new id for a new practice.",
             field="id",
         )
+    # The same body, so the same ratings as were stored with it: answered without reading them.
+    return _log_view(stored, ratings, stored["exercise_title"])
 
 
 def _read_logs(session: Session, logs: Sequence[LogRow]) -> list[PracticeLogRead]:

@@ -5,8 +5,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import bindparam
-from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, delete, select
 
 from app.audio import markup
@@ -174,20 +172,6 @@ def get_exercise(session: Session, exercise_id: int, *, programme_id: int) -> Ex
     if exercise is None or exercise.programme_id != programme_id:
         raise NotFound("No such exercise in this programme.")
     return exercise
-
-
-def exercise_title(session: Session, exercise_id: int, *, programme_id: int) -> str | None:
-    """The title of an exercise of this programme; None when the programme has no such one."""
-    found = session.execute(_TITLE, {"id": exercise_id, "programme_id": programme_id})
-    return found.scalar()
-
-
-# Asked on every practice log: built once, and on the table rather than the model (SQLAlchemy's
-# ORM path costs several times the statement itself).
-_EXERCISES = Exercise.__table__  # type: ignore[attr-defined]
-_TITLE = sql_select(_EXERCISES.c.title).where(
-    _EXERCISES.c.id == bindparam("id"), _EXERCISES.c.programme_id == bindparam("programme_id")
-)
 
 
 def exercise_titles(session: Session, ids: Sequence[int]) -> dict[int, str]:
