@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index, column
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, enum_type, utcnow
@@ -21,6 +21,16 @@ class Administration(SQLModel, table=True):
     Submitted answers never change: a correction is a new row whose ``supersedes_id`` names
     the row it replaces, so the history stays readable.
     """
+
+    __table_args__ = (
+        # Few rows are corrections: summaries find the replaced rows without reading them all.
+        Index(
+            "ix_administration_supersedes_id",
+            "supersedes_id",
+            sqlite_where=column("supersedes_id").is_not(None),
+            postgresql_where=column("supersedes_id").is_not(None),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     enrolment_id: int = Field(foreign_key="enrolment.id", index=True, ondelete="CASCADE")
