@@ -7,6 +7,7 @@ CSS classes (static/css/app.css), so the charts follow dark mode and print in bl
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -147,12 +148,14 @@ def paired_plot(
             f'<text class="chart-tick" x="{left - 6}" y="{y(value) + 4:.1f}" '
             f'text-anchor="end">{value:g}</text>'
         )
-    # The most shared pairs last, so that they are drawn on top.
-    for (pre, post), people in sorted(pair_counts.items(), key=lambda item: item[1]):
-        parts.append(
-            f'<line class="chart-pair chart-pair-{_pair_weight(people, most)}" '
-            f'x1="{left + 20}" y1="{y(pre):.1f}" x2="{right - 20}" y2="{y(post):.1f}"/>'
+    # One path per thickness (a clinic has hundreds of distinct pairs), thickest last, on top.
+    segments: dict[int, list[str]] = defaultdict(list)
+    for (pre, post), people in pair_counts.items():
+        segments[_pair_weight(people, most)].append(
+            f"M{left + 20} {y(pre):.1f}L{right - 20} {y(post):.1f}"
         )
+    for weight, drawn in sorted(segments.items()):
+        parts.append(f'<path class="chart-pair chart-pair-{weight}" d="{"".join(drawn)}"/>')
     if mean_pre is not None and mean_post is not None:
         parts.append(
             f'<line class="chart-mean" x1="{left + 20}" y1="{y(mean_pre):.1f}" '

@@ -267,8 +267,9 @@ def test_paired_plot_draws_each_distinct_pair_once_by_how_many_share_it() -> Non
     svg = charts.paired_plot(
         Counter({(7.0, 1.0): 8, (5.0, 5.0): 1, (6.0, 3.0): 4}), low=0, high=10, title="Pain"
     )
-    weights = re.findall(r'<line class="chart-pair chart-pair-(\d)"', svg)
-    assert weights == ["1", "2", "4"]  # the most shared pair drawn last, on top
+    drawn = re.findall(r'<path class="chart-pair chart-pair-(\d)" d="([^"]*)"', svg)
+    assert [weight for weight, _ in drawn] == ["1", "2", "4"]  # the thickest last, on top
+    assert [path.count("M") for _, path in drawn] == [1, 1, 1]
     assert "13 people. Mean before 6.54, mean after 1.92." in svg
     assert "(at most 8)" in svg
     assert "No pairs yet." in charts.paired_plot(Counter(), low=0, high=10, title="Pain")
