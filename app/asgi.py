@@ -1,5 +1,6 @@
 """The ASGI application uvicorn serves: `uvicorn app.asgi:app`."""
 
+import gc
 import sys
 
 from app.main import create_app
@@ -9,3 +10,7 @@ from app.main import create_app
 # p99 at 100 practice logs/s on SQLite: 84-111 ms -> 41-47 ms (docs/benchmarks.md).
 sys.setswitchinterval(0.001)
 app = create_app()
+# What start-up loaded (the app, SQLAlchemy, SciPy: ~200,000 objects) lives as long as the
+# process: frozen, the collector's full passes no longer walk it while a request allocates
+# (the clinic-wide outcome summary spent a third of its time there; docs/benchmarks.md).
+gc.freeze()
