@@ -23,6 +23,16 @@ class Administration(SQLModel, table=True):
     """
 
     __table_args__ = (
+        # Leads with enrolment_id, so it serves every per-patient lookup, and covers the
+        # outcome summary's scores (SQLite reads them from the index alone, in group order).
+        Index(
+            "ix_administration_enrolment_id_instrument_id",
+            "enrolment_id",
+            "instrument_id",
+            "timepoint",
+            "status",
+            "score_total",
+        ),
         # Few rows are corrections: summaries find the replaced rows without reading them all.
         Index(
             "ix_administration_supersedes_id",
@@ -33,7 +43,7 @@ class Administration(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    enrolment_id: int = Field(foreign_key="enrolment.id", index=True, ondelete="CASCADE")
+    enrolment_id: int = Field(foreign_key="enrolment.id", ondelete="CASCADE")
     instrument_id: str = Field(max_length=64, index=True)
     instrument_version: str = Field(max_length=32)
     timepoint: str = Field(max_length=16)  # baseline, end, follow_up or week_N

@@ -988,7 +988,7 @@ class _Cohort:
             practice_days=np.array([practice.get(p.enrolment_id, (0, 0))[0] for p in by_code]),
         )
 
-    def column(self, places: Sequence[int], scores: np.ndarray) -> np.ndarray:
+    def column(self, places: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """One score per participant, in code order, from the scores of those at ``places``;
         NaN for everyone else."""
         column = np.full(len(self.position), np.nan)
@@ -1116,24 +1116,26 @@ def _paired_timepoint_scores(
         )
         .all()
     )
-    known = instruments()
-    places: dict[str, list[int]] = defaultdict(list)
-    side_by_side: dict[str, list[list[float | None]]] = defaultdict(list)
-    repeated = []
-    scores: list[float | None]
-    for enrolment_id, instrument_id, found, *scores in rows:
-        if instrument_id in known:
-            places[instrument_id].append(cohort.position[enrolment_id])
-            side_by_side[instrument_id].append(scores)
-            if found > len(scores) - scores.count(None):
-                repeated.append(enrolment_id)
+    if not rows:
+        return {}
+    # Column by column, not row by row: a clinic sends back 70,000 rows.
+    enrolment_ids, instrument_ids, found, *at_timepoints = zip(*rows, strict=True)
+    places = np.fromiter(map(cohort.position.__getitem__, enrolment_ids), np.intp, len(rows))
+    instrument_of = np.array(instrument_ids)
+    scores = np.array(at_timepoints, dtype=float)  # a row per timepoint; None becomes NaN
     columns = {}
-    for instrument_id, place in places.items():
-        table = np.array(side_by_side[instrument_id], dtype=float)  # None becomes NaN
-        for index, timepoint in enumerate(PAIRED_TIMEPOINTS):
-            columns[(instrument_id, timepoint)] = cohort.column(place, table[:, index])
-    if repeated:
-        _newest_of_repeated(session, current, repeated, columns, cohort)
+    for instrument_id in instruments():
+        theirs = instrument_of == instrument_id
+        if theirs.any():
+            for timepoint, scores_then in zip(PAIRED_TIMEPOINTS, scores, strict=True):
+                columns[(instrument_id, timepoint)] = cohort.column(
+                    places[theirs], scores_then[theirs]
+                )
+    # More scores than timepoints filled: a questionnaire was sent twice for one timepoint.
+    repeated = np.flatnonzero(np.array(found) > (~np.isnan(scores)).sum(axis=0))
+    if len(repeated):
+        enrolments = [enrolment_ids[index] for index in repeated]
+        _newest_of_repeated(session, current, enrolments, columns, cohort)
     return columns
 
 
