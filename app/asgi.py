@@ -12,5 +12,5 @@ sys.setswitchinterval(0.001)
 app = create_app()
 # What start-up loaded (the app, SQLAlchemy, SciPy: ~200,000 objects) lives as long as the
 # process: frozen, the collector's full passes no longer walk it while a request allocates
-# (the clinic-wide outcome summary spent a third of its time there; docs/benchmarks.md).
+# (a quarter to a third of the clinic-wide outcome summary's time; docs/benchmarks.md).
 gc.freeze()
