@@ -10,7 +10,8 @@ from app.main import create_app
 # p99 at 100 practice logs/s on SQLite: 84-111 ms -> 41-47 ms (docs/benchmarks.md).
 sys.setswitchinterval(0.001)
 app = create_app()
-# Everything imported and built so far lives as long as the process: keep it out of the
-# collector's full passes, which otherwise scanned ~240,000 objects (about 100 ms, every
-# request in flight waiting) a few times a minute under load (docs/benchmarks.md).
+# Everything start-up loaded (the app, SQLAlchemy, SciPy: ~200,000-240,000 objects) lives as
+# long as the process: frozen, the collector's full passes no longer walk it. Those passes
+# took ~100 ms with every request in flight waiting (the tail of p99 at 100 practice logs/s)
+# and a quarter to a third of the clinic-wide outcome summary's time (docs/benchmarks.md).
 gc.freeze()

@@ -7,7 +7,8 @@ CSS classes (static/css/app.css), so the charts follow dark mode and print in bl
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -103,8 +104,15 @@ def forest_plot(rows: Sequence[ForestRow], *, ident: str = "forest") -> str:
     return "\n".join(parts)
 
 
+PAIR_WEIGHTS = 4  # line thicknesses, chart-pair-1 (fewest people) to chart-pair-4 (most)
+
+
+def _pair_weight(people: int, most: int) -> int:
+    return math.ceil(PAIR_WEIGHTS * people / most)
+
+
 def paired_plot(
-    pairs: Sequence[tuple[float, float]],
+    pair_counts: Mapping[tuple[float, float], int],
     *,
     low: float,
     high: float,
@@ -113,17 +121,21 @@ def paired_plot(
     after: str = "after",
     ident: str = "paired",
 ) -> str:
-    """Each person's before and after joined by a line; the means drawn thick."""
+    """Each distinct before and after pair joined by one line, thicker the more people share
+    it (a clinic has thousands of people but few distinct pairs); the means drawn thick."""
     width, height, left, right, top, bottom = 260, 220, 44, 216, 16, 34
 
     def y(value: float) -> float:
         return top + (high - value) / (high - low) * (height - top - bottom)
 
-    n = len(pairs)
-    mean_pre = sum(p for p, _ in pairs) / n if n else None
-    mean_post = sum(q for _, q in pairs) / n if n else None
+    n = sum(pair_counts.values())
+    mean_pre = sum(p * k for (p, _), k in pair_counts.items()) / n if n else None
+    mean_post = sum(q * k for (_, q), k in pair_counts.items()) / n if n else None
+    most = max(pair_counts.values(), default=1)
     desc = (
-        f"{n} people. Mean {before} {mean_pre:.2f}, mean {after} {mean_post:.2f}."
+        f"{n} people. Mean {before} {mean_pre:.2f}, mean {after} {mean_post:.2f}. "
+        f"Each line is one pair of scores; the thicker it is, the more people share it "
+        f"(at most {most})."
         if mean_pre is not None and mean_post is not None
         else "No pairs yet."
     )
@@ -136,11 +148,14 @@ def paired_plot(
             f'<text class="chart-tick" x="{left - 6}" y="{y(value) + 4:.1f}" '
             f'text-anchor="end">{value:g}</text>'
         )
-    for pre, post in pairs:
-        parts.append(
-            f'<line class="chart-pair" x1="{left + 20}" y1="{y(pre):.1f}" '
-            f'x2="{right - 20}" y2="{y(post):.1f}"/>'
+    # One path per thickness (a clinic has hundreds of distinct pairs), thickest last, on top.
+    segments: dict[int, list[str]] = defaultdict(list)
+    for (pre, post), people in pair_counts.items():
+        segments[_pair_weight(people, most)].append(
+            f"M{left + 20} {y(pre):.1f}L{right - 20} {y(post):.1f}"
         )
+    for weight, drawn in sorted(segments.items()):
+        parts.append(f'<path class="chart-pair chart-pair-{weight}" d="{"".join(drawn)}"/>')
     if mean_pre is not None and mean_post is not None:
         parts.append(
             f'<line class="chart-mean" x1="{left + 20}" y1="{y(mean_pre):.1f}" '

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index, column
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, enum_type, utcnow
@@ -22,8 +22,28 @@ class Administration(SQLModel, table=True):
     the row it replaces, so the history stays readable.
     """
 
+    __table_args__ = (
+        # Leads with enrolment_id, so it serves every per-patient lookup, and covers the
+        # outcome summary's scores (SQLite reads them from the index alone, in group order).
+        Index(
+            "ix_administration_enrolment_id_instrument_id",
+            "enrolment_id",
+            "instrument_id",
+            "timepoint",
+            "status",
+            "score_total",
+        ),
+        # Few rows are corrections: summaries find the replaced rows without reading them all.
+        Index(
+            "ix_administration_supersedes_id",
+            "supersedes_id",
+            sqlite_where=column("supersedes_id").is_not(None),
+            postgresql_where=column("supersedes_id").is_not(None),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
-    enrolment_id: int = Field(foreign_key="enrolment.id", index=True, ondelete="CASCADE")
+    enrolment_id: int = Field(foreign_key="enrolment.id", ondelete="CASCADE")
     instrument_id: str = Field(max_length=64, index=True)
     instrument_version: str = Field(max_length=32)
     timepoint: str = Field(max_length=16)  # baseline, end, follow_up or week_N

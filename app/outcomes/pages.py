@@ -1,6 +1,10 @@
 """Outcome pages: questionnaires on the phone, paper-form entry, the clinician's summary with
 its charts, a printable per-patient summary, and acknowledging safety flags."""
 
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,6 +25,7 @@ from app.web.csrf import verify_csrf_form
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"])
+PRACTICE_ROWS_PER_PAGE = 100  # a clinic's table has thousands of patients
 TIMEPOINT_NAMES = {
     "baseline": "Before the group",
     "end": "End of the group",
@@ -208,6 +213,36 @@ def _forest_rows(summary: outcomes_service.OutcomeSummary) -> list[charts.Forest
     return rows
 
 
+@dataclass(frozen=True)
+class PracticeTable:
+    """One page of the practice-per-patient table, with figures for everyone above it."""
+
+    rows: Sequence[outcomes_service.AdherenceRow]
+    first: int  # 1-based number of the page's first row
+    page: int
+    pages: int
+    patients: int
+    practised: int  # at least one practice day
+    median_days: float | None
+    median_minutes: float | None
+
+
+def _practice_table(rows: Sequence[outcomes_service.AdherenceRow], page: int) -> PracticeTable:
+    pages = max(1, math.ceil(len(rows) / PRACTICE_ROWS_PER_PAGE))
+    page = min(page, pages)
+    start = (page - 1) * PRACTICE_ROWS_PER_PAGE
+    return PracticeTable(
+        rows=rows[start : start + PRACTICE_ROWS_PER_PAGE],
+        first=start + 1,
+        page=page,
+        pages=pages,
+        patients=len(rows),
+        practised=sum(row.practice_days > 0 for row in rows),
+        median_days=statistics.median(row.practice_days for row in rows) if rows else None,
+        median_minutes=statistics.median(row.minutes for row in rows) if rows else None,
+    )
+
+
 @router.get("/outcomes")
 def outcomes_page(
     request: Request,
@@ -216,8 +251,10 @@ def outcomes_page(
     group: Annotated[list[str] | None, Query()] = None,
     date_from: str | None = None,
     date_to: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    """The outcome summary for the chosen groups, with charts, change counts and adherence."""
+    """The outcome summary for the chosen groups, with charts, change counts and adherence
+    (the practice table a page at a time)."""
     errors: dict[str, str] = {}
     first = _parse_date(date_from, "date_from", errors)
     last = _parse_date(date_to, "date_to", errors)
@@ -227,7 +264,7 @@ def outcomes_page(
     paired_charts = [
         Markup(
             charts.paired_plot(
-                [(a, b) for _, a, b in m.pairs],
+                m.pair_counts,
                 low=m.instrument.scoring.range.min,
                 high=m.instrument.scoring.range.max,
                 title=m.label,
@@ -246,6 +283,8 @@ def outcomes_page(
         "summary": summary,
         "forest": Markup(charts.forest_plot(_forest_rows(summary))),
         "paired_charts": paired_charts,
+        "practice": _practice_table(summary.adherence, page),
+        "query": query,
         "all_groups": groups_service.visible_groups(session, viewer=user),
         "chosen": {g.upper() for g in group or ()},
         "form": {"date_from": date_from or "", "date_to": date_to or ""},

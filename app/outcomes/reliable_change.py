@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
+
+import numpy as np
 
 from app.outcomes.definitions import Instrument
 from app.outcomes.scoring import check_total, interpret
@@ -14,6 +16,7 @@ from app.outcomes.scoring import check_total, interpret
 # Scores carry at most four decimals; this absorbs float error so that a change of exactly the
 # threshold (NHS Talking Therapies: "a drop of 6 or more") always counts.
 TOLERANCE = 1e-9
+Scores = TypeVar("Scores", float, np.ndarray)
 
 
 class ChangeCategory(StrEnum):
@@ -62,8 +65,9 @@ def reliable_change_threshold(instrument: Instrument, *, sample_sd: float | None
     return 1.96 * sd * math.sqrt(2) * math.sqrt(1 - rule.reliability)
 
 
-def improvement(instrument: Instrument, pre: float, post: float) -> float:
-    """How much better the person is (negative when worse), whichever way the scale runs."""
+def improvement(instrument: Instrument, pre: Scores, post: Scores) -> Scores:
+    """How much better the person is (negative when worse), whichever way the scale runs;
+    for one person's totals or for arrays of them."""
     return post - pre if instrument.higher_is_better else pre - post
 
 
@@ -133,13 +137,13 @@ def assess_change(
 
 def count_categories(
     instrument: Instrument,
-    pairs: Iterable[tuple[float, float]],
+    pair_counts: Mapping[tuple[float, float], int],
     *,
     sample_sd: float | None = None,
 ) -> dict[str, int]:
-    """How many (pre, post) pairs fall in each category, keyed by the CONTRACT's field names."""
+    """How many people fall in each category, keyed by the CONTRACT's field names, from how
+    many have each (pre, post) pair (scores take few distinct values: each is classified once)."""
     counts = {category.value: 0 for category in ChangeCategory}
-    # Scores take few distinct values: classify each distinct pair once, for all who share it.
-    for (pre, post), people in Counter(pairs).items():
+    for (pre, post), people in pair_counts.items():
         counts[classify_change(instrument, pre, post, sample_sd=sample_sd).value] += people
     return counts

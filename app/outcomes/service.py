@@ -5,7 +5,7 @@ item_responses.csv."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -13,8 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import ColumnElement
-from sqlmodel import Session, col, select
+from sqlmodel import Session, case, col, func, select
 
 from app.audit import service as audit
 from app.clinics import service as clinics_service
@@ -54,6 +55,7 @@ WEEKLY = re.compile(r"^week_([1-9][0-9]?)$")
 # Measures in the order the study reported them, then anything a clinic adds.
 MEASURE_ORDER = ("pain_distress", "pain_intensity", "gad7", "phq9", "pseq", "scs_sf", "peg")
 PAIRS = (("baseline", "end"), ("baseline", "follow_up"))
+PAIRED_TIMEPOINTS = ("baseline", "end", "follow_up")  # every timepoint in PAIRS
 TALKING_THERAPIES_MEASURES = ("phq9", "gad7")
 MIN_PAIRS = 5
 DAYS_PER_WEEK = 7
@@ -838,7 +840,7 @@ class MeasureSummary:
     to: str
     stats: PairedSummary
     n_started: int
-    pairs: list[tuple[str, float, float]]
+    pair_counts: Counter[tuple[float, float]]  # how many people have each (pre, post)
     reliable_change: dict[str, int] | None
     important_improvement: int | None
     talking_therapies: dict[str, int] | None
@@ -942,7 +944,10 @@ def _select_groups(
     ]
 
 
-def _talking_therapies(assessments: Sequence[ChangeAssessment]) -> dict[str, int]:
+def _talking_therapies(
+    assessments: Mapping[tuple[float, float], ChangeAssessment],
+    pair_counts: Counter[tuple[float, float]],
+) -> dict[str, int]:
     counts = dict.fromkeys(
         (
             "case_at_baseline",
@@ -953,30 +958,58 @@ def _talking_therapies(assessments: Sequence[ChangeAssessment]) -> dict[str, int
         ),
         0,
     )
-    for assessed in assessments:
-        counts["case_at_baseline"] += bool(assessed.case_at_baseline)
-        counts["reliable_improvement"] += assessed.category == "reliable_improvement"
-        counts["reliable_deterioration"] += assessed.category == "reliable_deterioration"
-        counts["recovery"] += bool(assessed.recovered)
-        counts["reliable_recovery"] += bool(assessed.reliable_recovery)
+    for pair, people in pair_counts.items():
+        assessed = assessments[pair]
+        counts["case_at_baseline"] += people * bool(assessed.case_at_baseline)
+        counts["reliable_improvement"] += people * (assessed.category == "reliable_improvement")
+        counts["reliable_deterioration"] += people * (assessed.category == "reliable_deterioration")
+        counts["recovery"] += people * bool(assessed.recovered)
+        counts["reliable_recovery"] += people * bool(assessed.reliable_recovery)
     return counts
+
+
+@dataclass(frozen=True)
+class _Cohort:
+    """Everyone in the chosen groups in participant-code order, the order of the pairs
+    (Python's order, whatever the database collation), with each one's practice days."""
+
+    position: dict[int, int]  # enrolment id -> place in code order
+    practice_days: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        participants: Sequence[groups_service.Participant],
+        practice: Mapping[int, tuple[int, int]],
+    ) -> _Cohort:
+        by_code = sorted(participants, key=lambda p: p.participant_code)
+        return cls(
+            position={p.enrolment_id: place for place, p in enumerate(by_code)},
+            practice_days=np.array([practice.get(p.enrolment_id, (0, 0))[0] for p in by_code]),
+        )
+
+    def column(self, places: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """One score per participant, in code order, from the scores of those at ``places``;
+        NaN for everyone else."""
+        column = np.full(len(self.position), np.nan)
+        column[places] = scores
+        return column
 
 
 def _measure(
     instrument: Instrument,
     from_: str,
     to: str,
-    scores: Mapping[tuple[str, str], Mapping[int, float]],
-    codes: Mapping[int, str],
-    practice: Mapping[int, tuple[int, int]],
+    scores: Mapping[tuple[str, str], np.ndarray],
+    cohort: _Cohort,
 ) -> MeasureSummary:
-    """One instrument from one timepoint to another; ``codes`` are in participant-code order,
-    the order of the pairs."""
-    before, after = scores.get((instrument.id, from_), {}), scores.get((instrument.id, to), {})
-    started = [e for e in codes if e in before]
-    both = [e for e in started if e in after]
-    pre = [before[e] for e in both]
-    post = [after[e] for e in both]
+    """One instrument from one timepoint to another; ``scores`` are columns in code order."""
+    none = np.full(len(cohort.position), np.nan)
+    before = scores.get((instrument.id, from_), none)
+    after = scores.get((instrument.id, to), none)
+    started = ~np.isnan(before)
+    both = started & ~np.isnan(after)
+    pre, post = before[both], after[both]
     # SciPy costs ~90 MB of memory to import; only summaries need it (not exports, the
     # patient app or the scheduler), so it is loaded here, on first use.
     from app.outcomes.effect_size import paired_summary, spearman
@@ -984,40 +1017,42 @@ def _measure(
     stats = paired_summary(
         pre, post, higher_is_better=instrument.higher_is_better, min_pairs=MIN_PAIRS
     )
-    pairs = list(zip(pre, post, strict=True))
+    # Scores take few distinct values: each distinct pair is assessed once, however many
+    # people share it.
+    pair_counts = Counter(zip(pre.tolist(), post.tolist(), strict=True))
     try:
         reliable: dict[str, int] | None = (
-            count_categories(instrument, pairs, sample_sd=stats.pre_sd) if pairs else None
+            count_categories(instrument, pair_counts, sample_sd=stats.pre_sd)
+            if pair_counts
+            else None
         )
     except NoReliableChangeRule:
         reliable = None
     talking_therapies = instrument.id in TALKING_THERAPIES_MEASURES
-    # Scores take few distinct values: each distinct pair is assessed once, however many
-    # people share it.
     assessed = (
-        {pair: assess_change(instrument, *pair) for pair in set(pairs)}
+        {pair: assess_change(instrument, *pair) for pair in pair_counts}
         if instrument.important_change is not None or talking_therapies
         else {}
     )
     important = None
-    if instrument.important_change is not None and pairs:
-        important = sum(bool(assessed[pair].important_improvement) for pair in pairs)
+    if instrument.important_change is not None and pair_counts:
+        important = sum(
+            people for pair, people in pair_counts.items() if assessed[pair].important_improvement
+        )
     correlation = spearman(
-        [practice.get(e, (0, 0))[0] for e in both],
-        [improvement(instrument, a, b) for a, b in pairs],
-        min_pairs=MIN_PAIRS,
+        cohort.practice_days[both], improvement(instrument, pre, post), min_pairs=MIN_PAIRS
     )
     return MeasureSummary(
         instrument=instrument,
         from_=from_,
         to=to,
         stats=stats,
-        n_started=len(started),
-        pairs=[(codes[e], a, b) for e, a, b in zip(both, pre, post, strict=True)],
+        n_started=int(started.sum()),
+        pair_counts=pair_counts,
         reliable_change=reliable,
         important_improvement=important,
-        talking_therapies=_talking_therapies([assessed[pair] for pair in pairs])
-        if pairs and talking_therapies
+        talking_therapies=_talking_therapies(assessed, pair_counts)
+        if pair_counts and talking_therapies
         else None,
         practice_correlation=correlation,
     )
@@ -1058,32 +1093,74 @@ def _current_scores(group_ids: Sequence[int]) -> list[ColumnElement[bool]]:
 
 
 def _paired_timepoint_scores(
-    session: Session, *, group_ids: Sequence[int]
-) -> dict[tuple[str, str], dict[int, float]]:
-    """Scores at the timepoints the summary pairs, by (instrument, timepoint) and enrolment,
-    for everyone in these groups in one query (weekly ratings are not paired, so not read)."""
-    timepoints = sorted({timepoint for pair in PAIRS for timepoint in pair})
-    # Plain Core rows: a whole clinic has hundreds of thousands of scores.
+    session: Session, *, group_ids: Sequence[int], cohort: _Cohort
+) -> dict[tuple[str, str], np.ndarray]:
+    """Scores at the timepoints the summary pairs, by (instrument, timepoint), as columns in
+    participant-code order, for everyone in these groups (weekly ratings are not paired, so
+    not read)."""
+    current = (*_current_scores(group_ids), col(Administration.timepoint).in_(PAIRED_TIMEPOINTS))
+    scored_at, total = col(Administration.timepoint), col(Administration.score_total)
+    # A clinic has hundreds of thousands of scores: the database sends one plain row per
+    # patient and instrument with its scores side by side, and how many it found.
     rows = (
         session.connection()
         .execute(
             select(
                 Administration.enrolment_id,
                 Administration.instrument_id,
-                Administration.timepoint,
-                Administration.score_total,
+                func.count(),
+                *(func.max(case((scored_at == name, total))) for name in PAIRED_TIMEPOINTS),
             )
-            .where(*_current_scores(group_ids), col(Administration.timepoint).in_(timepoints))
-            .order_by(col(Administration.id))  # the newest of any duplicates wins, as before
+            .where(*current)
+            .group_by(col(Administration.enrolment_id), col(Administration.instrument_id))
         )
         .all()
     )
-    known = instruments()
-    scores: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    if not rows:
+        return {}
+    # Column by column, not row by row: a clinic sends back 70,000 rows.
+    enrolment_ids, instrument_ids, found, *at_timepoints = zip(*rows, strict=True)
+    places = np.fromiter(map(cohort.position.__getitem__, enrolment_ids), np.intp, len(rows))
+    instrument_of = np.array(instrument_ids)
+    scores = np.array(at_timepoints, dtype=float)  # a row per timepoint; None becomes NaN
+    columns = {}
+    for instrument_id in instruments():
+        theirs = instrument_of == instrument_id
+        if theirs.any():
+            for timepoint, scores_then in zip(PAIRED_TIMEPOINTS, scores, strict=True):
+                columns[(instrument_id, timepoint)] = cohort.column(
+                    places[theirs], scores_then[theirs]
+                )
+    # More scores than timepoints filled: a questionnaire was sent twice for one timepoint.
+    repeated = np.flatnonzero(np.array(found) > (~np.isnan(scores)).sum(axis=0))
+    if len(repeated):
+        enrolments = [enrolment_ids[index] for index in repeated]
+        _newest_of_repeated(session, current, enrolments, columns, cohort)
+    return columns
+
+
+def _newest_of_repeated(
+    session: Session,
+    current: Sequence[ColumnElement[bool]],
+    enrolment_ids: Sequence[int],
+    columns: Mapping[tuple[str, str], np.ndarray],
+    cohort: _Cohort,
+) -> None:
+    """A questionnaire submitted twice for one timepoint (a race the service refuses in
+    order, not at once): the newer score counts, as on the patient's own summary."""
+    rows = session.connection().execute(
+        select(
+            Administration.enrolment_id,
+            Administration.instrument_id,
+            Administration.timepoint,
+            Administration.score_total,
+        )
+        .where(*current, col(Administration.enrolment_id).in_(enrolment_ids))
+        .order_by(col(Administration.id))
+    )
     for enrolment_id, instrument_id, timepoint, total in rows:
-        if instrument_id in known and total is not None:
-            scores[(instrument_id, timepoint)][enrolment_id] = float(total)
-    return scores
+        if (instrument_id, timepoint) in columns:
+            columns[(instrument_id, timepoint)][cohort.position[enrolment_id]] = total
 
 
 def _scored_instruments(
@@ -1117,10 +1194,8 @@ def summarise_outcomes(
     rules = _adherence_rules(session, groups)
     practice = _adherence(session, groups=groups, rules=rules)
     participants = groups_service.participants(session, group_ids=group_ids)
-    # Pairs are listed by participant code (Python's order, whatever the database collation).
-    by_code = sorted(participants, key=lambda p: p.participant_code)
-    codes = {p.enrolment_id: p.participant_code for p in by_code}
-    scores = _paired_timepoint_scores(session, group_ids=group_ids)
+    cohort = _Cohort.of(participants, practice)
+    scores = _paired_timepoint_scores(session, group_ids=group_ids, cohort=cohort)
     scored = {instrument_id for instrument_id, _ in scores}
     scored |= _scored_instruments(session, group_ids=group_ids, among=set(instruments()) - scored)
     measures = []
@@ -1128,7 +1203,7 @@ def summarise_outcomes(
         if instrument.id not in scored:
             continue
         for from_, to in PAIRS:
-            measure = _measure(instrument, from_, to, scores, codes, practice)
+            measure = _measure(instrument, from_, to, scores, cohort)
             if to == "end" or measure.stats.n_pairs > 0:
                 measures.append(measure)
     audit.record(

@@ -4,11 +4,13 @@ patient's printable summary, each accessible (axe) and kept as a screenshot."""
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from app import demo
 from app.config import Settings
 from app.db import open_session
+from app.outcomes import pages as outcomes_pages
 from app.programme import service as programme_service
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.factories import PASSWORD, build_world
@@ -49,7 +51,12 @@ def test_patient_fills_in_phq9_on_a_phone(
 
 
 def test_clinician_outcomes_page_and_patient_summary(
-    live_server: str, phone: Any, browser: Any, browser_engine: Engine, browser_settings: Settings
+    live_server: str,
+    phone: Any,
+    browser: Any,
+    browser_engine: Engine,
+    browser_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _seed_demo(browser_engine, browser_settings)
     desktop = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
@@ -61,6 +68,12 @@ def test_clinician_outcomes_page_and_patient_summary(
         assert "Safety: please follow up" in page.inner_text("main")
         assert_accessible(page)
         screenshot(page, "outcomes-clinician")
+        # The demo's 22 patients on three pages, so that the table's page links are checked.
+        monkeypatch.setattr(outcomes_pages, "PRACTICE_ROWS_PER_PAGE", 10)
+        page.reload()
+        page.get_by_role("link", name="Next").click()
+        page.get_by_text("Page 2 / 3").wait_for()
+        assert_accessible(page)
     finally:
         desktop.close()
 

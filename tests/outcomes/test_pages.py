@@ -1,8 +1,12 @@
 """Questionnaire, paper-form, safety-flag and outcome pages as people use them."""
 
+import html
+import re
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -10,6 +14,8 @@ from sqlmodel import col, select
 from app.audit.models import AuditEvent
 from app.db import open_session
 from app.groups.models import Group
+from app.outcomes import charts
+from app.outcomes import pages as outcomes_pages
 from app.outcomes import service as outcomes_service
 from app.outcomes.models import Administration, SafetyFlag
 from tests.factories import build_world, login
@@ -231,6 +237,42 @@ def test_outcomes_page_filters_and_says_too_few(engine: Engine, client: TestClie
     later = client.get(f"/outcomes?date_from={date.today() + timedelta(days=30)}")
     assert "No questionnaire scores yet" in visible_text(later.text)
     assert client.get("/outcomes?group=NOPE").status_code == 404
+
+
+def test_outcomes_page_shows_the_practice_table_a_page_at_a_time(
+    engine: Engine, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_world(engine)
+    monkeypatch.setattr(outcomes_pages, "PRACTICE_ROWS_PER_PAGE", 3)
+    login(client, "clinician@one.example")
+    first = client.get("/outcomes?group=GRP-A&group=GRP-B")
+    text = visible_text(first.text)
+    assert "0 of 4 patients practised on at least one day" in text
+    assert "Practice per patient: patients 1 to 3 of 4" in text
+    assert "Page 1 / 2" in text and "Previous" not in text
+    assert [code in text for code in ("P-A1", "P-A2", "P-B1", "P-B2")] == [True] * 3 + [False]
+    next_page = re.search(r'href="([^"]*page=2#practice)"', first.text)
+    assert next_page, "a link to the next page keeps the chosen groups"
+    assert html.unescape(next_page[1]) == "/outcomes?group=GRP-A&group=GRP-B&page=2#practice"
+
+    second = visible_text(client.get(html.unescape(next_page[1])).text)
+    assert "patients 4 to 4 of 4" in second and "Page 2 / 2" in second and "Next" not in second
+    assert "P-B2" in second and "P-A1" not in second
+    beyond = visible_text(client.get("/outcomes?page=99").text)
+    assert "patients 4 to 4 of 4" in beyond
+    assert client.get("/outcomes?page=0").status_code == 422
+
+
+def test_paired_plot_draws_each_distinct_pair_once_by_how_many_share_it() -> None:
+    svg = charts.paired_plot(
+        Counter({(7.0, 1.0): 8, (5.0, 5.0): 1, (6.0, 3.0): 4}), low=0, high=10, title="Pain"
+    )
+    drawn = re.findall(r'<path class="chart-pair chart-pair-(\d)" d="([^"]*)"', svg)
+    assert [weight for weight, _ in drawn] == ["1", "2", "4"]  # the thickest last, on top
+    assert [path.count("M") for _, path in drawn] == [1, 1, 1]
+    assert "13 people. Mean before 6.54, mean after 1.92." in svg
+    assert "(at most 8)" in svg
+    assert "No pairs yet." in charts.paired_plot(Counter(), low=0, high=10, title="Pain")
 
 
 def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> None:

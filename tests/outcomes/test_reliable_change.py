@@ -7,6 +7,7 @@ clinically important (Farrar 2001; IMMPACT, Dworkin 2008).
 """
 
 import math
+from collections import Counter
 
 import pytest
 
@@ -146,10 +147,10 @@ def test_totals_outside_the_range_are_refused() -> None:
         assess_change(GAD7, 10, -1)
 
 
-def test_count_categories_uses_the_contract_names() -> None:
-    pairs = [(15, 9), (15, 10), (9, 15), (20, 5), (3, 3)]
-    assert count_categories(PHQ9, pairs) == {
-        "reliable_improvement": 2,
+def test_count_categories_counts_people_under_the_contract_names() -> None:
+    people = Counter([(15.0, 9.0), (15.0, 9.0), (15.0, 10.0), (9.0, 15.0), (20.0, 5.0), (3.0, 3.0)])
+    assert count_categories(PHQ9, people) == {
+        "reliable_improvement": 3,
         "no_reliable_change": 2,
         "reliable_deterioration": 1,
     }

@@ -138,6 +138,8 @@ def test_cli_api_and_clinician_page_show_the_same_summary(
 
     page = client.get("/outcomes")
     assert page.status_code == 200
+    paired_plots = page.text.count('<figure class="chart-figure small">')
+    assert paired_plots == sum(1 for measure in measures if measure["n_pairs"])
     parser = _Cells()
     parser.feed(page.text)
     assert set(parser.rows) == pairs
