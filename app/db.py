@@ -208,25 +208,27 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 async def _end(session: Session, ending: Callable[[Session], None]) -> None:
     if not session.in_transaction():
-        session.close()  # nothing begun (or committed by the route already): no I/O to wait for
+        session.close()  # nothing begun: no I/O to wait for
         return
     # Shielded: even a cancelled request must give back its connection (and SQLite write turn).
     with anyio.CancelScope(shield=True):
         await run_in_threadpool(ending, session)
 
 
-async def commit_after(session: Session, work: Callable[[], _T]) -> _T:
-    """``work`` and the commit of what it did, in one worker-thread turn.
+async def in_write_transaction(request: Request, work: Callable[[Session], _T]) -> _T:
+    """``work`` in a write session of its own, committed, in one worker-thread turn.
 
     For the busiest writes (practice logs, ratings), from async routes: one hand-over to a
-    worker thread instead of three (the route, FastAPI validating its answer, the commit).
-    If ``work`` or the commit fails, ``get_session`` rolls the session back as usual.
+    worker thread instead of three (the route, FastAPI validating its answer, the request
+    session's commit), and no request session to set up and end. If ``work`` or the commit
+    fails, nothing is kept: the session rolls back as it closes.
     """
 
     def work_then_commit() -> _T:
-        result = work()
-        session.commit()
-        return result
+        with open_session(request.app.state.engine, write=True) as session:
+            result = work(session)
+            session.commit()
+            return result
 
     return await run_in_threadpool(work_then_commit)
 

@@ -2,9 +2,9 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from app.db import SessionDep, commit_after
+from app.db import SessionDep, in_write_transaction
 from app.groups.dependencies import Patient
 from app.practice import service as practice_service
 from app.practice.schemas import (
@@ -27,12 +27,12 @@ router = APIRouter(tags=["practice"])
     responses={200: {"model": PracticeLogRead, "description": "Already stored: the same log"}},
 )
 async def create_practice_log(
-    body: PracticeLogCreate, patient: Patient, session: SessionDep, response: Response
+    body: PracticeLogCreate, patient: Patient, request: Request, response: Response
 ) -> PracticeLogRead:
     """Record a practice. Sending the same log again is safe: it is stored once."""
-    log, created = await commit_after(
-        session,
-        lambda: practice_service.record_practice(
+    log, created = await in_write_transaction(
+        request,
+        lambda session: practice_service.record_practice(
             session,
             enrolment=patient.enrolment,
             programme_id=patient.group.programme_id,
@@ -56,12 +56,12 @@ def list_practice_logs(patient: Patient, session: SessionDep) -> list[PracticeLo
     responses={200: {"model": CheckInRead, "description": "Already stored"}},
 )
 async def create_check_in(
-    body: CheckInCreate, patient: Patient, session: SessionDep, response: Response
+    body: CheckInCreate, patient: Patient, request: Request, response: Response
 ) -> CheckInRead:
     """Record 0-10 ratings on their own. Sending the same ratings again is safe."""
-    check_in, created = await commit_after(
-        session,
-        lambda: practice_service.record_check_in(
+    check_in, created = await in_write_transaction(
+        request,
+        lambda session: practice_service.record_check_in(
             session, enrolment=patient.enrolment, payload=body
         ),
     )
