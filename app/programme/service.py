@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from app.audio import markup
 from app.audit import service as audit
@@ -198,12 +198,14 @@ def transcript(exercise: Exercise) -> list[str]:
 
 def adherence_rule(session: Session, programme: Programme) -> AdherenceRule:
     """The programme's adherence definition."""
-    weeks = session.exec(select(Week).where(Week.programme_id == programme.id)).all()
+    weeks = session.exec(
+        select(func.count()).select_from(Week).where(Week.programme_id == programme.id)
+    ).one()
     return AdherenceRule(
         minutes_per_day=programme.target_minutes_per_day,
         days_per_week=programme.target_days_per_week,
         completer_weeks=programme.completer_weeks,
-        total_weeks=len(weeks),
+        total_weeks=weeks,
     )
 
 
