@@ -195,7 +195,7 @@ def _manage_context(
     today = engagement.group_today(session, group)
     overrides = groups_service.week_overrides(session, group=group)
     numbers = range(1, rule.total_weeks + 1)
-    is_open = groups_service.open_weeks(session, group, numbers, today=today)
+    is_open = groups_service.open_weeks(group, numbers, today=today, overrides=overrides)
     weeks = [
         {
             "number": n,

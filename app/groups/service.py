@@ -189,11 +189,10 @@ def week_start(group: Group, number: int) -> date:
 
 
 def open_weeks(
-    session: Session, group: Group, numbers: Iterable[int], *, today: date
+    group: Group, numbers: Iterable[int], *, today: date, overrides: Mapping[int, bool]
 ) -> dict[int, bool]:
-    """Which of these weeks are open (one query): a week opens on its first day (earlier weeks
-    stay open) unless a facilitator opened or closed it by hand."""
-    overrides = week_overrides(session, group=group)
+    """Which of these weeks are open: a week opens on its first day (earlier weeks stay open)
+    unless a facilitator opened or closed it by hand (``overrides``, from week_overrides)."""
     current = programme_week_on(group, today)
     return {number: overrides.get(number, number <= current) for number in numbers}
 

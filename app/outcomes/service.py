@@ -55,7 +55,7 @@ WEEKLY = re.compile(r"^week_([1-9][0-9]?)$")
 # Measures in the order the study reported them, then anything a clinic adds.
 MEASURE_ORDER = ("pain_distress", "pain_intensity", "gad7", "phq9", "pseq", "scs_sf", "peg")
 PAIRS = (("baseline", "end"), ("baseline", "follow_up"))
-PAIRED_TIMEPOINTS = ("baseline", "end", "follow_up")  # every timepoint in PAIRS
+PAIRED_TIMEPOINTS = tuple(dict.fromkeys(timepoint for pair in PAIRS for timepoint in pair))
 TALKING_THERAPIES_MEASURES = ("phq9", "gad7")
 MIN_PAIRS = 5
 DAYS_PER_WEEK = 7

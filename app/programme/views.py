@@ -55,7 +55,10 @@ def patient_programme(
     if outlines is None:
         outlines = programme_service.outline(session, programme.id or 0)
     is_open = groups_service.open_weeks(
-        session, group, [o.week.number for o in outlines], today=today
+        group,
+        [o.week.number for o in outlines],
+        today=today,
+        overrides=groups_service.week_overrides(session, group=group),
     )
     audio = audio_service.audio_for_exercises(
         session,
