@@ -528,6 +528,20 @@ def test_access(env: Env, declared: Route, caller: str) -> None:
         if response.headers.get("content-type", "").startswith(("text/", "application/json")):
             answer = re.sub(declared.typed, "", response.text) if declared.typed else response.text
             for text, readers in secrets.items():
-                if reader not in readers and text in answer:
+                if reader not in readers and _shows(answer, text):
                     failures.append(f"{where}: answer contains {text!r}, not theirs to see")
     assert not failures, "\n".join(failures)
+
+
+def _shows(answer: str, text: str) -> bool:
+    """``text`` as a token of its own: a random invite code such as QRSP-A1XY-Z2K9 is not
+    participant P-A1."""
+    return re.search(rf"(?<![\w-]){re.escape(text)}(?![\w-])", answer) is not None
+
+
+def test_a_secret_counts_only_as_a_token_of_its_own() -> None:
+    assert _shows("<td>P-A1</td>", "P-A1")
+    assert _shows('{"participant_code":"P-A1"}', "P-A1")
+    assert _shows("/patients/P-A1/outcomes", "P-A1")
+    assert not _shows("<code>QRSP-A1XY-Z2K9</code>", "P-A1")
+    assert not _shows("P-A10", "P-A1")
