@@ -74,10 +74,16 @@ def next_daily(*, at: time, days_mask: int, zone: ZoneInfo, after: datetime) -> 
     return None
 
 
-def session_reminder_at(*, starts_at: datetime, at: time, zone: ZoneInfo) -> datetime:
-    """A meeting's reminder: the chosen time on its local day, or two hours before it if later."""
+def session_reminder_at(
+    *, starts_at: datetime, at: time, zone: ZoneInfo, not_before: datetime
+) -> datetime | None:
+    """A meeting's reminder: the chosen time on its local day, or two hours before it if that is
+    earlier. A candidate before ``not_before`` (the moment of the choice) is skipped, so choosing
+    00:30 on the evening of a meeting still reminds two hours before; None once both have passed.
+    """
     day = starts_at.astimezone(zone).date()
-    return min(local_instant(day, at, zone), starts_at - SESSION_LEAD)
+    candidates = (local_instant(day, at, zone), starts_at - SESSION_LEAD)
+    return min((due for due in candidates if due >= not_before), default=None)
 
 
 def days_mask_from(weekdays: list[int]) -> int:

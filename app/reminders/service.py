@@ -400,9 +400,9 @@ def _due_occurrences(
     if preference.group_session:
         for meeting_id, starts_at in meetings:
             due = schedule.session_reminder_at(
-                starts_at=starts_at, at=preference.time_of_day, zone=zone
+                starts_at=starts_at, at=preference.time_of_day, zone=zone, not_before=since
             )
-            if since <= due < now:
+            if due is not None and due < now:
                 key = f"group_session:{meeting_id}"
                 found.append(schedule.Occurrence(key=key, kind="group_session", due_at=due))
     return found

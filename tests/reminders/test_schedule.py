@@ -108,10 +108,33 @@ def test_next_daily_skips_to_the_next_chosen_day_and_handles_no_days() -> None:
 
 def test_a_group_day_reminder_comes_at_the_chosen_time_or_two_hours_before() -> None:
     meeting = datetime(2027, 6, 2, 13, 0, tzinfo=UTC)  # 14:00 BST
-    early = schedule.session_reminder_at(starts_at=meeting, at=time(8, 0), zone=LONDON)
+    chosen_at = meeting - timedelta(days=3)
+    early = schedule.session_reminder_at(
+        starts_at=meeting, at=time(8, 0), zone=LONDON, not_before=chosen_at
+    )
     assert early == datetime(2027, 6, 2, 7, 0, tzinfo=UTC)
-    late = schedule.session_reminder_at(starts_at=meeting, at=time(18, 0), zone=LONDON)
+    late = schedule.session_reminder_at(
+        starts_at=meeting, at=time(18, 0), zone=LONDON, not_before=chosen_at
+    )
     assert late == meeting - timedelta(hours=2)
+
+
+def test_a_group_day_reminder_chosen_too_late_that_day_falls_back_to_two_hours_before() -> None:
+    """Choosing 00:30 at 20:00 the evening before a 23:30 meeting still reminds: the
+    chosen-time reminder of that day had passed when it was chosen, two hours before has not."""
+    meeting = datetime(2027, 1, 5, 23, 30, tzinfo=UTC)
+    chosen_at = datetime(2027, 1, 5, 20, 0, tzinfo=UTC)
+    due = schedule.session_reminder_at(
+        starts_at=meeting, at=time(0, 30), zone=LONDON, not_before=chosen_at
+    )
+    assert due == meeting - timedelta(hours=2)
+    # Once both have passed there is nothing left to send.
+    assert (
+        schedule.session_reminder_at(
+            starts_at=meeting, at=time(0, 30), zone=LONDON, not_before=meeting
+        )
+        is None
+    )
 
 
 def test_local_instant_is_wall_clock_time_on_that_day() -> None:
