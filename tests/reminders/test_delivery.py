@@ -39,6 +39,11 @@ def _soon() -> tuple[str, datetime]:
     return at.strftime("%H:%M"), utcnow() + timedelta(minutes=30)
 
 
+def _a_local_day_after(instant: datetime) -> datetime:
+    """The same wall-clock time a day later in London (23 or 25 hours across a clock change)."""
+    return instant.astimezone(LONDON) + timedelta(days=1)
+
+
 def _choose_practice(client: TestClient, at: str) -> None:
     response = client.put(
         "/api/v1/reminders/preferences",
@@ -122,14 +127,16 @@ def test_a_paused_patient_gets_nothing_until_they_resume(
 
         assert client.post("/api/v1/reminders/pause").json()["paused"] is True
         scheduler.run_pass(engine, settings, holder="one", now=later + timedelta(minutes=10))
-        scheduler.run_pass(engine, settings, holder="one", now=later + timedelta(days=1))
+        scheduler.run_pass(engine, settings, holder="one", now=_a_local_day_after(later))
         assert len(endpoint.to("phone-1")) == 1  # only the failed first try
 
         assert client.post("/api/v1/reminders/resume").json()["paused"] is False
         # Resuming does not replay what waited while paused; the next one comes as usual.
         scheduler.run_pass(engine, settings, holder="one", now=later + timedelta(minutes=20))
         assert len(endpoint.to("phone-1")) == 1
-        scheduler.run_pass(engine, settings, holder="one", now=later + timedelta(days=1, minutes=1))
+        scheduler.run_pass(
+            engine, settings, holder="one", now=_a_local_day_after(later) + timedelta(minutes=1)
+        )
         assert len(endpoint.to("phone-1")) == 2
 
 
