@@ -3,7 +3,8 @@
 Times are chosen as wall-clock times in the patient's IANA zone, so a daily 08:00 reminder stays
 at 08:00 local across daylight-saving changes. A time that does not exist on a spring-forward
 day (01:30 in London on the last Sunday of March) is sent once, as soon as the clock has jumped
-past it; a time that happens twice in autumn is sent once, at its first occurrence.
+past it; a time that happens twice in autumn is sent once, at its first occurrence (or at its
+second, when the first had passed before the reminder was chosen).
 """
 
 from collections.abc import Iterator
@@ -33,6 +34,20 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+def _instants(day: date, at: time, zone: ZoneInfo) -> tuple[datetime, ...]:
+    """Every UTC instant of wall-clock ``at`` on ``day``: two in autumn's repeated hour, else one
+    (a spring gap's second reading falls before the jump, so it is not one)."""
+    first = local_instant(day, at, zone)
+    second = datetime.combine(day, at).replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return (first, second) if second > first else (first,)
+
+
+def instant_from(day: date, at: time, zone: ZoneInfo, *, start: datetime) -> datetime | None:
+    """Wall-clock ``at`` on ``day`` at or after ``start``: its first occurrence, or its second in
+    autumn's repeated hour; None when it has passed."""
+    return next((instant for instant in _instants(day, at, zone) if instant >= start), None)
+
+
 def on_day(days_mask: int, day: date) -> bool:
     """Whether ``day`` is one of the chosen days of the week."""
     return bool(days_mask & (1 << day.weekday()))
@@ -54,8 +69,8 @@ def daily_occurrences(
     for day in _local_days(start, end, zone):
         if not on_day(days_mask, day):
             continue
-        due = local_instant(day, at, zone)
-        if start <= due < end:
+        due = instant_from(day, at, zone, start=start)
+        if due is not None and due < end:
             found.append(Occurrence(key=f"{kind}:{day.isoformat()}", kind=kind, due_at=due))
     return found
 
@@ -68,9 +83,9 @@ def next_daily(*, at: time, days_mask: int, zone: ZoneInfo, after: datetime) -> 
     for offset in range(0, 9):
         candidate = day + timedelta(days=offset)
         if on_day(days_mask, candidate):
-            due = local_instant(candidate, at, zone)
-            if due > after:
-                return due
+            for due in _instants(candidate, at, zone):
+                if due > after:
+                    return due
     return None
 
 
@@ -82,7 +97,7 @@ def session_reminder_at(
     00:30 on the evening of a meeting still reminds two hours before; None once both have passed.
     """
     day = starts_at.astimezone(zone).date()
-    candidates = (local_instant(day, at, zone), starts_at - SESSION_LEAD)
+    candidates = (*_instants(day, at, zone), starts_at - SESSION_LEAD)
     return min((due for due in candidates if due >= not_before), default=None)
 
 

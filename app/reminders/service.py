@@ -390,8 +390,8 @@ def _due_occurrences(
         )
     if preference.questionnaire:
         today = now.astimezone(zone).date()
-        due_at = schedule.local_instant(today, preference.time_of_day, zone)
-        if schedule.on_day(preference.days_mask, today) and since <= due_at < now:
+        due_at = schedule.instant_from(today, preference.time_of_day, zone, start=since)
+        if schedule.on_day(preference.days_mask, today) and due_at is not None and due_at < now:
             # One reminder per questionnaire, not one a day until it is done.
             found += [
                 schedule.Occurrence(key=f"questionnaire:{key}", kind="questionnaire", due_at=due_at)

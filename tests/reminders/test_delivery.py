@@ -113,6 +113,23 @@ def test_nothing_is_sent_until_the_patient_chooses(
         assert summary.sent == 0 and endpoint.received == []
 
 
+def test_the_autumn_night_sends_a_repeated_time_once(
+    client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    """01:35 happens twice on 31 October 2027 in London; passes look back an hour, so a pass
+    after the second 01:35 sees it too. The device still gets one reminder that day."""
+    build_world(engine)
+    login(client, "P-A1")
+    with push_endpoint() as endpoint:
+        _subscribe(client, BrowserSubscription.new(endpoint.url("phone-1")))
+        _choose_practice(client, "01:35")
+        first, second = (datetime(2027, 10, 31, hour, 36, tzinfo=UTC) for hour in (0, 1))
+        scheduler.run_pass(engine, settings, holder="one", now=first)  # 01:36 BST
+        assert len(endpoint.to("phone-1")) == 1
+        scheduler.run_pass(engine, settings, holder="one", now=second)  # 01:36 GMT
+        assert len(endpoint.to("phone-1")) == 1
+
+
 def test_a_paused_patient_gets_nothing_until_they_resume(
     client: TestClient, engine: Engine, settings: Settings
 ) -> None:

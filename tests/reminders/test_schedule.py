@@ -59,6 +59,27 @@ def test_a_time_that_happens_twice_in_autumn_is_sent_once_at_its_first_occurrenc
     assert on_the_day[0].due_at == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)  # 01:30 BST
 
 
+def test_a_repeated_autumn_time_chosen_between_its_two_occurrences_comes_at_the_second() -> None:
+    """Choosing 01:35 at 01:30 GMT, after the clocks went back: the 01:35 five minutes away, not
+    tomorrow's (its first occurrence, 01:35 BST, had passed when it was chosen)."""
+    chosen_at = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)  # 01:30 GMT, the second 01:30
+    found = schedule.daily_occurrences(
+        kind="practice",
+        at=time(1, 35),
+        days_mask=schedule.ALL_DAYS,
+        zone=LONDON,
+        start=chosen_at,
+        end=chosen_at + timedelta(minutes=10),
+    )
+    assert [(o.key, o.due_at) for o in found] == [
+        ("practice:2027-10-31", datetime(2027, 10, 31, 1, 35, tzinfo=UTC))
+    ]
+    upcoming = schedule.next_daily(
+        at=time(1, 35), days_mask=schedule.ALL_DAYS, zone=LONDON, after=chosen_at
+    )
+    assert upcoming == datetime(2027, 10, 31, 1, 35, tzinfo=UTC)
+
+
 def test_each_patient_is_reminded_in_their_own_zone() -> None:
     start = datetime(2027, 7, 1, tzinfo=UTC)
     assert _daily(time(8, 0), NEW_YORK, start, 1)[0].due_at == datetime(2027, 7, 1, 12, tzinfo=UTC)
