@@ -16,12 +16,12 @@ import sqlite3
 import subprocess
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app import clock
 from app.models import metadata
 
 TABLES = sorted(table.name for table in metadata.sorted_tables)
@@ -119,7 +119,7 @@ def restore_sqlite(
     live = sqlite_path(url)
     kept = None
     if live.is_file():
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = clock.now().strftime("%Y%m%d-%H%M%S")
         kept = live.with_name(f"{live.stem}.pre-restore-{stamp}.db")
         backup_sqlite(url, kept)
     else:
@@ -213,7 +213,7 @@ def restore_postgres(
         raise BackupError(
             f"The backup's schema ({checked.revision}) is newer than this version of Tend."
         )
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     kept = dump.with_name(f"pre-restore-{stamp}.dump")
     backup_postgres(url, kept)
     _run(

@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from app import backup, demo, migrate
+from app import backup, clock, demo, migrate
 from app.clinics.models import Role, User
 from app.config import get_settings
 from app.datafiles import DataFileError
@@ -123,7 +123,7 @@ def demo_command(
     with open_session(_engine(), write=True) as session:
         summary = demo.seed_demo(
             session,
-            today=date.today(),
+            today=clock.today(demo.DEMO_TIMEZONE),
             seed=seed,
             password=settings.demo_password,
             if_stale=if_stale,

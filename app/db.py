@@ -32,6 +32,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import Dialect
 from sqlmodel import Session, SQLModel
 
+from app import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -44,8 +46,8 @@ _T = TypeVar("_T")
 
 
 def utcnow() -> datetime:
-    """The current instant, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    """The current instant, timezone-aware in UTC (from the one clock, `app.clock`)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from app import clock
 from app.clinics.models import Clinic, Role, User
 from app.errors import NotFound
 
@@ -24,11 +25,7 @@ def get_clinic_by_slug(session: Session, slug: str) -> Clinic | None:
 
 def today_at(clinic: Clinic, *, now: datetime | None = None) -> date:
     """Today's date where the clinic is (weeks open by the clinic's calendar)."""
-    return (
-        (now or datetime.now(ZoneInfo(clinic.timezone)))
-        .astimezone(ZoneInfo(clinic.timezone))
-        .date()
-    )
+    return (now or clock.now()).astimezone(ZoneInfo(clinic.timezone)).date()
 
 
 def add_staff(

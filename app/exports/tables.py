@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from app import clock
 from app.exports.fhir import ScoreRecord
 from app.groups import service as groups_service
 from app.groups.models import Attendance, Enrolment, Group, GroupSession
@@ -165,7 +166,7 @@ def _attendance_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tup
 
 def _adherence_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
     """One row per participant per programme week that has begun, by the programme's rule."""
-    today = date.today()
+    today = clock.now().date()
     groups = session.exec(
         select(Group).where(col(Group.id).in_(group_ids)).order_by(col(Group.code))
     ).all()

@@ -1,14 +1,13 @@
 """The patient's pages: Today, the player, My progress and reflections."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from app import clock
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
@@ -162,7 +161,7 @@ async def log_practice_submit(
         errors["practice"] = "Choose what you practised."
     payload = None
     if not errors:
-        started = datetime.now(ZoneInfo(zone_name))
+        started = clock.now_in(zone_name)
         try:
             payload = PracticeLogCreate(
                 id=uuid.UUID(form.get("id", "")),

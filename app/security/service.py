@@ -7,7 +7,6 @@ account is never locked for longer than two windows, whatever an attacker keeps 
 
 import hashlib
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from sqlmodel import Session, col
 from app.errors import TooManyRequests
 
 __all__ = ["Limit", "TooManyRequests", "enforce"]
+from app import clock
 from app.security.models import RateLimitBucket
 
 _TABLE = RateLimitBucket.__table__  # type: ignore[attr-defined]
@@ -85,7 +85,7 @@ def _count(session: Session, limit: Limit, *, window: int) -> None:
 
 def enforce(session: Session, *, limits: Sequence[Limit], now: float | None = None) -> None:
     """Count one attempt against every limit, or raise TooManyRequests if any is reached."""
-    now = time.time() if now is None else now
+    now = clock.now().timestamp() if now is None else now
     for limit in limits:
         previous, current = _hits(session, limit, window=int(now // limit.seconds))
         wait = _wait(limit, previous=previous, current=current, now=now)
