@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from app import migrate
+from app import clock, migrate
 from app.config import Settings
 from app.db import create_db_engine
 from app.main import create_app
@@ -25,6 +25,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_POSTGRES = os.environ.get("TEND_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _clock_back_to_the_system() -> Iterator[None]:
+    """A test that fixed the clock (app.clock.set_now / fixed_at) leaves it as it found it."""
+    yield
+    clock.set_now(None)
 
 
 def _postgres_unreachable_reason() -> str | None:
