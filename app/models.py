@@ -18,7 +18,7 @@ from app.groups.models import (
 )
 from app.outcomes.models import Administration, SafetyFlag
 from app.practice.models import CheckIn, PracticeLog, Reflection
-from app.programme.models import Exercise, Programme, Week, WeekPractice
+from app.programme.models import ClinicAdherenceRule, Exercise, Programme, Week, WeekPractice
 from app.reminders.models import (
     PushSubscription,
     ReminderDelivery,
@@ -32,6 +32,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AudioAsset",
+    "ClinicAdherenceRule",
     "AudioRendition",
     "Reflection",
     "Attendance",

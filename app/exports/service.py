@@ -326,7 +326,9 @@ def adherence_rules(session: Session, groups: Sequence[Group]) -> dict[str, str]
     for group in groups:
         programme = programme_service.get_programme(session, group.programme_id)
         if programme.key not in rules:
-            rules[programme.key] = programme_service.adherence_rule(session, programme).describe()
+            rules[programme.key] = programme_service.adherence_rule(
+                session, programme, clinic_id=group.clinic_id
+            ).describe()
     return rules
 
 

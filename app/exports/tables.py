@@ -19,6 +19,7 @@ from app.exports.fhir import ScoreRecord
 from app.groups import service as groups_service
 from app.groups.models import Attendance, Enrolment, Group, GroupSession
 from app.outcomes import service as outcomes_service
+from app.practice import service as practice_service
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme import service as programme_service
 from app.programme.models import Exercise
@@ -172,7 +173,7 @@ def _adherence_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tupl
     ).all()
     for group in groups:
         programme = programme_service.get_programme(session, group.programme_id)
-        rule = programme_service.adherence_rule(session, programme)
+        rule = programme_service.adherence_rule(session, programme, clinic_id=group.clinic_id)
         people = sorted(
             groups_service.enrolments(session, group=group), key=lambda e: e.participant_code
         )
@@ -188,6 +189,7 @@ def _adherence_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tupl
             .group_by(col(PracticeLog.enrolment_id), col(PracticeLog.local_date))
         ).all():
             seconds[enrolment_id][day] = int(total or 0)
+        bad_days = practice_service.bad_days(session, enrolment_ids=[e.id or 0 for e in people])
         weeks = [
             n
             for n in range(1, rule.total_weeks + 1)
@@ -195,7 +197,9 @@ def _adherence_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tupl
         ]
         for enrolment in people:
             by_day = seconds.get(enrolment.id or 0, {})
-            practice_days = rule.practice_days({d: s / 60 for d, s in by_day.items()})
+            practice_days = rule.practice_days(
+                {d: s / 60 for d, s in by_day.items()}, bad_days.get(enrolment.id or 0, set())
+            )
             summary = []
             for number in weeks:
                 first = groups_service.week_start(group, number)

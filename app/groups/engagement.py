@@ -108,9 +108,9 @@ def group_today(session: Session, group: Group) -> date:
 
 
 def rule_for(session: Session, group: Group) -> AdherenceRule:
-    """The adherence rule of the group's programme."""
+    """The adherence rule of the group's programme in the group's clinic."""
     programme = programme_service.get_programme(session, group.programme_id)
-    return programme_service.adherence_rule(session, programme)
+    return programme_service.adherence_rule(session, programme, clinic_id=group.clinic_id)
 
 
 def _shown_week(group: Group, today: date, total_weeks: int) -> int:
@@ -169,6 +169,9 @@ def build_board(
     ratings = practice_service.ratings_between(
         session, enrolment_ids=ids, first=group.start_date, last=max(programme_last, today)
     )
+    bad_days = practice_service.bad_days(
+        session, enrolment_ids=ids, first=group.start_date, last=max(programme_last, today)
+    )
     rated_days: dict[int, set[date]] = {}
     ratings_by_enrolment: dict[int, list[practice_service.RatingRow]] = {}
     for rating in ratings:
@@ -184,7 +187,7 @@ def build_board(
     for enrolment in members:
         eid = enrolment.id or 0
         by_day = minutes.get(eid, {})
-        practice_days = rule.practice_days(by_day)
+        practice_days = rule.practice_days(by_day, bad_days.get(eid, set()))
         states = []
         for day in days:
             if day > today:
@@ -432,7 +435,12 @@ def prepare_session(
     minutes = practice_service.daily_minutes(
         session, enrolment_ids=ids, first=period[0], last=period[1]
     )
-    practice_days = [len(rule.practice_days(minutes.get(eid, {}))) for eid in ids]
+    bad_days = practice_service.bad_days(
+        session, enrolment_ids=ids, first=period[0], last=period[1]
+    )
+    practice_days = [
+        len(rule.practice_days(minutes.get(eid, {}), bad_days.get(eid, set()))) for eid in ids
+    ]
     practised = sum(1 for eid in ids if minutes.get(eid))
     total_sessions = sum(len(by_day) for by_day in minutes.values())
     this_rows = practice_service.ratings_between(

@@ -136,7 +136,7 @@ def new_group_submit(
         )
         if chosen is None:
             raise InvalidInput("Choose a programme.", field="programme")
-        rule = programme_service.adherence_rule(session, chosen)
+        rule = programme_service.adherence_rule(session, chosen, clinic_id=user.clinic_id)
         staff = clinics_service.list_staff(session, clinic_id=user.clinic_id, role=Role.facilitator)
         if not chosen_ids <= {f.id for f in staff}:
             raise InvalidInput("Choose facilitators from your clinic.", field="facilitators")

@@ -140,7 +140,9 @@ class Window:
 
 def _programme_weeks(session: Session, group: Group) -> int:
     programme = programme_service.get_programme(session, group.programme_id)
-    weeks = programme_service.adherence_rule(session, programme).total_weeks
+    weeks = programme_service.adherence_rule(
+        session, programme, clinic_id=group.clinic_id
+    ).total_weeks
     return weeks or DEFAULT_WEEKS
 
 
@@ -800,12 +802,13 @@ def patient_summary(session: Session, *, participant_code: str, viewer: User) ->
 
 
 def _adherence_rules(session: Session, groups: Sequence[Group]) -> dict[int, AdherenceRule]:
-    """The adherence rule of each programme these groups run, by programme id."""
+    """The adherence rule of each programme these groups run, by programme id (the groups of
+    a summary are one clinic's, so its rule)."""
     return {
         programme_id: programme_service.adherence_rule(
-            session, programme_service.get_programme(session, programme_id)
+            session, programme_service.get_programme(session, programme_id), clinic_id=clinic_id
         )
-        for programme_id in sorted({group.programme_id for group in groups})
+        for programme_id, clinic_id in sorted({(g.programme_id, g.clinic_id) for g in groups})
     }
 
 
@@ -821,6 +824,7 @@ def _adherence(
             group_ids=[group.id or 0 for group in groups if group.programme_id == programme_id],
             weeks=rule.total_weeks or DEFAULT_WEEKS,
             practice_day_minutes=rule.minutes_per_day,
+            bad_day_counts=rule.bad_day_counts,
         )
         result.update(
             {

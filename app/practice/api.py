@@ -89,7 +89,9 @@ def put_reflection(
         enrolment=patient.enrolment,
         reflection_id=reflection_id,
         payload=body,
-        weeks_in_programme=programme_service.adherence_rule(session, programme).total_weeks,
+        weeks_in_programme=programme_service.adherence_rule(
+            session, programme, clinic_id=patient.group.clinic_id
+        ).total_weeks,
     )
     response.status_code = 201 if created else 200
     return reflection

@@ -110,7 +110,9 @@ async def reflection_submit(request: Request, patient: Patient, session: Session
             enrolment=patient.enrolment,
             reflection_id=uuid.UUID(form.get("id", "")),
             payload=payload,
-            weeks_in_programme=programme_service.adherence_rule(session, programme).total_weeks,
+            weeks_in_programme=programme_service.adherence_rule(
+                session, programme, clinic_id=patient.group.clinic_id
+            ).total_weeks,
         )
     except ValidationError as error:
         for item in error.errors():

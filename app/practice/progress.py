@@ -1,6 +1,6 @@
 """A patient's own progress, week by week: pure arithmetic, no web and no database."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import fmean
@@ -19,19 +19,38 @@ class WeekProgress:
     practice_days: int
     minutes: int
     met: bool
+    # Days with some practice that the rule does not count (yet): shown as partly filled.
+    partial_days: int = 0
+    days_practised: int = 0  # any practice at all: what "you practised on N days" says
 
 
 def weekly_progress(
-    rule: AdherenceRule, *, week_starts: Sequence[tuple[int, date]], minutes: Mapping[date, float]
+    rule: AdherenceRule,
+    *,
+    week_starts: Sequence[tuple[int, date]],
+    minutes: Mapping[date, float],
+    bad_days: Collection[date] = (),
 ) -> list[WeekProgress]:
-    """Practice days (by the programme's rule) and minutes in each programme week."""
-    counted = rule.practice_days(minutes)
+    """Practice days (by the clinic's rule), partial days and minutes in each programme week."""
+    counted = rule.practice_days(minutes, bad_days)
     weeks = []
     for number, first in week_starts:
         last = first + timedelta(days=DAYS_PER_WEEK - 1)
         days = sum(1 for day in counted if first <= day <= last)
+        some = {day for day, m in minutes.items() if first <= day <= last and m > 0}
         total = sum(m for day, m in minutes.items() if first <= day <= last)
-        weeks.append(WeekProgress(number, first, last, days, round(total), rule.week_met(days)))
+        weeks.append(
+            WeekProgress(
+                number,
+                first,
+                last,
+                days,
+                round(total),
+                rule.week_met(days),
+                partial_days=len(some - counted),
+                days_practised=len(some | {d for d in counted if first <= d <= last}),
+            )
+        )
     return weeks
 
 

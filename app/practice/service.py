@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import Row, RowMapping, Table, bindparam, insert, literal
+from sqlalchemy import Row, RowMapping, Table, bindparam, case, insert, literal, or_
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select
 
@@ -35,7 +35,7 @@ from app.practice.schemas import (
     ReflectionWrite,
 )
 from app.programme import service as programme_service
-from app.programme.models import Exercise
+from app.programme.models import Exercise, PracticeRole, WeekPractice
 
 # A phone clock this far ahead of the server is wrong; the log is kept and flagged.
 CLOCK_TOLERANCE = timedelta(minutes=10)
@@ -434,6 +434,43 @@ def daily_minutes(
     return minutes
 
 
+def _is_bad_day_practice() -> Any:
+    # A bad-day practice: the one-tap "bad day" log, or an exercise a week offers for a flare.
+    flare_exercises = select(col(WeekPractice.exercise_id)).where(
+        WeekPractice.role == PracticeRole.flare
+    )
+    return or_(
+        col(PracticeLog.kind) == PracticeKind.anytime,
+        col(PracticeLog.exercise_id).in_(flare_exercises),
+    )
+
+
+def bad_days(
+    session: Session,
+    *,
+    enrolment_ids: Sequence[int],
+    first: date | None = None,
+    last: date | None = None,
+) -> dict[int, set[date]]:
+    """Per enrolment, the local days with a bad-day practice (between two dates, inclusive),
+    which the adherence rule may count as practice days whatever their length."""
+    if not enrolment_ids:
+        return {}
+    query = (
+        select(col(PracticeLog.enrolment_id), col(PracticeLog.local_date))
+        .where(col(PracticeLog.enrolment_id).in_(enrolment_ids), _is_bad_day_practice())
+        .distinct()
+    )
+    if first is not None:
+        query = query.where(col(PracticeLog.local_date) >= first)
+    if last is not None:
+        query = query.where(col(PracticeLog.local_date) <= last)
+    days: dict[int, set[date]] = {enrolment_id: set() for enrolment_id in enrolment_ids}
+    for enrolment_id, day in session.exec(query).all():
+        days[enrolment_id].add(day)
+    return days
+
+
 class PracticeTotals(NamedTuple):
     """One patient's practice over their group's programme weeks."""
 
@@ -449,12 +486,18 @@ def _days_after(session: Session, start: Any, days: int) -> Any:
 
 
 def practice_totals(
-    session: Session, *, group_ids: Sequence[int], weeks: int, practice_day_minutes: int
+    session: Session,
+    *,
+    group_ids: Sequence[int],
+    weeks: int,
+    practice_day_minutes: int,
+    bad_day_counts: bool = False,
 ) -> dict[int, PracticeTotals]:
     """Per enrolment of these groups (those who practised): the days in the group's first
-    ``weeks`` weeks with at least ``practice_day_minutes`` minutes of practice (the adherence
-    rule's practice days) and all the seconds practised in those weeks. The database adds it
-    up, so a clinic of 10,000 patients sends back 10,000 rows, not every log."""
+    ``weeks`` weeks with at least ``practice_day_minutes`` minutes of practice, or with a
+    bad-day practice when ``bad_day_counts`` (the adherence rule's practice days), and all the
+    seconds practised in those weeks. The database adds it up, so a clinic of 10,000
+    patients sends back 10,000 rows, not every log."""
     if not group_ids:
         return {}
     weeks_of = (
@@ -474,11 +517,17 @@ def practice_totals(
         col(PracticeLog.enrolment_id) == weeks_of.c.enrolment_id,
         col(PracticeLog.local_date).between(weeks_of.c.first_day, weeks_of.c.last_day),
     )
+    enough_minutes = func.sum(PracticeLog.listened_seconds) >= practice_day_minutes * 60
+    counts_as_practice_day = (
+        or_(enough_minutes, func.max(case((_is_bad_day_practice(), 1), else_=0)) == 1)
+        if bad_day_counts
+        else enough_minutes
+    )
     practice_days = (
         select(col(PracticeLog.local_date))
         .where(*logs_in_weeks)
         .group_by(col(PracticeLog.local_date))
-        .having(func.sum(PracticeLog.listened_seconds) >= practice_day_minutes * 60)
+        .having(counts_as_practice_day)
         .correlate(weeks_of)  # a derived table is not correlated unless asked
         .subquery()
     )

@@ -37,6 +37,11 @@ def _week_texts(outlines: list[programme_service.WeekOutline]) -> dict[int, Week
     return {o.week.number: o.week for o in outlines}
 
 
+def _bad_days(session: Session, enrolment: Enrolment) -> set[date]:
+    found = practice_service.bad_days(session, enrolment_ids=[enrolment.id or 0])
+    return found.get(enrolment.id or 0, set())
+
+
 def today_view(
     session: Session, *, group: Group, enrolment: Enrolment, today: date, week_number: int | None
 ) -> TodayView:
@@ -49,14 +54,19 @@ def today_view(
     week = programme.weeks[chosen - 1] if programme.weeks else None
     texts = _week_texts(outlines)
     rule = programme_service.adherence_rule(
-        session, programme_service.get_programme(session, group.programme_id)
+        session,
+        programme_service.get_programme(session, group.programme_id),
+        clinic_id=group.clinic_id,
     )
     this_week = None
     if programme.current_week >= 1:
         start = groups_service.week_start(group, programme.current_week)
         minutes = practice_service.minutes_by_day(session, enrolment=enrolment)
         this_week = progress.weekly_progress(
-            rule, week_starts=[(programme.current_week, start)], minutes=minutes
+            rule,
+            week_starts=[(programme.current_week, start)],
+            minutes=minutes,
+            bad_days=_bad_days(session, enrolment),
         )[0]
     exercises = week.exercises if week else []
     return TodayView(
@@ -116,7 +126,7 @@ def progress_view(
 ) -> ProgressView:
     """My progress: practice days per week against the target, ratings, what seems to help."""
     programme = programme_service.get_programme(session, group.programme_id)
-    rule = programme_service.adherence_rule(session, programme)
+    rule = programme_service.adherence_rule(session, programme, clinic_id=group.clinic_id)
     shown = min(max(groups_service.programme_week_on(group, today), 1), rule.total_weeks or 1)
     week_starts = [(n, groups_service.week_start(group, n)) for n in range(1, shown + 1)]
     minutes = practice_service.minutes_by_day(session, enrolment=enrolment)
@@ -129,7 +139,9 @@ def progress_view(
     )
     return ProgressView(
         rule=rule,
-        weeks=progress.weekly_progress(rule, week_starts=week_starts, minutes=minutes),
+        weeks=progress.weekly_progress(
+            rule, week_starts=week_starts, minutes=minutes, bad_days=_bad_days(session, enrolment)
+        ),
         ratings=ratings,
         chart=progress.ratings_chart(ratings),
         effects=effects,

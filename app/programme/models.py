@@ -80,3 +80,20 @@ class WeekPractice(SQLModel, table=True):
     exercise_id: int = Field(foreign_key="exercise.id", index=True, ondelete="CASCADE")
     position: int
     role: PracticeRole = Field(sa_type=enum_type(PracticeRole))
+
+
+class ClinicAdherenceRule(SQLModel, table=True):
+    """One clinic's adherence rule for a programme, set by that clinic's admin. Without one,
+    the clinic uses the programme's rule: clinics share programmes, not their rules."""
+
+    __tablename__ = "clinic_adherence_rule"
+    __table_args__ = (UniqueConstraint("clinic_id", "programme_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id", index=True, ondelete="CASCADE")
+    programme_id: int = Field(foreign_key="programme.id", index=True, ondelete="CASCADE")
+    minutes_per_day: int
+    days_per_week: int
+    completer_weeks: int
+    bad_day_counts: bool = True
+    edited_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

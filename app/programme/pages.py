@@ -31,13 +31,15 @@ def transcript_page(
 
 @router.get("/programmes/{key}/adherence")
 def adherence_page(request: Request, key: str, user: AdminUser, session: SessionDep) -> Response:
-    """The programme's adherence definition, in words and as three numbers an admin may change."""
+    """The clinic's adherence definition for a programme, in words and as the settings its admin
+    may change (the programme's own rule until the clinic sets one)."""
     programme = programme_service.get_programme_by_key(session, key)
-    rule = programme_service.adherence_rule(session, programme)
+    rule = programme_service.adherence_rule(session, programme, clinic_id=user.clinic_id)
     form = {
         "minutes_per_day": str(rule.minutes_per_day),
         "days_per_week": str(rule.days_per_week),
         "completer_weeks": str(rule.completer_weeks),
+        "bad_day_counts": "yes" if rule.bad_day_counts else "",
     }
     context = {"programme": programme, "rule": rule, "form": form, "errors": {}, "saved": False}
     return render(request, "programme/adherence.html", context)
@@ -52,6 +54,7 @@ def adherence_submit(
     minutes_per_day: Annotated[str, Form()] = "",
     days_per_week: Annotated[str, Form()] = "",
     completer_weeks: Annotated[str, Form()] = "",
+    bad_day_counts: Annotated[str, Form()] = "",
 ) -> Response:
     programme = programme_service.get_programme_by_key(session, key)
     form = {
@@ -67,17 +70,22 @@ def adherence_submit(
             numbers[name] = int(value)
         with session.begin_nested():
             rule = programme_service.set_adherence_target(
-                session, actor=user, programme=programme, **numbers
+                session,
+                actor=user,
+                programme=programme,
+                bad_day_counts=bad_day_counts == "yes",
+                **numbers,
             )
     except InvalidInput as error:
-        rule = programme_service.adherence_rule(session, programme)
+        rule = programme_service.adherence_rule(session, programme, clinic_id=user.clinic_id)
         context = {
             "programme": programme,
             "rule": rule,
-            "form": form,
+            "form": {**form, "bad_day_counts": bad_day_counts},
             "errors": {error.field or "form": error.message},
             "saved": False,
         }
         return render(request, "programme/adherence.html", context, status_code=422)
+    form["bad_day_counts"] = bad_day_counts
     context = {"programme": programme, "rule": rule, "form": form, "errors": {}, "saved": True}
     return render(request, "programme/adherence.html", context)

@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.errors import InvalidInput, NotFound
 from app.programme.adherence import AdherenceRule
 from app.programme.loader import ProgrammeSource, read_programme
-from app.programme.models import Exercise, Programme, Week, WeekPractice
+from app.programme.models import ClinicAdherenceRule, Exercise, Programme, Week, WeekPractice
 
 DEFAULT_PROGRAMME = "default"
 DEFAULT_PROGRAMME_KEY = "compassion-for-pain"
@@ -196,17 +196,38 @@ def transcript(exercise: Exercise) -> list[str]:
     return markup.transcript_text(exercise.script).split("\n\n")
 
 
-def adherence_rule(session: Session, programme: Programme) -> AdherenceRule:
-    """The programme's adherence definition."""
+def adherence_rule(session: Session, programme: Programme, *, clinic_id: int) -> AdherenceRule:
+    """The clinic's adherence rule for the programme: its own if its admin set one, else the
+    programme's."""
     weeks = session.exec(
         select(func.count()).select_from(Week).where(Week.programme_id == programme.id)
     ).one()
+    own = _clinic_rule(session, programme, clinic_id=clinic_id)
+    if own is not None:
+        return AdherenceRule(
+            minutes_per_day=own.minutes_per_day,
+            days_per_week=own.days_per_week,
+            completer_weeks=own.completer_weeks,
+            total_weeks=weeks,
+            bad_day_counts=own.bad_day_counts,
+        )
     return AdherenceRule(
         minutes_per_day=programme.target_minutes_per_day,
         days_per_week=programme.target_days_per_week,
         completer_weeks=programme.completer_weeks,
         total_weeks=weeks,
     )
+
+
+def _clinic_rule(
+    session: Session, programme: Programme, *, clinic_id: int
+) -> ClinicAdherenceRule | None:
+    return session.exec(
+        select(ClinicAdherenceRule).where(
+            ClinicAdherenceRule.clinic_id == clinic_id,
+            ClinicAdherenceRule.programme_id == programme.id,
+        )
+    ).first()
 
 
 def list_programmes(session: Session) -> Sequence[Programme]:
@@ -222,9 +243,10 @@ def set_adherence_target(
     minutes_per_day: int,
     days_per_week: int,
     completer_weeks: int,
+    bad_day_counts: bool = True,
 ) -> AdherenceRule:
-    """Change the programme's adherence definition (kept when the programme file is reloaded);
-    returns the new rule."""
+    """Change the admin's own clinic's adherence rule for the programme (other clinics keep
+    theirs); returns the new rule."""
     total_weeks = len(session.exec(select(Week).where(Week.programme_id == programme.id)).all())
     if not 1 <= minutes_per_day <= 180:
         raise InvalidInput("Choose 1 to 180 minutes.", field="minutes_per_day")
@@ -232,22 +254,38 @@ def set_adherence_target(
         raise InvalidInput("Choose 1 to 7 days.", field="days_per_week")
     if not 1 <= completer_weeks <= max(total_weeks, 1):
         raise InvalidInput(f"Choose 1 to {total_weeks} weeks.", field="completer_weeks")
-    before = adherence_rule(session, programme)
-    programme.target_minutes_per_day = minutes_per_day
-    programme.target_days_per_week = days_per_week
-    programme.completer_weeks = completer_weeks
-    programme.adherence_rule_edited_at = utcnow()
-    session.add(programme)
+    clinic_id = actor.clinic_id
+    before = adherence_rule(session, programme, clinic_id=clinic_id)
+    own = _clinic_rule(session, programme, clinic_id=clinic_id) or ClinicAdherenceRule(
+        clinic_id=clinic_id,
+        programme_id=programme.id or 0,
+        minutes_per_day=minutes_per_day,
+        days_per_week=days_per_week,
+        completer_weeks=completer_weeks,
+    )
+    own.sqlmodel_update(
+        {
+            "minutes_per_day": minutes_per_day,
+            "days_per_week": days_per_week,
+            "completer_weeks": completer_weeks,
+            "bad_day_counts": bad_day_counts,
+            "edited_at": utcnow(),
+        }
+    )
+    session.add(own)
+    session.flush()
+    after = adherence_rule(session, programme, clinic_id=clinic_id)
     audit.record(
         session,
         action="adherence_rule_changed",
         actor=actor,
+        clinic_id=clinic_id,
         object_type="programme",
         object_id=programme.key,
         before=before.describe(),
-        after=adherence_rule(session, programme).describe(),
+        after=after.describe(),
     )
-    return adherence_rule(session, programme)
+    return after
 
 
 def exercises_in_week_order(session: Session) -> list[tuple[Exercise, list[int]]]:

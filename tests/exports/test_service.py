@@ -69,7 +69,9 @@ def test_readme_and_codebook_state_the_adherence_rule_in_words(
 
     with open_session(engine) as session:
         programme = programme_service.get_programme(session, populated.world.programme_id)
-        rule = programme_service.adherence_rule(session, programme).describe()
+        rule = programme_service.adherence_rule(
+            session, programme, clinic_id=populated.world.clinic.id or 0
+        ).describe()
     export(engine, tmp_path / "b")
     assert rule in (tmp_path / "b" / "README.md").read_text()
     codebook = read_csv(tmp_path / "b" / "codebook.csv")

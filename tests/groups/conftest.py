@@ -88,6 +88,7 @@ def log_practice(
     minutes: float,
     *,
     exercise_id: int | None = None,
+    kind: str = "own",
     before: dict[str, int] | None = None,
     after: dict[str, int] | None = None,
 ) -> None:
@@ -96,7 +97,7 @@ def log_practice(
     payload = PracticeLogCreate(
         id=uuid.uuid4(),
         exercise_id=exercise_id,
-        kind=None if exercise_id else "own",
+        kind=None if exercise_id else kind,
         started_at=started,
         timezone="Europe/London",
         local_date=day,

@@ -111,12 +111,12 @@ def test_loading_is_idempotent_and_keeps_exercise_ids(engine: Engine, tmp_path: 
     assert links == 4 and programmes == 1
 
 
-def _rule(engine: Engine, path: Path) -> tuple[int, int, int]:
-    """Load ``path`` and read back the programme's adherence rule."""
+def _rule(engine: Engine, path: Path, clinic_id: int) -> tuple[int, int, int]:
+    """Load ``path`` and read back the clinic's adherence rule for the programme."""
     with open_session(engine, write=True) as session:
         programme, _ = programme_service.load_programme_file(session, path)
         session.commit()
-        rule = programme_service.adherence_rule(session, programme)
+        rule = programme_service.adherence_rule(session, programme, clinic_id=clinic_id)
     return rule.minutes_per_day, rule.days_per_week, rule.completer_weeks
 
 
@@ -125,7 +125,8 @@ def test_the_files_adherence_rule_applies_until_an_admin_edits_it(
 ) -> None:
     world = build_world(engine)
     stricter = broken_copy(tmp_path, "minutes_per_day: 10", "minutes_per_day: 20")
-    assert _rule(engine, stricter) == (20, 5, 5)
+    one, two = world.clinic.id or 0, world.other_clinic.id or 0
+    assert _rule(engine, stricter, one) == (20, 5, 5)
 
     with open_session(engine, write=True) as session:
         programme = programme_service.get_programme(session, world.programme_id)
@@ -138,6 +139,8 @@ def test_the_files_adherence_rule_applies_until_an_admin_edits_it(
             completer_weeks=1,
         )
         session.commit()
-    # Reloading the same file, or one whose rule changed, keeps what the admin chose.
-    assert _rule(engine, stricter) == (15, 3, 1)
-    assert _rule(engine, FIXTURE_PROGRAMME) == (15, 3, 1)
+    # Reloading the same file, or one whose rule changed, keeps what the admin chose; the
+    # other clinic follows the programme's file.
+    assert _rule(engine, stricter, one) == (15, 3, 1)
+    assert _rule(engine, FIXTURE_PROGRAMME, one) == (15, 3, 1)
+    assert _rule(engine, stricter, two) == (20, 5, 5)

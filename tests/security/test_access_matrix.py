@@ -304,7 +304,8 @@ def _adherence_now(env: Env) -> dict[str, str]:
         ).first()
         if programme is None:
             return {"minutes_per_day": "10", "days_per_week": "5", "completer_weeks": "1"}
-        rule = programme_service.adherence_rule(session, programme)
+        clinic_id = env.mworld.world.users["admin"].clinic_id
+        rule = programme_service.adherence_rule(session, programme, clinic_id=clinic_id)
         return {
             "minutes_per_day": str(rule.minutes_per_day),
             "days_per_week": str(rule.days_per_week),
