@@ -43,6 +43,13 @@ async def create_practice_log(
     return log
 
 
+@router.delete("/practice-logs/{log_id}", status_code=204)
+def undo_practice_log(log_id: UUID, patient: Patient, session: SessionDep) -> Response:
+    """Undo a practice just noted (the "Undo" beside "Noted"); sending it again is safe."""
+    practice_service.undo_practice(session, enrolment=patient.enrolment, log_id=log_id)
+    return Response(status_code=204)
+
+
 @router.get("/practice-logs", response_model=list[PracticeLogRead])
 def list_practice_logs(patient: Patient, session: SessionDep) -> list[PracticeLogRead]:
     """The signed-in patient's own practice logs, newest first."""

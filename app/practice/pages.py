@@ -22,10 +22,25 @@ from app.web.templating import render
 
 router = APIRouter(tags=["pages"])
 _RATING_NAMES = ("pain_intensity", "pain_distress", "mood")
+# Bad-day mode lasts for the patient's day on this phone: the cookie holds the day it was
+# turned on, so tomorrow starts as a normal day without anyone turning it off.
+BAD_DAY_COOKIE = "tend_bad_day"
+
+
+def _bad_day(request: Request, patient: Patient) -> bool:
+    return request.cookies.get(BAD_DAY_COOKIE) == patient.today.isoformat()
+
+
+def _nav_context(session: SessionDep, patient: Patient) -> dict[str, object]:
+    """What the bottom tab bar shows: how many questionnaires are due (its badge)."""
+    due = outcomes_service.due_questionnaires(
+        session, enrolment=patient.enrolment, group=patient.group, today=patient.today
+    )
+    return {"questionnaires_due_count": len(due)}
 
 
 def _today_context(
-    session: SessionDep, patient: Patient, week_number: int | None = None
+    session: SessionDep, patient: Patient, week_number: int | None = None, *, bad_day: bool = False
 ) -> dict[str, object]:
     view = patient_views.today_view(
         session,
@@ -34,10 +49,17 @@ def _today_context(
         today=patient.today,
         week_number=week_number,
     )
+    due = outcomes_service.due_questionnaires(
+        session, enrolment=patient.enrolment, group=patient.group, today=patient.today
+    )
     return {
-        "questionnaires_due": outcomes_service.due_questionnaires(
-            session, enrolment=patient.enrolment, group=patient.group, today=patient.today
-        ),
+        # On a bad day only what cannot wait: a questionnaire on its last day.
+        "questionnaires_due": [
+            item for item in due if not bad_day or item.window.closes_on == patient.today
+        ],
+        "questionnaires_due_count": len(due),
+        "today": patient.today,
+        "bad_day": bad_day,
         "next_reminder": reminders_service.next_reminder(session, user=patient.user),
         "view": view,
         "programme": view.programme,
@@ -53,8 +75,33 @@ def _today_context(
 def today_page(request: Request, patient: Patient, session: SessionDep, week: str = "") -> Response:
     """Today: this week's theme, teaching and practices, the target, and what waits to sync."""
     # An odd ?week= (an old bookmark, a typo) shows the current week rather than an error.
-    context = _today_context(session, patient, int(week) if week.isdigit() else None)
+    week_number = int(week) if week.isdigit() else None
+    context = _today_context(session, patient, week_number, bad_day=_bad_day(request, patient))
     return render(request, "practice/today.html", {**context, "form": {}})
+
+
+@router.post("/today/bad-day", dependencies=[Depends(verify_csrf_form)])
+def bad_day_submit(request: Request, patient: Patient, on: Annotated[str, Form()] = "") -> Response:
+    """Turn bad-day mode on (for the rest of the patient's day) or off; works without JS."""
+    response = RedirectResponse("/today", status_code=303)
+    if on == "yes":
+        response.set_cookie(
+            BAD_DAY_COOKIE,
+            patient.today.isoformat(),
+            max_age=2 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    else:
+        response.delete_cookie(BAD_DAY_COOKIE)
+    return response
+
+
+@router.get("/more")
+def more_page(request: Request, patient: Patient, session: SessionDep) -> Response:
+    """More: questionnaires, reminders, my data, help, and signing out."""
+    return render(request, "practice/more.html", _nav_context(session, patient))
 
 
 @router.get("/practice/{exercise_id}")
@@ -74,14 +121,20 @@ def progress_page(request: Request, patient: Patient, session: SessionDep) -> Re
     view = patient_views.progress_view(
         session, group=patient.group, enrolment=patient.enrolment, today=patient.today
     )
-    return render(request, "practice/progress.html", {"view": view})
+    context = {"view": view, **_nav_context(session, patient)}
+    return render(request, "practice/progress.html", context)
 
 
 def _reflections_context(session: SessionDep, patient: Patient) -> dict[str, object]:
     view = patient_views.reflections_view(
         session, group=patient.group, enrolment=patient.enrolment, today=patient.today
     )
-    return {"view": view, "new_weekly_id": uuid.uuid4(), "new_end_id": uuid.uuid4()}
+    return {
+        "view": view,
+        "new_weekly_id": uuid.uuid4(),
+        "new_end_id": uuid.uuid4(),
+        **_nav_context(session, patient),
+    }
 
 
 @router.get("/reflections")
@@ -189,6 +242,11 @@ async def log_practice_submit(
         except InvalidInput as error:
             errors[error.field or "practice"] = error.message
     if errors:
-        context = {**_today_context(session, patient), "form": form, "errors": errors}
+        bad_day = _bad_day(request, patient)
+        context = {
+            **_today_context(session, patient, bad_day=bad_day),
+            "form": form,
+            "errors": errors,
+        }
         return render(request, "practice/today.html", context, status_code=422)
     return RedirectResponse("/today?saved=1", status_code=303)

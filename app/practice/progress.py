@@ -81,6 +81,25 @@ def weekly_ratings(
 
 
 @dataclass(frozen=True)
+class RatingChange:
+    """The first and latest weekly mean of one rating: the chart's one-line summary."""
+
+    first_week: int
+    first: float
+    last_week: int
+    last: float
+
+
+def rating_change(weeks: Sequence[WeekRatings], name: str) -> RatingChange | None:
+    """How one rating moved from the first week that has it to the latest; None if under two."""
+    rated = [(w.number, value) for w in weeks if (value := getattr(w, name)) is not None]
+    if len(rated) < 2:
+        return None
+    (first_week, first), (last_week, last) = rated[0], rated[-1]
+    return RatingChange(first_week, first, last_week, last)
+
+
+@dataclass(frozen=True)
 class PracticeEffect:
     """The average before->after change of each rating for one practice, with n."""
 
@@ -135,9 +154,12 @@ class Chart:
     series: list[ChartSeries]
 
 
-def ratings_chart(weeks: Sequence[WeekRatings], *, width: int = 320, height: int = 180) -> Chart:
-    """Where to draw each week's mean ratings on a 0-10 scale (the template draws the SVG)."""
-    left, right, top, bottom = 28, 10, 10, 32
+def ratings_chart(weeks: Sequence[WeekRatings], *, width: int = 280, height: int = 200) -> Chart:
+    """Where to draw each week's mean ratings on a 0-10 scale (the template draws the SVG).
+
+    Narrow on purpose: on a phone the drawing is scaled up, never down, so its 16-unit labels
+    stay at least 14 CSS px even on a 320 px screen."""
+    left, right, top, bottom = 30, 12, 12, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(weeks) - 1, 1)
 

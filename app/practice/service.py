@@ -291,6 +291,31 @@ def record_check_in(
     return read, True
 
 
+UNDO_WITHIN = timedelta(hours=1)
+
+
+def undo_practice(session: Session, *, enrolment: Enrolment, log_id: uuid.UUID) -> None:
+    """Delete the patient's own practice log (and its ratings) just noted by mistake: "Undo".
+
+    Safe to send again (an outbox may): a log that is not there (never sent, or undone
+    already) changes nothing; another patient's is not found. Only a log received within
+    ``UNDO_WITHIN`` can be undone, so a stray request cannot empty someone's history."""
+    log = session.get(PracticeLog, str(log_id))
+    if log is None:
+        return
+    if log.enrolment_id != enrolment.id:
+        raise NotFound("No such practice.")
+    if utcnow() - log.received_at > UNDO_WITHIN:
+        raise InvalidInput(
+            "This practice was noted over an hour ago, so it can no longer be undone.",
+            field="log_id",
+        )
+    for check_in in session.exec(select(CheckIn).where(CheckIn.practice_log_id == log.id)).all():
+        session.delete(check_in)
+    session.delete(log)
+    session.flush()
+
+
 def minutes_by_day(session: Session, *, enrolment: Enrolment) -> dict[date, float]:
     """Minutes of practice per local day, for the patient's own progress."""
     rows = session.exec(

@@ -31,6 +31,26 @@ class TodayView:
     this_week: progress.WeekProgress | None
     # Each practice's renditions, for "save this week for offline" to pick the playable one.
     offline_renditions: list[list[dict[str, str]]]
+    # The first card: today's practice from the current week's plan, and the bad-day one.
+    todays_practice: ExerciseRead | None
+    bad_day_practice: ExerciseRead | None
+    today_minutes: int  # practised today so far: the week's circles update from it at once
+    today_counted: bool  # today already counts as a practice day
+
+
+def _todays_practice(exercises: list[ExerciseRead], day_of_week: int) -> ExerciseRead | None:
+    """The week's core practices take turns, one a day, so each day names one."""
+    core = [e for e in exercises if e.role == "core"] or exercises
+    return core[day_of_week % len(core)] if core else None
+
+
+def _bad_day_practice(exercises: list[ExerciseRead]) -> ExerciseRead | None:
+    """The shortest flare practice (else the shortest any-time one) of the week."""
+    for role in ("flare", "anytime"):
+        found = sorted((e for e in exercises if e.role == role), key=lambda e: e.minutes)
+        if found:
+            return found[0]
+    return None
 
 
 def _week_texts(outlines: list[programme_service.WeekOutline]) -> dict[int, Week]:
@@ -59,14 +79,20 @@ def today_view(
         clinic_id=group.clinic_id,
     )
     this_week = None
+    minutes: dict[date, float] = {}
+    bad_days: set[date] = set()
+    current_exercises = programme.weeks[current - 1].exercises if programme.weeks else []
+    day_of_week = 0
     if programme.current_week >= 1:
         start = groups_service.week_start(group, programme.current_week)
+        day_of_week = (today - start).days
         minutes = practice_service.minutes_by_day(session, enrolment=enrolment)
+        bad_days = _bad_days(session, enrolment)
         this_week = progress.weekly_progress(
             rule,
             week_starts=[(programme.current_week, start)],
             minutes=minutes,
-            bad_days=_bad_days(session, enrolment),
+            bad_days=bad_days,
         )[0]
     exercises = week.exercises if week else []
     return TodayView(
@@ -84,6 +110,10 @@ def today_view(
             for e in exercises
             if e.renditions
         ],
+        todays_practice=_todays_practice(current_exercises, day_of_week),
+        bad_day_practice=_bad_day_practice(current_exercises),
+        today_minutes=round(minutes.get(today, 0)),
+        today_counted=today in rule.practice_days(minutes, bad_days),
     )
 
 
@@ -119,6 +149,7 @@ class ProgressView:
     chart: progress.Chart
     effects: list[progress.PracticeEffect]
     total_minutes: int
+    pain_change: progress.RatingChange | None
 
 
 def progress_view(
@@ -146,6 +177,7 @@ def progress_view(
         chart=progress.ratings_chart(ratings),
         effects=effects,
         total_minutes=round(sum(minutes.values())),
+        pain_change=progress.rating_change(ratings, "pain_intensity"),
     )
 
 

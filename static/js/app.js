@@ -1,6 +1,6 @@
 // The patient app on every page: offline worker, outbox card, one-tap logs, the bad-day
 // toggle, saving a week for offline, and a platform-aware install hint.
-import { drain, enqueue, localNow, logPractice, remove, startSync, subscribe } from "./outbox.js";
+import { drain, enqueue, list, localNow, logPractice, remove, startSync, subscribe } from "./outbox.js";
 import { pickRendition, recoverDrafts } from "./player.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -51,17 +51,82 @@ recoverDrafts(document.getElementById("i18n")?.dataset.user || "");
 subscribe(renderOutbox);
 startSync();
 
-// ---- one-tap logs of practice without audio
+// ---- one-tap logs of practice without audio: one log however many taps, "Noted ✓ · Undo"
+// for about 10 s, and the week's circles updated at once (undone with it).
+const UNDO_SECONDS = 10;
+
+function weekCircles() {
+  const card = $("[data-this-week]");
+  if (!card) return null;
+  const d = card.dataset;
+  const show = (s) => {
+    Object.assign(d, { days: s.days, todayMinutes: s.todayMinutes, todayCounted: s.todayCounted ? "yes" : "no" });
+    $("[data-target-count]", card).textContent = fill(d.countTemplate, { done: s.days, target: d.target });
+    const partial = !s.todayCounted && s.todayMinutes > 0 ? 1 : 0;
+    $$(".day", card).forEach((dot, i) => {
+      dot.classList.toggle("done", i < s.days);
+      dot.classList.toggle("partial", i >= s.days && i < s.days + partial);
+    });
+  };
+  /** Count a practice of ``minutes`` today; returns the state before, for Undo. */
+  const add = (minutes, kind) => {
+    const before = readState(d);
+    const after = { ...before, todayMinutes: before.todayMinutes + minutes };
+    const badDay = kind === "anytime" && d.badDayCounts === "yes";
+    after.todayCounted = before.todayCounted || after.todayMinutes >= Number(d.ruleMinutes) || badDay;
+    if (after.todayCounted && !before.todayCounted) after.days = before.days + 1;
+    show(after);
+    return before;
+  };
+  return { add, restore: show };
+}
+
+function readState(d) {
+  return { days: Number(d.days), todayMinutes: Number(d.todayMinutes), todayCounted: d.todayCounted === "yes" };
+}
+
+async function undoPractice(logId) {
+  // Still waiting on the phone: take it out. It may be on its way already, so the server is
+  // asked to delete it too, through the outbox (a log it never got is a harmless no-op).
+  await remove(logId);
+  await enqueue({ id: `undo-${logId}`, method: "DELETE", url: `/api/v1/practice-logs/${logId}`, label: text("undoLabel") });
+}
+
+function showNoted(result, logId, circlesBefore, circles, button) {
+  const undo = document.createElement("button");
+  undo.type = "button";
+  undo.className = "link-button";
+  undo.textContent = text("undo");
+  const noted = document.createElement("span");
+  noted.textContent = text("noted");
+  result.replaceChildren(noted, " · ", undo);
+  const timer = setTimeout(() => result.replaceChildren(), UNDO_SECONDS * 1000);
+  undo.addEventListener("click", async () => {
+    clearTimeout(timer);
+    undo.disabled = true;
+    await undoPractice(logId);
+    if (circles && circlesBefore) circles.restore(circlesBefore);
+    result.textContent = text("undone");
+    button.focus();
+    setTimeout(() => { if (result.textContent === text("undone")) result.replaceChildren(); }, UNDO_SECONDS * 1000);
+  });
+}
+
 for (const button of $$("[data-quick-kind]")) {
   button.addEventListener("click", async () => {
+    if (button.disabled) return;
+    button.disabled = true; // a second tap while this one is stored is not a second practice
     const minutes = Number($("#quick-minutes").value || 10);
-    const log = {
-      id: crypto.randomUUID(), kind: button.dataset.quickKind, ...localNow(),
-      listened_seconds: minutes * 60, completed: true,
-    };
-    await logPractice(log, `${button.textContent.trim()}, ${fill(text("minutes"), { n: minutes })}`);
-    const done = $("[data-quick-result]");
-    done.textContent = fill(text("quickDone"), { what: button.textContent.trim(), n: minutes });
+    const kind = button.dataset.quickKind;
+    const log = { id: crypto.randomUUID(), kind, ...localNow(), listened_seconds: minutes * 60, completed: true };
+    try {
+      await logPractice(log, `${button.textContent.trim()}, ${fill(text("minutes"), { n: minutes })}`);
+      const circles = weekCircles();
+      const before = circles ? circles.add(minutes, kind) : null;
+      showNoted($("[data-quick-result]"), log.id, before, circles, button);
+    } finally {
+      button.disabled = false;
+    }
   });
 }
 
@@ -108,7 +173,9 @@ for (const form of $$("form[data-reflection]")) {
     body.week_number = data.get("week_number") ? Number(data.get("week_number")) : null;
     const id = data.get("id");
     await enqueue({ id, method: "PUT", url: `/api/v1/reflections/${id}`, body, label: text("reflectionLabel") });
-    $("[data-reflection-result]", form).textContent = text("reflectionDone");
+    const kept = $("[data-reflection-result]", form);
+    kept.textContent = text("reflectionDone");
+    kept.scrollIntoView({ block: "nearest" });
   });
 }
 
@@ -182,6 +249,49 @@ if (hint && !standalone && !localStorage.getItem("tend.installHintDismissed")) {
     hint.hidden = true;
   });
   addEventListener("appinstalled", () => { hint.hidden = true; });
+}
+
+// ---- Today's "How are you now?" goes with the practice its play button starts
+for (const box of $$("[data-today-checkin]")) {
+  const key = `tend.before.${box.dataset.todayCheckin}`;
+  box.addEventListener("change", () => {
+    const ratings = {};
+    for (const input of $$("input:checked", box)) ratings[input.name.replace(/^now_/, "")] = Number(input.value);
+    sessionStorage.setItem(key, JSON.stringify(ratings));
+  });
+}
+
+// ---- a refused form comes back with its errors in view and focused
+const firstError = $("[data-focus-on-load]");
+if (firstError) {
+  const details = firstError.closest("details");
+  if (details) details.open = true;
+  firstError.scrollIntoView({ block: "center" });
+  firstError.focus();
+}
+
+// ---- signing out with entries still waiting asks first: they could be lost
+const signOutForm = $("form[data-sign-out]");
+const signOutConfirm = $("[data-sign-out-confirm]");
+if (signOutForm && signOutConfirm) {
+  let confirmed = false;
+  signOutForm.addEventListener("submit", async (event) => {
+    if (confirmed) return;
+    event.preventDefault();
+    const waiting = (await list()).length;
+    if (!waiting) { confirmed = true; signOutForm.requestSubmit(); return; }
+    $("[data-sign-out-count]").textContent = fill(text("signOutWaiting"), { n: waiting });
+    signOutConfirm.hidden = false;
+    signOutConfirm.focus();
+  });
+  $("[data-sign-out-wait]").addEventListener("click", async () => {
+    const outcome = await drain();
+    const left = (await list()).length;
+    $("[data-sign-out-count]").textContent = left ? fill(text("signOutWaiting"), { n: left }) : text("signOutSent");
+    if (!left) signOutConfirm.querySelector("[data-sign-out-wait]").hidden = true;
+    return outcome;
+  });
+  $("[data-sign-out-anyway]").addEventListener("click", () => { confirmed = true; signOutForm.requestSubmit(); });
 }
 
 // ---- signing out forgets the pages kept for offline (the outbox stays until it is sent)

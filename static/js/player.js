@@ -56,6 +56,16 @@ function startPlayer(root) {
   audio.preload = "auto";
   $("[data-controls]").hidden = false;
 
+  // Ratings given on Today's "How are you now?" before tapping play.
+  const fromToday = sessionStorage.getItem(`tend.before.${exerciseId}`);
+  if (fromToday) {
+    sessionStorage.removeItem(`tend.before.${exerciseId}`);
+    for (const [name, value] of Object.entries(JSON.parse(fromToday))) {
+      const input = before.querySelector(`input[name="before_${name}"][value="${Number(value)}"]`);
+      if (input) input.checked = true;
+    }
+  }
+
   const saved = Number(localStorage.getItem(positionKey) || 0);
   const resumeAt = saved > 5 && (!duration || saved < duration - 5) ? saved : 0;
   if (resumeAt) {
@@ -80,8 +90,13 @@ function startPlayer(root) {
     localStorage.removeItem(draftKey);
     after.hidden = true;
     for (const input of document.querySelectorAll("[data-before] input, [data-after] input")) input.checked = false;
+    before.open = false; // its scales are blank now: the ratings went with the log
     const label = `${title}, ${i18n.minutes.replace("{n}", Math.max(1, Math.round(log.listened_seconds / 60)))}`;
-    logPractice(log, label).then(() => { status.textContent = i18n.logged; });
+    logPractice(log, label).then(() => {
+      status.textContent = i18n.logged;
+      const done = document.querySelector("[data-done]");
+      if (done) { done.hidden = false; done.focus(); }
+    });
   }
 
   function askAfter() {
@@ -129,6 +144,8 @@ function startPlayer(root) {
         listened: 0, label: title, owner: document.getElementById("i18n").dataset.user || "",
       };
       after.hidden = true;
+      const done = document.querySelector("[data-done]");
+      if (done) done.hidden = true;
     }
     lastTime = audio.currentTime;
     status.textContent = "";

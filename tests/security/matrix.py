@@ -91,6 +91,9 @@ AUDIENCE: dict[str, dict[str, frozenset[str]]] = {
         "clinic-two-theme": frozenset({CL2}),
         "missing": frozenset(),
     },
+    "undoable_log": {  # path value: a practice log UUID never stored (undo is then a no-op)
+        "never-stored": PATIENTS,
+    },
     "reflection": {  # path value: a private reflection's UUID
         "private-of-patient-a": frozenset({PA}),
         "private-of-patient-b": frozenset({PB}),
@@ -209,6 +212,7 @@ ROUTES = [
     route("GET", "/api/v1/practice-logs", PATIENTS),
     route("POST", "/api/v1/practice-logs", PATIENTS, body="practice_log"),
     route("POST", "/api/v1/check-ins", PATIENTS, body="check_in"),
+    route("DELETE", "/api/v1/practice-logs/{log_id}", PATIENTS, log_id="undoable_log"),
     route("GET", "/api/v1/reflections", PATIENTS),
     route(
         "PUT",
@@ -219,6 +223,8 @@ ROUTES = [
     ),
     route("GET", "/today", PATIENTS),
     route("POST", "/today/practice", PATIENTS, body="practice_form"),
+    route("POST", "/today/bad-day", PATIENTS, body="bad_day_form"),
+    route("GET", "/more", PATIENTS),
     route("GET", "/practice/{exercise_id}", PATIENTS, exercise_id="exercise"),
     route("GET", "/exercises/{exercise_id}/transcript", PATIENTS, exercise_id="exercise"),
     route("GET", "/progress", PATIENTS),

@@ -203,6 +203,9 @@ BODIES: dict[str, Callable[[Env, str, TestClient], dict[str, Any]]] = {
             "ratings": {"pain_intensity": 4, "pain_distress": 3, "mood": 6},
         }
     },
+    "bad_day_form": lambda env, caller, client: {
+        "data": {"csrf_token": _csrf(client), "on": "yes"}
+    },
     "practice_form": lambda env, caller, client: {
         "data": {
             "csrf_token": _csrf(client),

@@ -176,6 +176,7 @@ def build_matrix_world(engine: Engine, settings: Settings) -> MatrixWorld:
                 "missing": "missing.webm",
             },
             "practice_log": logs,
+            "undoable_log": {"never-stored": "00000000-0000-4000-8000-00000000d0d0"},
             "enrolment": {
                 "patient-a": str(world.enrolments["A1"].id),
                 "patient-b": str(world.enrolments["A2"].id),
