@@ -15,13 +15,21 @@ from app.web.templating import render
 
 router = APIRouter(tags=["pages"])
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Times of day a patient picks with one tap; "exact" lets them type a time instead.
+PRESETS = {"morning": time(8, 0), "afternoon": time(13, 0), "evening": time(19, 0)}
+NEW_PATIENT_PRESET = "evening"  # most practise after the day's demands, before bed
+
+
+def _preset_of(at: str) -> str:
+    return next((name for name, t in PRESETS.items() if t.strftime("%H:%M") == at), "exact")
 
 
 def _form_from(session: SessionDep, user: PatientUser) -> dict[str, object]:
     preference = reminders_service.get_preference(session, user=user)
     if preference is None:
         return {
-            "time_of_day": schedule.DEFAULT_TIME.strftime("%H:%M"),
+            "when": NEW_PATIENT_PRESET,
+            "time_of_day": PRESETS[NEW_PATIENT_PRESET].strftime("%H:%M"),
             "days": list(range(7)),
             "timezone": "",
         }
@@ -29,6 +37,7 @@ def _form_from(session: SessionDep, user: PatientUser) -> dict[str, object]:
         "practice": preference.practice,
         "questionnaire": preference.questionnaire,
         "group_session": preference.group_session,
+        "when": _preset_of(preference.time_of_day.strftime("%H:%M")),
         "time_of_day": preference.time_of_day.strftime("%H:%M"),
         "days": schedule.weekdays_from(preference.days_mask),
         "timezone": preference.timezone,
@@ -52,6 +61,7 @@ def _page(
         "paused": bool(preference and preference.paused),
         "next_reminder": reminders_service.next_reminder(session, user=user),
         "clinic_timezone": request.app.state.settings.clinic_timezone,
+        "presets": PRESETS,
     }
     return render(request, "reminders/settings.html", context, status_code=status_code)
 
@@ -73,16 +83,19 @@ async def save_reminders(request: Request, user: PatientUser, session: SessionDe
     """Save the choice from the plain HTML form (works without JavaScript)."""
     submitted = await request.form()
     days = [int(str(day)) for day in submitted.getlist("days") if str(day).isdigit()]
+    when = str(submitted.get("when", "exact"))
+    preset = PRESETS.get(when)
     form: dict[str, object] = {
+        "when": when if preset else "exact",
         "practice": submitted.get("practice") == "yes",
         "questionnaire": submitted.get("questionnaire") == "yes",
         "group_session": submitted.get("group_session") == "yes",
-        "time_of_day": str(submitted.get("time_of_day", "")),
+        "time_of_day": preset.strftime("%H:%M") if preset else str(submitted.get("time_of_day", "")),
         "days": days,
         "timezone": str(submitted.get("timezone", "")).strip()
         or request.app.state.settings.clinic_timezone,
     }
-    at = _parse_time(str(form["time_of_day"]))
+    at = preset or _parse_time(str(form["time_of_day"]))
     if at is None:
         errors = {"time_of_day": "Enter a time such as 08:00."}
         return _page(request, session, user, form, errors, status_code=422)

@@ -5,7 +5,14 @@ const onButton = section.querySelector("[data-push-on]");
 const offButton = section.querySelector("[data-push-off]");
 const API = "/api/v1/reminders";
 
-const say = (key) => { status.textContent = section.dataset[key]; };
+const savedNote = document.querySelector("[data-ping-note]");
+// The "Saved." notice says honestly whether a ping will reach this phone.
+const say = (key) => {
+  status.textContent = section.dataset[key];
+  if (savedNote && key !== "msgWorking" && key !== "msgFailed") {
+    savedNote.textContent = section.dataset[key === "msgOn" ? "savedOn" : key];
+  }
+};
 const show = (button, visible) => { button.hidden = !visible; };
 
 function isAppleMobile() {
@@ -79,12 +86,34 @@ function guard(action) {
   return () => action().catch(() => say("msgFailed"));
 }
 
+// Saving reminders asks for notification permission in the same tap (browsers only ask
+// during a tap), then saves whatever the answer: the saved page says if no ping will come.
+function askWhenSaving(form) {
+  let asked = false;
+  form.addEventListener("submit", (event) => {
+    const wantsSome = form.querySelector('input[type="checkbox"]:checked:not([name="days"])');
+    if (asked || !wantsSome || Notification.permission !== "default") return;
+    event.preventDefault();
+    asked = true;
+    turnOn().catch(() => {}).finally(() => form.submit());
+  });
+}
+
 if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
   say(isAppleMobile() && !installed() ? "msgIos" : "msgUnsupported");
 } else if (Notification.permission === "denied") {
   say("msgDenied");
 } else {
+  const form = document.querySelector("form.reminder-form");
+  if (form) askWhenSaving(form);
   onButton.addEventListener("click", guard(turnOn));
   offButton.addEventListener("click", guard(turnOff));
   guard(refresh)();
 }
+
+// Typing an exact time means "at an exact time".
+const exactTime = document.querySelector("[data-exact-time]");
+if (exactTime) exactTime.addEventListener("input", () => {
+  const exact = document.querySelector('input[name="when"][value="exact"]');
+  if (exact) exact.checked = true;
+});

@@ -45,7 +45,7 @@ def test_the_page_is_quiet_by_default_and_saves_a_choice(
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     text = visible_text(page.text)
-    assert "Saved. Your reminders are set." in text
+    assert "Saved. Your next reminder is always on the Today page." in text
     assert re.search(r"Your next practice reminder: (Monday|Thursday) 19:30", text)
     prefs = client.get("/api/v1/reminders/preferences").json()
     assert prefs["practice"] and not prefs["group_session"]
