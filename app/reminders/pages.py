@@ -85,12 +85,13 @@ async def save_reminders(request: Request, user: PatientUser, session: SessionDe
     days = [int(str(day)) for day in submitted.getlist("days") if str(day).isdigit()]
     when = str(submitted.get("when", "exact"))
     preset = PRESETS.get(when)
+    typed = str(submitted.get("time_of_day", ""))
     form: dict[str, object] = {
         "when": when if preset else "exact",
         "practice": submitted.get("practice") == "yes",
         "questionnaire": submitted.get("questionnaire") == "yes",
         "group_session": submitted.get("group_session") == "yes",
-        "time_of_day": preset.strftime("%H:%M") if preset else str(submitted.get("time_of_day", "")),
+        "time_of_day": preset.strftime("%H:%M") if preset else typed,
         "days": days,
         "timezone": str(submitted.get("timezone", "")).strip()
         or request.app.state.settings.clinic_timezone,

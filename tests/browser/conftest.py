@@ -151,6 +151,15 @@ def screenshot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def viewport_shot(page: Any, name: str) -> None:
+    """A viewport-sized (not full-page) screenshot, when TEND_SHOTS names a folder: what a
+    phone shows at once, for a closing note."""
+    folder = os.environ.get("TEND_SHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
 def sign_in(page: Any, base_url: str, login: str, password: str) -> None:
     """Sign in through the real sign-in form."""
     page.goto(f"{base_url}/login")

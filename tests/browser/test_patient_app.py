@@ -68,9 +68,10 @@ def test_two_taps_to_audio_then_a_practice_logged_with_ratings(
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
-    # Tap 1 opened the app on Today; tap 2 is the practice's play button.
+    # Tap 1 opened the app on Today; tap 2 is today's practice's play button.
     assert page.url.endswith("/today")
-    page.get_by_role("link", name="Play Body scan, 10 minutes").click()
+    page.locator("[data-today-play]").click()
+    assert page.locator("[data-today-play]").count() == 0  # left Today for the player
     page.wait_for_function(PLAYING, timeout=10000)
     assert page.evaluate("() => document.querySelector('[data-audio]').src").endswith(".webm")
 
@@ -150,8 +151,8 @@ def test_offline_practice_survives_reload_and_restart_and_is_stored_once(
     context.set_offline(True)
     page.reload()
     assert "Body scan" in page.inner_text("main")
-    page.get_by_role("button", name="I practised on my own").click()
-    page.get_by_text("Noted: I practised on my own, 10 min.").wait_for()
+    page.get_by_role("button", name="I practised without the app").click()
+    page.get_by_text("Noted ✓").wait_for()
     page.get_by_text("1 waiting to be sent.").wait_for()
 
     # The player, its audio and seeking all work from the phone's copy.
@@ -243,13 +244,11 @@ def test_every_patient_page_is_accessible_and_photographed(
     assert "3 of 5 days this week" in page.inner_text("main")
     assert_accessible(page)
     screenshot(page, "patient-today")
-    page.get_by_role("button", name="Today is a bad day").click()
-    assert (
-        page.get_by_role("button", name="Today is a bad day").get_attribute("aria-pressed")
-        == "true"
-    )
-    assert page.locator("[data-flare-section]").is_visible()
+    page.get_by_role("button", name="Having a bad day?").click()
+    page.get_by_text("Bad-day mode on").wait_for()
     assert_accessible(page)
+    page.get_by_role("button", name="Turn off").click()
+    page.get_by_role("button", name="Having a bad day?").wait_for()
 
     page.get_by_role("link", name="Body scan", exact=True).click()
     page.get_by_role("button", name="Play").wait_for()
@@ -304,7 +303,7 @@ def test_entries_wait_through_an_expired_session_until_sign_in(
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
     phone.clear_cookies()  # the session has expired
-    page.get_by_role("button", name="I practised on my own").click()
+    page.get_by_role("button", name="I practised without the app").click()
     page.get_by_text("Please sign in again to send them").wait_for()
     assert server_logs(browser_engine) == []
     page.goto(f"{live_server}/login")

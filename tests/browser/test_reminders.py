@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tests.browser.conftest import assert_accessible, screenshot, sign_in
+from tests.browser.conftest import assert_accessible, screenshot, sign_in, viewport_shot
 from tests.factories import PASSWORD, build_world
 
 PAYLOAD = {
@@ -58,15 +58,20 @@ def test_reminders_page_is_accessible(live_server: str, phone: Any, browser_engi
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
     page.goto(f"{live_server}/reminders")
-    page.get_by_text("Notifications are off on this phone.").wait_for()
+    page.get_by_text("Notifications are off on this phone").wait_for()
     assert_accessible(page)
 
     page.get_by_label("to practise").check()
-    page.get_by_label("At what time?").fill("08:00")
+    page.get_by_label("Exact time", exact=True).fill("08:00")
+    assert page.get_by_label("An exact time").is_checked()
+    # Save asks for permission in the same tap; headless Chromium refuses, so the saved
+    # notice says no ping will come, instead of "your reminders are set".
     page.get_by_role("button", name="Save reminders").click()
-    page.get_by_text("Saved. Your reminders are set.").wait_for()
-    assert page.get_by_label("Time zone").input_value() == "Europe/London"  # from the phone
+    page.locator("[data-saved-notice]").get_by_text("You won't get a ping on this phone").wait_for()
     assert "Your next practice reminder:" in page.inner_text("main")
+    prefs = page.request.get(f"{live_server}/api/v1/reminders/preferences").json()
+    assert (prefs["time_of_day"], prefs["timezone"]) == ("08:00", "Europe/London")  # the phone's
+    assert page.locator("[data-zone-note]").count() == 0  # the clinic's zone: not mentioned
     assert_accessible(page)
     screenshot(page, "reminders")
 
@@ -178,3 +183,5 @@ def test_refused_permission_is_said_plainly(
     page.get_by_role("button", name="Turn on notifications").click()
     # Headless Chromium refuses (or dismisses) the permission prompt: the page says what to do.
     page.get_by_text("Notifications are blocked for Tend in this browser").wait_for()
+    assert "You won't get a ping on this phone" in page.inner_text("#push-device")
+    viewport_shot(page, "reminders-refused")

@@ -2,14 +2,12 @@
 one log per double tap with Undo, bad-day mode, no sideways scrolling at 320 px or 200% text,
 and progress charts drawn as lines. Viewport-sized screenshots go to TEND_SHOTS if it is set."""
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from tests.browser.conftest import PHONE, assert_accessible, sign_in
+from tests.browser.conftest import PHONE, assert_accessible, sign_in, viewport_shot
 from tests.browser.test_patient_app import PLAYING, server_logs, wait_until
 from tests.factories import PASSWORD
 
@@ -24,14 +22,6 @@ def world_with_audio(browser_engine: Engine, browser_settings: Any) -> None:
 
     build_world(browser_engine)
     install_test_audio(browser_engine, browser_settings.media_dir)
-
-
-def viewport_shot(page: Any, name: str) -> None:
-    """A viewport-sized (not full-page) screenshot, when TEND_SHOTS names a folder."""
-    folder = os.environ.get("TEND_SHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
 def in_first_viewport(page: Any, locator: Any) -> bool:
