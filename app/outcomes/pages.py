@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from app.auth.dependencies import StaffUser
 from app.db import SessionDep
-from app.errors import AppError, InvalidInput
+from app.errors import AppError, InvalidInput, NotFound
 from app.groups import service as groups_service
 from app.groups.dependencies import Patient
 from app.outcomes import charts
@@ -125,6 +125,90 @@ def questionnaire_sent(
         else None,
     }
     return render(request, "outcomes/sent.html", context)
+
+
+# The weekly one-question ratings share one page, with plain titles: two numbers, one Send.
+WEEKLY_TITLES = {
+    "pain_intensity": "How has your pain been this week?",
+    "pain_distress": "How much has your pain bothered you this week?",
+}
+
+
+def _weekly_items(
+    session: SessionDep, patient: Patient, timepoint: str
+) -> list[outcomes_service.DueItem]:
+    due = outcomes_service.due_questionnaires(
+        session, enrolment=patient.enrolment, group=patient.group, today=patient.today
+    )
+    found = [
+        item
+        for item in due
+        if item.window.timepoint == timepoint and item.instrument.id in WEEKLY_TITLES
+    ]
+    if not found:
+        raise NotFound("Nothing to answer for that week just now.")
+    return found
+
+
+def _weekly_context(items: list[outcomes_service.DueItem], timepoint: str) -> dict[str, Any]:
+    return {
+        "items": items,
+        "titles": WEEKLY_TITLES,
+        "timepoint": timepoint,
+        "timepoint_name": timepoint_name(timepoint),
+        "choices": {
+            item.instrument.id: _choices(item.instrument, item.instrument.item_ids[0])
+            for item in items
+        },
+        "scale_labels": {
+            item.instrument.id: _scale_labels(item.instrument, item.instrument.item_ids[0])
+            for item in items
+        },
+        "answers": {},
+        "errors": {},
+    }
+
+
+@router.get("/questionnaires/weekly/{timepoint}")
+def weekly_questions_page(
+    request: Request, timepoint: str, patient: Patient, session: SessionDep
+) -> Response:
+    """This week's pain questions on one page."""
+    context = _weekly_context(_weekly_items(session, patient, timepoint), timepoint)
+    return render(request, "outcomes/weekly.html", context)
+
+
+@router.post("/questionnaires/weekly/{timepoint}", dependencies=[Depends(verify_csrf_form)])
+async def weekly_questions_submit(
+    request: Request, timepoint: str, patient: Patient, session: SessionDep
+) -> Response:
+    """Send this week's pain answers together; an unanswered one is named and nothing is sent."""
+    items = _weekly_items(session, patient, timepoint)
+    context = _weekly_context(items, timepoint)
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    answers = {item.instrument.id: form.get(item.instrument.id, "").strip() for item in items}
+    context["answers"] = answers
+    context["errors"] = {
+        i: "Please answer this question." for i, v in answers.items() if not v.isdigit()
+    }
+    if context["errors"]:
+        return render(request, "outcomes/weekly.html", context, status_code=422)
+    try:
+        for item in items:
+            outcomes_service.submit_questionnaire(
+                session,
+                enrolment=patient.enrolment,
+                group=patient.group,
+                instrument_id=item.instrument.id,
+                timepoint=timepoint,
+                answers={item.instrument.item_ids[0]: int(answers[item.instrument.id])},
+                today=patient.today,
+            )
+    except InvalidInput as error:
+        session.rollback()  # neither is sent
+        context["errors"] = {item.instrument.id: error.message for item in items[:1]}
+        return render(request, "outcomes/weekly.html", context, status_code=422)
+    return RedirectResponse("/today?answered=1", status_code=303)
 
 
 @router.get("/questionnaires/{instrument_id}/{timepoint}")

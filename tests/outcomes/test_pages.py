@@ -287,3 +287,36 @@ def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> N
     known = outcomes_service.load_instrument_directories([shipped, own])
     assert known["pseq"].item("q1").text == "Licensed wording of item one"
     assert set(known) == set(outcomes_service.load_instrument_directories([shipped]))
+
+
+def test_the_weekly_pain_questions_share_one_page_and_one_send(
+    engine: Engine, client: TestClient
+) -> None:
+    build_world(engine)  # started 10 days ago: week 2
+    login(client, "P-A1")
+    today = client.get("/today")
+    assert 'href="/questionnaires/weekly/week_2"' in today.text  # one button for both
+    page = "/questionnaires/weekly/week_2"
+    text = visible_text(client.get(page).text)
+    assert "How has your pain been this week?" in text
+    assert "How much has your pain bothered you this week?" in text
+
+    half = submit(client, page, page, {"pain_intensity": "6"})
+    assert half.status_code == 422 and "Please answer this question." in visible_text(half.text)
+    assert 'value="6" checked' in half.text  # what they chose is kept
+    with open_session(engine) as session:
+        assert (
+            session.exec(select(Administration).where(Administration.status == "submitted")).all()
+            == []
+        )
+
+    sent = submit(client, page, page, {"pain_intensity": "6", "pain_distress": "4"})
+    assert sent.status_code == 303 and sent.headers["location"] == "/today?answered=1"
+    assert "Sent ✓" in visible_text(client.get(sent.headers["location"]).text)
+    with open_session(engine) as session:
+        done = session.exec(select(Administration)).all()
+    assert sorted((a.instrument_id, a.timepoint, a.status) for a in done) == [
+        ("pain_distress", "week_2", "submitted"),
+        ("pain_intensity", "week_2", "submitted"),
+    ]
+    assert client.get(page).status_code == 404  # nothing left to answer this week

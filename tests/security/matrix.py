@@ -262,6 +262,15 @@ ROUTES = [
         timepoint="timepoint",
     ),
     route("GET", "/questionnaires", PATIENTS),
+    route("GET", "/questionnaires/weekly/{timepoint}", PATIENTS, timepoint="timepoint"),
+    route(
+        "POST",
+        "/questionnaires/weekly/{timepoint}",
+        PATIENTS,
+        body="csrf_form",
+        ok={422},
+        timepoint="timepoint",
+    ),
     route(
         "GET",
         "/questionnaires/{instrument_id}/{timepoint}",
