@@ -198,3 +198,33 @@ def test_standalone_ratings_are_idempotent(patient: TestClient, engine: Engine) 
     changed = {**body, "ratings": {"pain_intensity": 2}}
     assert patient.post("/api/v1/check-ins", json=changed).status_code == 422
     assert count(engine, CheckIn) == 1
+
+
+def test_undo_deletes_ones_own_fresh_log_and_its_ratings_and_is_safe_to_repeat(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    from app import clock
+
+    login(client, "P-A1")
+    mine = practice_body(client)
+    client.post("/api/v1/practice-logs", json=mine)
+    old = practice_body(client)
+    with clock.fixed_at(clock.now() - timedelta(hours=2)):
+        client.post("/api/v1/practice-logs", json=old)
+    client.post("/api/v1/auth/logout")
+
+    login(client, "P-A2")  # another patient cannot undo it
+    assert client.delete(f"/api/v1/practice-logs/{mine['id']}").status_code == 404
+    client.post("/api/v1/auth/logout")
+
+    login(client, "P-A1")
+    assert client.delete(f"/api/v1/practice-logs/{mine['id']}").status_code == 204
+    assert client.delete(f"/api/v1/practice-logs/{mine['id']}").status_code == 204  # again
+    never_sent = uuid.uuid4()
+    assert client.delete(f"/api/v1/practice-logs/{never_sent}").status_code == 204
+    refused = client.delete(f"/api/v1/practice-logs/{old['id']}")
+    assert refused.status_code == 422 and "log_id" in refused.text  # two hours on: kept
+    with open_session(engine) as session:
+        kept = session.exec(select(PracticeLog.id)).all()
+    assert kept == [old["id"]]
+    assert count(engine, CheckIn) == 2  # the undone log's ratings went with it
