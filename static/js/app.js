@@ -1,5 +1,5 @@
-// The patient app on every page: offline worker, outbox card, one-tap logs, the bad-day
-// toggle, saving a week for offline, and a platform-aware install hint.
+// The patient app on every page: offline worker, outbox card, one-tap logs with Undo,
+// saving a week for offline, and a platform-aware install hint.
 import { drain, enqueue, list, localNow, logPractice, remove, startSync, subscribe } from "./outbox.js";
 import { pickRendition, recoverDrafts } from "./player.js";
 
@@ -176,22 +176,6 @@ for (const form of $$("form[data-reflection]")) {
     const kept = $("[data-reflection-result]", form);
     kept.textContent = text("reflectionDone");
     kept.scrollIntoView({ block: "nearest" });
-  });
-}
-
-// ---- "today is a bad day": show the flare-day version first, remembered for today
-const flareButton = $("[data-flare-toggle]");
-if (flareButton) {
-  const key = `tend.flare.${localNow().local_date}`;
-  const apply = (on) => {
-    document.documentElement.classList.toggle("flare-day", on);
-    flareButton.setAttribute("aria-pressed", String(on));
-  };
-  apply(localStorage.getItem(key) === "1");
-  flareButton.addEventListener("click", () => {
-    const on = flareButton.getAttribute("aria-pressed") !== "true";
-    if (on) localStorage.setItem(key, "1"); else localStorage.removeItem(key);
-    apply(on);
   });
 }
 
