@@ -48,3 +48,16 @@ def test_practice_effects_average_after_minus_before_with_n() -> None:
         ("Body scan", 2, -1.5, 2.0),
         ("Breathing", 1, None, 1.0),
     ]
+
+
+def test_a_bad_day_practice_counts_whatever_its_length_and_short_days_are_partial() -> None:
+    first = date(2026, 3, 2)
+    minutes = {first: 3.0, date(2026, 3, 3): 4.0, date(2026, 3, 4): 12.0}
+    bad_days = {first}  # 3 minutes of the bad-day practice
+    (week,) = weekly_progress(RULE, week_starts=[(1, first)], minutes=minutes, bad_days=bad_days)
+    assert (week.practice_days, week.partial_days, week.days_practised) == (2, 1, 3)
+    strict = AdherenceRule(10, 5, 5, 8, bad_day_counts=False)
+    (week,) = weekly_progress(strict, week_starts=[(1, first)], minutes=minutes, bad_days=bad_days)
+    assert (week.practice_days, week.partial_days) == (1, 2)
+    assert "whatever its length" in RULE.describe()
+    assert "counts only by its minutes" in strict.describe()
