@@ -78,7 +78,8 @@ def questionnaires_page(request: Request, patient: Patient, session: SessionDep)
     due = outcomes_service.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
-    return render(request, "outcomes/due.html", {"due": due, "timepoint_name": timepoint_name})
+    context = {"due": due, "timepoint_name": timepoint_name, "today": patient.today}
+    return render(request, "outcomes/due.html", context)
 
 
 def _questionnaire_context(
