@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     staff_idle_minutes: int = 30
     staff_session_hours: int = 12
     invite_valid_days: int = 14
+    # A staff invite or reset link grants an account in a clinic: short-lived.
+    staff_invite_valid_hours: int = 72
+    # The address people reach Tend at (https://tend.example.nhs.uk), for links printed by the
+    # command line and sent by email; pages use the address they were reached at.
+    public_url: str = ""
+    # SMTP server for staff emails (invite and reset links), e.g. smtp://user:pass@host:587.
+    smtp_url: str = ""
+    # Where `tend backup` files go; `tend doctor` checks the newest is recent.
+    backup_dir: Path | None = None
     clinic_timezone: str = "Europe/London"
     programmes_dir: Path = PROJECT_ROOT / "audio" / "programmes"
     # Reminders: the scheduler runs inside the app (embedded default) unless turned off, e.g.
@@ -63,6 +72,11 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def site_url(self) -> str:
+        """Where people reach Tend: the public URL, or the address it serves on."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def runs_reminders_in_process(self) -> bool:
