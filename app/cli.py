@@ -551,3 +551,22 @@ def _print_link(link: staff_service.IssuedLink, hours: int) -> None:
     typer.echo(link.url)
     if link.emailed:
         console.print(f"Also emailed to {link.user.login}.")
+
+
+@cli.command("doctor")
+def doctor_command(
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="The public https:// address, to check the proxy's headers"),
+    ] = None,
+) -> None:
+    """Check this deployment: one line per problem with what to do; exit 1 if any."""
+    from app import doctor
+
+    findings = doctor.run_checks(get_settings(), _engine(), url=url)
+    failed = [finding for finding in findings if not finding.passed]
+    for finding in failed:
+        typer.echo(f"FAIL {finding.check}: {finding.problem}")
+    typer.echo(f"{len(findings) - len(failed)} of {len(findings)} checks passed.")
+    if failed:
+        raise typer.Exit(1)
