@@ -32,8 +32,6 @@ class Settings(BaseSettings):
     # The address people reach Tend at (https://tend.example.nhs.uk), for links printed by the
     # command line and sent by email; pages use the address they were reached at.
     public_url: str = ""
-    # SMTP server for staff emails (invite and reset links), e.g. smtp://user:pass@host:587.
-    smtp_url: str = ""
     # Where `tend backup` files go; `tend doctor` checks the newest is recent.
     backup_dir: Path | None = None
     clinic_timezone: str = "Europe/London"
@@ -56,6 +54,10 @@ class Settings(BaseSettings):
     export_limit_per_account: int = 30
     export_limit_per_address: int = 60
     export_limit_seconds: int = 3600
+    # Staff emails (app/mail.py): smtp://user:pass@host:587?from=address, always STARTTLS; unset,
+    # no email is sent. A CA file trusts a clinic's own relay certificate too.
+    smtp_url: str = ""
+    smtp_ca_file: Path | None = None
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = "127.0.0.1"
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, text
 from sqlmodel import col, select
 
-from app import clock, migrate
+from app import clock, mail, migrate
 from app.audio.models import AudioAsset, AudioRendition, AudioStatus
 from app.config import DEVELOPMENT_SECRET, Settings
 from app.db import open_session
@@ -59,7 +59,7 @@ def run_checks(settings: Settings, engine: Engine, *, url: str | None = None) ->
         checks.append(("proxy", lambda: check_proxy(url)))
     checks.append(("vapid", lambda: check_vapid(engine)))
     if settings.smtp_url:
-        checks.append(("smtp", lambda: check_smtp(settings.smtp_url)))
+        checks.append(("smtp", lambda: check_smtp(settings)))
     return [Finding(name, _run(check)) for name, check in checks]
 
 
@@ -258,25 +258,31 @@ def check_vapid(engine: Engine) -> str | None:
     return None
 
 
-def check_smtp(smtp_url: str) -> str | None:
-    """The mail server answers, offers STARTTLS, and takes the credentials."""
-    parts = urlsplit(smtp_url)
-    host, port = parts.hostname or "", parts.port or (465 if parts.scheme == "smtps" else 587)
+def check_smtp(settings: Settings) -> str | None:
+    """The mail server answers, upgrades with STARTTLS (as app/mail.py always does) and takes
+    the credentials; nothing is sent."""
     try:
-        if parts.scheme == "smtps":
-            server: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_SECONDS)
-        else:
-            server = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
-        with server:
-            server.ehlo()
-            if parts.scheme != "smtps":
-                if not server.has_extn("starttls"):
-                    return f"{host}:{port} does not offer STARTTLS: emails would travel in clear."
-                server.starttls(context=ssl.create_default_context())
-                server.ehlo()
-            if parts.username:
-                server.login(unquote(parts.username), unquote(parts.password or ""))
-            server.noop()
+        server = mail.parse_smtp_url(settings.smtp_url)
+    except mail.MailError as error:
+        return f"{error}."
+    context = ssl.create_default_context()
+    if settings.smtp_ca_file:
+        context.load_verify_locations(cafile=str(settings.smtp_ca_file))
+    try:
+        with smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS) as smtp:
+            smtp.ehlo()
+            if not smtp.has_extn("starttls"):
+                return f"{server.host}:{server.port} does not offer STARTTLS: Tend will not send."
+            smtp.starttls(context=context)
+            if server.username:
+                smtp.login(server.username, server.password or "")
+            smtp.noop()
     except (OSError, smtplib.SMTPException) as error:
-        return f"cannot reach the mail server {host}:{port} ({error}): check TEND_SMTP_URL."
+        # The class and code only, like app/mail.py: the text can echo the credentials.
+        code = getattr(error, "smtp_code", "")
+        return (
+            f"the mail server {server.host}:{server.port} refused or did not answer "
+            f"({error.__class__.__name__} {code}".rstrip()
+            + "): check TEND_SMTP_URL."
+        )
     return None

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from app import mail
 from app.audit import service as audit
 from app.auth import service as auth_service
 from app.auth.passwords import verify_password
@@ -181,15 +182,13 @@ def _issue_link(
         valid_for=timedelta(hours=settings.staff_invite_valid_hours),
     )
     url = auth_service.invite_link(site_url, code)
-    emailed = bool(settings.smtp_url)
+    emailed = mail.is_configured(settings)
     if emailed:
         _email_link(settings, user=user, url=url)
     return IssuedLink(user, url, emailed)
 
 
 def _email_link(settings: Settings, *, user: User, url: str) -> None:
-    from app import mail  # type: ignore[attr-defined]
-
     hours = settings.staff_invite_valid_hours
     body = (
         f"Hello {user.display_name},\n\n"

@@ -16,8 +16,10 @@ from app.audit.models import AuditEvent
 from app.cli import cli
 from app.config import Settings, get_settings
 from app.db import open_session
+from app.main import create_app
 from app.web.csrf import SESSION_COOKIE
 from tests.factories import PASSWORD, World, build_world, login
+from tests.mail_server import SmtpTestServer
 from tests.pages import submit, visible_text
 
 LINK = re.compile(r"(https?://\S+/join#code=([0-9A-Z-]+))")
@@ -259,3 +261,44 @@ def test_staff_join_link_in_the_fragment_and_old_query_links_still_fill_the_form
     assert 'value="ABCD-EFGH-JKMN"' in page.text
     assert "js/join.js" in client.get("/join").text
     assert SESSION_COOKIE not in client.cookies
+
+
+@pytest.fixture
+def mailing(settings: Settings, smtp_server: SmtpTestServer) -> Settings:
+    return settings.model_copy(
+        update={"smtp_url": smtp_server.url, "smtp_ca_file": smtp_server.ca_file}
+    )
+
+
+def test_with_smtp_the_invite_is_emailed_and_forgot_sends_a_new_link(
+    mailing: Settings, world: World, smtp_server: SmtpTestServer
+) -> None:
+    with TestClient(create_app(mailing)) as client:
+        login(client, "admin@one.example")
+        page = submit(
+            client,
+            "/admin/staff",
+            "/admin/staff",
+            {"email": "new@one.example", "role": "clinician"},
+        )
+        assert "It was also emailed to them." in visible_text(page.text)
+        [invite] = smtp_server.wait_for(1)
+        assert invite.recipients == ["new@one.example"]
+        assert link_code(invite.body) == link_code(visible_text(page.text))
+
+        anonymous = TestClient(client.app)
+        form = visible_text(anonymous.get("/forgot").text)
+        assert "type your email and we will send you a link" in form
+        known = submit(anonymous, "/forgot", "/forgot", {"email": "FA@one.example"})
+        unknown = submit(anonymous, "/forgot", "/forgot", {"email": "nobody@one.example"})
+        assert known.status_code == unknown.status_code == 200
+        assert "a link is on its way" in visible_text(known.text)
+        assert visible_text(known.text).replace("FA@one.example", "X") == visible_text(
+            unknown.text
+        ).replace("nobody@one.example", "X")
+        messages = smtp_server.wait_for(2)
+        assert [m.recipients for m in messages] == [["new@one.example"], ["fa@one.example"]]
+        assert (
+            redeem(anonymous, link_code(messages[1].body), "fran's new passphrase").json()["login"]
+            == "fa@one.example"
+        )
