@@ -355,6 +355,7 @@ def restore_command(
 def _print_report(report: "backup.Report", *, verb: str) -> None:
     total = sum(report.rows.values())
     console.print(f"{verb} {report.path}: schema {report.revision}, {total} rows.")
+    console.print(f"Checked: {report.checked_by}.", soft_wrap=True)
     for table, rows in report.rows.items():
         console.print(f"  {table}: {rows}")
 
