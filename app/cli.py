@@ -37,6 +37,8 @@ programme_cli = typer.Typer(
 cli.add_typer(programme_cli, name="programme")
 outcomes_cli = typer.Typer(help="Outcomes: the outcome summary.", no_args_is_help=True)
 cli.add_typer(outcomes_cli, name="outcomes")
+instruments_cli = typer.Typer(help="Instruments: check a questionnaire file.", no_args_is_help=True)
+cli.add_typer(instruments_cli, name="instruments")
 clinic_cli = typer.Typer(help="Clinics: create one.", no_args_is_help=True)
 cli.add_typer(clinic_cli, name="clinic")
 staff_cli = typer.Typer(
@@ -571,3 +573,19 @@ def doctor_command(
     typer.echo(f"{len(findings) - len(failed)} of {len(findings)} checks passed.")
     if failed:
         raise typer.Exit(1)
+
+
+@instruments_cli.command("check")
+def instruments_check(path: Annotated[Path, typer.Argument(help="<id>.yaml")]) -> None:
+    """Validate a questionnaire file (docs/instruments.md) without installing it."""
+    from app.outcomes.definitions import InstrumentFileError, load_instrument
+
+    try:
+        instrument = load_instrument(path)
+    except (InstrumentFileError, OSError) as error:
+        console.print(f"[red]Problems found:[/red]\n{error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    console.print(
+        f"OK: {instrument.id} v{instrument.version}, {len(instrument.items)} items.",
+        highlight=False,
+    )
