@@ -554,6 +554,8 @@ def _print_link(link: staff_service.IssuedLink, hours: int) -> None:
     typer.echo(link.url)
     if link.emailed:
         console.print(f"Also emailed to {link.user.login}.")
+    elif link.email_error:
+        console.print(f"[red]Not emailed[/red] ({link.email_error}): pass the link on yourself.")
 
 
 @cli.command("doctor")

@@ -42,6 +42,9 @@ class IssuedLink:
     user: User
     url: str
     emailed: bool
+    # Why the email could not be sent (SMTP set but refused or unreachable); the link still
+    # works and is shown, so whoever issued it can pass it on another way.
+    email_error: str = ""
 
 
 def invite_staff(
@@ -182,10 +185,13 @@ def _issue_link(
         valid_for=timedelta(hours=settings.staff_invite_valid_hours),
     )
     url = auth_service.invite_link(site_url, code)
-    emailed = mail.is_configured(settings)
-    if emailed:
+    if not mail.is_configured(settings):
+        return IssuedLink(user, url, emailed=False)
+    try:
         _email_link(settings, user=user, url=url)
-    return IssuedLink(user, url, emailed)
+    except mail.MailError as error:
+        return IssuedLink(user, url, emailed=False, email_error=str(error))
+    return IssuedLink(user, url, emailed=True)
 
 
 def _email_link(settings: Settings, *, user: User, url: str) -> None:

@@ -302,3 +302,23 @@ def test_with_smtp_the_invite_is_emailed_and_forgot_sends_a_new_link(
             redeem(anonymous, link_code(messages[1].body), "fran's new passphrase").json()["login"]
             == "fa@one.example"
         )
+
+
+def test_when_the_mail_server_refuses_the_link_is_still_shown_and_says_so(
+    settings: Settings, world: World, smtp_server: SmtpTestServer
+) -> None:
+    refusing = settings.model_copy(
+        update={
+            "smtp_url": smtp_server.url.replace("s3cret", "wrong"),
+            "smtp_ca_file": smtp_server.ca_file,
+        }
+    )
+    with TestClient(create_app(refusing)) as client:
+        login(client, "admin@one.example")
+        page = submit(
+            client, "/admin/staff", "/admin/staff", {"email": "new@one.example", "role": "admin"}
+        )
+        text = visible_text(page.text)
+        assert page.status_code == 200
+        assert "It could not be emailed (SMTP failed: SMTPAuthenticationError 535)" in text
+        assert redeem(TestClient(client.app), link_code(text)).json()["role"] == "admin"
