@@ -6,9 +6,11 @@ integrity_check`` and counted before it is kept. A restore checks the file the s
 keeps a copy of the current database, copies the backup in through the same API (so the
 live database's WAL stays consistent) and checks the counts again.
 
-PostgreSQL: ``pg_dump --format=custom`` (a consistent snapshot); a restore first loads the
-dump into a scratch database and counts it, and only then replaces the live schema in a
-single transaction. Without the PostgreSQL client tools the commands refuse with a message.
+PostgreSQL: ``pg_dump --format=custom`` (a consistent snapshot) into a temporary file, checked
+by reading it back with ``pg_restore`` (schema revision and rows per table, from the dump
+itself: no scratch database, so the roles need no CREATEDB) before it is renamed into place.
+A restore checks the file the same way and replaces the live schema in a single transaction.
+Without the PostgreSQL client tools the commands refuse with a message.
 """
 
 import shutil
@@ -25,6 +27,7 @@ from app import clock
 from app.models import metadata
 
 TABLES = sorted(table.name for table in metadata.sorted_tables)
+READ_FROM_DUMP = "schema revision and row counts read from the dump (no scratch database)"
 
 
 class BackupError(Exception):
@@ -36,6 +39,7 @@ class Report:
     path: Path
     revision: str
     rows: dict[str, int]
+    checked_by: str = "integrity_check, schema revision and row counts"
 
 
 # --- SQLite ---------------------------------------------------------------------------------
@@ -170,49 +174,58 @@ def _postgres_counts(url: str) -> tuple[str, dict[str, int]]:
 
 
 def backup_postgres(url: str, out: Path) -> Report:
-    """pg_dump the database to ``out`` (custom format), then list it to check it reads."""
+    """pg_dump the database to a temporary file, check it by reading it back (schema revision
+    and rows per table, from the dump itself), then rename it to ``out``."""
     pg_dump = _tool("pg_dump")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         _run([pg_dump, "--format=custom", "--no-owner", "--file", str(partial), _libpq_url(url)])
-        _run([_tool("pg_restore"), "--list", str(partial)])
+        revision, rows = read_postgres_dump(partial)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
-    return _check_postgres_dump(url, out)
+    return Report(out, revision, rows, checked_by=READ_FROM_DUMP)
 
 
-def _check_postgres_dump(url: str, dump: Path) -> Report:
-    """Load ``dump`` into a scratch database, count it, drop the scratch database."""
-    scratch = f"tend_restore_check_{uuid.uuid4().hex[:8]}"
-    admin_url = _libpq_url(url)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{scratch}"')
-    try:
-        _run(
-            [_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction"]
-            + ["-d", _libpq_url(url, scratch), str(dump)]
-        )
-        revision, rows = _postgres_counts(_libpq_url(url, scratch))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-    return Report(dump, revision, rows)
+def read_postgres_dump(dump: Path) -> tuple[str, dict[str, int]]:
+    """The schema revision and rows per table a custom-format dump holds, read with
+    ``pg_restore`` into text: needs no database, so no CREATEDB privilege."""
+    if not dump.is_file():
+        raise BackupError(f"No file at {dump}.")
+    command = [_tool("pg_restore"), "--data-only", "--file=-", str(dump)]
+    rows: dict[str, int] = {}
+    revision = None
+    table = None
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if table is None:
+                if line.startswith("COPY "):
+                    table = line.split()[1].rsplit(".", 1)[-1].strip('"')
+                    rows[table] = 0
+            elif line == "\\.\n":
+                table = None
+            else:
+                rows[table] += 1
+                if table == "alembic_version":
+                    revision = line.strip()
+        error = process.stderr.read() if process.stderr else ""
+    if process.returncode != 0 or revision is None:
+        raise BackupError(f"{dump} is not a readable Tend dump ({error.strip()[-800:]}).")
+    return revision, {name: rows.get(name, 0) for name in TABLES}
 
 
 def restore_postgres(
     url: str, dump: Path, *, known_revisions: set[str]
 ) -> tuple[Report, Path | None]:
-    """Check ``dump`` in a scratch database, keep a dump of the live one, then replace it in
-    one transaction and compare the counts."""
-    if not dump.is_file():
-        raise BackupError(f"No file at {dump}.")
-    checked = _check_postgres_dump(url, dump)
-    if checked.revision not in known_revisions:
-        raise BackupError(
-            f"The backup's schema ({checked.revision}) is newer than this version of Tend."
-        )
+    """Check ``dump`` by reading it, keep a dump of the live database, then replace it in one
+    transaction (a dump that does not load changes nothing) and compare the counts."""
+    revision, expected = read_postgres_dump(dump)
+    if revision not in known_revisions:
+        raise BackupError(f"The backup's schema ({revision}) is newer than this version of Tend.")
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     kept = dump.with_name(f"pre-restore-{stamp}.dump")
     backup_postgres(url, kept)
@@ -221,9 +234,9 @@ def restore_postgres(
         + ["--single-transaction", "-d", _libpq_url(url), str(dump)]
     )
     revision, rows = _postgres_counts(_libpq_url(url))
-    if rows != checked.rows:
+    if rows != expected:
         raise BackupError(f"Restored counts differ from the backup's; the old one is at {kept}.")
-    return Report(dump, revision, rows), kept
+    return Report(dump, revision, rows, checked_by=READ_FROM_DUMP), kept
 
 
 # --- Either engine --------------------------------------------------------------------------

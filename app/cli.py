@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from app import backup, clock, demo, migrate
+from app.clinics import service as clinics_service
+from app.clinics import staff as staff_service
 from app.clinics.models import Role, User
 from app.config import get_settings
 from app.datafiles import DataFileError
@@ -35,7 +37,17 @@ programme_cli = typer.Typer(
 cli.add_typer(programme_cli, name="programme")
 outcomes_cli = typer.Typer(help="Outcomes: the outcome summary.", no_args_is_help=True)
 cli.add_typer(outcomes_cli, name="outcomes")
+instruments_cli = typer.Typer(help="Instruments: check a questionnaire file.", no_args_is_help=True)
+cli.add_typer(instruments_cli, name="instruments")
+clinic_cli = typer.Typer(help="Clinics: create one.", no_args_is_help=True)
+cli.add_typer(clinic_cli, name="clinic")
+staff_cli = typer.Typer(
+    help="Staff accounts: invite, list, reset, deactivate.", no_args_is_help=True
+)
+cli.add_typer(staff_cli, name="staff")
 console = Console()
+# Who acts when --as is not given, outside production only (the demo clinic's clinician).
+DEMO_ACTOR = "clinician@demo.example"
 
 
 def _engine() -> Engine:
@@ -118,8 +130,15 @@ def demo_command(
         bool, typer.Option("--if-stale", help="Only rebuild when out of date")
     ] = False,
 ) -> None:
-    """Create or refresh the demo clinic."""
+    """Create or refresh the demo clinic (refused in production)."""
     settings = get_settings()
+    if settings.environment == "production":
+        console.print(
+            "[red]Refused: TEND_ENVIRONMENT is production.[/red] The demo clinic's accounts share "
+            "a public password. Set up a real clinic with `tend clinic create` and "
+            "`tend staff invite` (docs/deploy.md, 'First day')."
+        )
+        raise typer.Exit(2)
     with open_session(_engine(), write=True) as session:
         summary = demo.seed_demo(
             session,
@@ -176,8 +195,9 @@ def export_command(
         bool, typer.Option("--free-text", help="Include reflections (free text)")
     ] = False,
     as_user: Annotated[
-        str, typer.Option("--as", help="Login of the clinician exporting")
-    ] = "clinician@demo.example",
+        str | None,
+        typer.Option("--as", help="Login of the clinician exporting (asked for in production)"),
+    ] = None,
 ) -> None:
     """Write an export, exactly as a clinician would download it."""
     try:
@@ -195,6 +215,7 @@ def export_command(
         date_shift=date_shift,
         free_text=free_text,
     )
+    as_user = _acting_login(as_user)
     with open_session(_engine(), write=True) as session:
         actor = session.exec(select(User).where(User.login == as_user)).first()
         if actor is None or actor.role not in (Role.clinician, Role.admin):
@@ -209,6 +230,15 @@ def export_command(
     for name, summary in result.files.items():
         console.print(f"{name}: {summary.rows} rows, sha256 {summary.sha256[:12]}")
     console.print(f"Wrote {out} for groups {', '.join(result.group_codes)}.")
+
+
+def _acting_login(as_user: str | None) -> str:
+    """Who is acting: ``--as``; in production asked for (no demo account is assumed)."""
+    if as_user:
+        return as_user.strip().lower()
+    if get_settings().environment == "production":
+        return str(typer.prompt("Your login (who is acting)")).strip().lower()
+    return DEMO_ACTOR
 
 
 def _fmt(value: object, digits: int = 2) -> str:
@@ -228,13 +258,15 @@ def outcomes_summary(
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="json or table")] = "table",
     as_user: Annotated[
-        str, typer.Option("--as", help="Login of the staff member asking")
-    ] = "clinician@demo.example",
+        str | None,
+        typer.Option("--as", help="Login of the staff member asking (asked for in production)"),
+    ] = None,
 ) -> None:
     """The outcome summary, as the clinician page shows it."""
     if output_format not in ("json", "table"):
         console.print(f"[red]Format {output_format!r} is not available; use json or table.[/red]")
         raise typer.Exit(2)
+    as_user = _acting_login(as_user)
     with open_session(_engine(), write=True) as session:
         viewer = session.exec(select(User).where(User.login == as_user)).first()
         if viewer is None or not viewer.is_staff:
@@ -325,6 +357,7 @@ def restore_command(
 def _print_report(report: "backup.Report", *, verb: str) -> None:
     total = sum(report.rows.values())
     console.print(f"{verb} {report.path}: schema {report.revision}, {total} rows.")
+    console.print(f"Checked: {report.checked_by}.", soft_wrap=True)
     for table, rows in report.rows.items():
         console.print(f"  {table}: {rows}")
 
@@ -399,4 +432,162 @@ def audio_build(
             workers=workers,
             plain=plain,
         )
+    )
+
+
+# --- Setting up a clinic without the demo (docs/deploy.md, "First day") ---
+
+
+def _fail(error: AppError) -> typer.Exit:
+    console.print(f"[red]{error.message}[/red]", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+@clinic_cli.command("create")
+def clinic_create(
+    name: Annotated[str, typer.Option("--name", help="The clinic's name, as staff see it")],
+    timezone: Annotated[
+        str, typer.Option("--timezone", help="IANA time zone of the clinic's calendar")
+    ] = "Europe/London",
+) -> None:
+    """Create a clinic and print its code (used by `tend staff invite --clinic`)."""
+    with open_session(_engine(), write=True) as session:
+        try:
+            clinic = clinics_service.create_clinic(session, name=name, timezone=timezone)
+        except AppError as error:
+            raise _fail(error) from error
+        session.commit()
+    typer.echo(clinic.slug)
+
+
+@staff_cli.command("invite")
+def staff_invite(
+    email: Annotated[str, typer.Argument(help="Their email: it is their login")],
+    role: Annotated[Role, typer.Option("--role", help="admin, clinician or facilitator")],
+    clinic: Annotated[str, typer.Option("--clinic", help="The clinic's code")],
+    name: Annotated[str, typer.Option("--name", help="Their name, as colleagues see it")] = "",
+) -> None:
+    """Create a staff account and print its one-time link (emailed when SMTP is set)."""
+    settings = get_settings()
+    with open_session(_engine(), write=True) as session:
+        found = clinics_service.get_clinic_by_slug(session, clinic.strip().lower())
+        if found is None:
+            console.print(
+                f"[red]No clinic with the code {clinic!r}.[/red] See `tend clinic create`."
+            )
+            raise typer.Exit(2)
+        try:
+            link = staff_service.invite_staff(
+                session,
+                clinic=found,
+                email=email,
+                role=role,
+                display_name=name,
+                actor=None,
+                settings=settings,
+                site_url=settings.site_url,
+            )
+        except AppError as error:
+            raise _fail(error) from error
+        session.commit()
+    _print_link(link, settings.staff_invite_valid_hours)
+
+
+@staff_cli.command("reset")
+def staff_reset(email: Annotated[str, typer.Argument(help="Their email")]) -> None:
+    """A new one-time link for a forgotten passphrase (their older links stop working)."""
+    settings = get_settings()
+    with open_session(_engine(), write=True) as session:
+        try:
+            user = staff_service.find_staff(session, email=email)
+            link = staff_service.reset_staff(
+                session, user=user, actor=None, settings=settings, site_url=settings.site_url
+            )
+        except AppError as error:
+            raise _fail(error) from error
+        session.commit()
+    _print_link(link, settings.staff_invite_valid_hours)
+
+
+@staff_cli.command("deactivate")
+def staff_deactivate(email: Annotated[str, typer.Argument(help="Their email")]) -> None:
+    """Stop a staff account: it cannot sign in and its sessions end at once."""
+    with open_session(_engine(), write=True) as session:
+        try:
+            user = staff_service.find_staff(session, email=email)
+            staff_service.deactivate_staff(session, user=user, actor=None)
+        except AppError as error:
+            raise _fail(error) from error
+        session.commit()
+    console.print(f"Deactivated {user.login}: signed out everywhere, links revoked.")
+
+
+@staff_cli.command("list")
+def staff_list(
+    clinic: Annotated[str | None, typer.Option("--clinic", help="Only this clinic's")] = None,
+) -> None:
+    """Staff accounts with their role, clinic and state."""
+    with open_session(_engine()) as session:
+        clinic_id = None
+        if clinic:
+            found = clinics_service.get_clinic_by_slug(session, clinic.strip().lower())
+            if found is None:
+                console.print(f"[red]No clinic with the code {clinic!r}.[/red]")
+                raise typer.Exit(2)
+            clinic_id = found.id
+        members = staff_service.list_staff(session, clinic_id=clinic_id)
+    table = Table(title="Staff")
+    for heading in ("email", "name", "role", "clinic", "state"):
+        table.add_column(heading)
+    for member in members:
+        user = member.user
+        table.add_row(
+            user.login, user.display_name, user.role.value, member.clinic.slug, member.state.value
+        )
+    Console(width=max(console.width, 120)).print(table)
+
+
+def _print_link(link: staff_service.IssuedLink, hours: int) -> None:
+    console.print(
+        f"One-time link for {link.user.login} ({link.user.role.value}), valid {hours} hours:"
+    )
+    typer.echo(link.url)
+    if link.emailed:
+        console.print(f"Also emailed to {link.user.login}.")
+    elif link.email_error:
+        console.print(f"[red]Not emailed[/red] ({link.email_error}): pass the link on yourself.")
+
+
+@cli.command("doctor")
+def doctor_command(
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="The public https:// address, to check the proxy's headers"),
+    ] = None,
+) -> None:
+    """Check this deployment: one line per problem with what to do; exit 1 if any."""
+    from app import doctor
+
+    findings = doctor.run_checks(get_settings(), _engine(), url=url)
+    failed = [finding for finding in findings if not finding.passed]
+    for finding in failed:
+        typer.echo(f"FAIL {finding.check}: {finding.problem}")
+    typer.echo(f"{len(findings) - len(failed)} of {len(findings)} checks passed.")
+    if failed:
+        raise typer.Exit(1)
+
+
+@instruments_cli.command("check")
+def instruments_check(path: Annotated[Path, typer.Argument(help="<id>.yaml")]) -> None:
+    """Validate a questionnaire file (docs/instruments.md) without installing it."""
+    from app.outcomes.definitions import InstrumentFileError, load_instrument
+
+    try:
+        instrument = load_instrument(path)
+    except (InstrumentFileError, OSError) as error:
+        console.print(f"[red]Problems found:[/red]\n{error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    console.print(
+        f"OK: {instrument.id} v{instrument.version}, {len(instrument.items)} items.",
+        highlight=False,
     )

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     staff_idle_minutes: int = 30
     staff_session_hours: int = 12
     invite_valid_days: int = 14
+    # A staff invite or reset link grants an account in a clinic: short-lived.
+    staff_invite_valid_hours: int = 72
+    # The address people reach Tend at (https://tend.example.nhs.uk), for links printed by the
+    # command line and sent by email; pages use the address they were reached at.
+    public_url: str = ""
+    # Where `tend backup` files go; `tend doctor` checks the newest is recent.
+    backup_dir: Path | None = None
     clinic_timezone: str = "Europe/London"
     programmes_dir: Path = PROJECT_ROOT / "audio" / "programmes"
     # Reminders: the scheduler runs inside the app (embedded default) unless turned off, e.g.
@@ -47,6 +54,10 @@ class Settings(BaseSettings):
     export_limit_per_account: int = 30
     export_limit_per_address: int = 60
     export_limit_seconds: int = 3600
+    # Staff emails (app/mail.py): smtp://user:pass@host:587?from=address, always STARTTLS; unset,
+    # no email is sent. A CA file trusts a clinic's own relay certificate too.
+    smtp_url: str = ""
+    smtp_ca_file: Path | None = None
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = "127.0.0.1"
 
@@ -63,6 +74,11 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def site_url(self) -> str:
+        """Where people reach Tend: the public URL, or the address it serves on."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def runs_reminders_in_process(self) -> bool:

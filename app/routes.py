@@ -11,6 +11,7 @@ from app.audit import pages as audit_pages
 from app.auth import api as auth_api
 from app.auth import pages as auth_pages
 from app.auth.dependencies import get_current_user
+from app.clinics import pages as clinics_pages
 from app.comments import pages as comments_pages
 from app.exports import pages as exports_pages
 from app.groups import api as groups_api
@@ -28,9 +29,10 @@ from app.web import pages as web_pages
 SIGNED_IN = [Depends(get_current_user)]
 API_PREFIX = "/api/v1"
 
-# Public on purpose: signing in, redeeming an invite, health, PWA plumbing.
+# Public on purpose: signing in, redeeming an invite, a forgotten passphrase, health, PWA
+# plumbing.
 PUBLIC_API = (auth_api.public_router,)
-PUBLIC_PAGES = (auth_pages.router, web_pages.router)
+PUBLIC_PAGES = (auth_pages.router, clinics_pages.public_router, web_pages.router)
 
 # Starlette tries routes in order: the phone's outbox posts practice logs most often.
 PROTECTED_API = (
@@ -51,6 +53,7 @@ PROTECTED_PAGES = (
     audit_pages.router,
     outcomes_pages.router,
     comments_pages.router,
+    clinics_pages.router,
 )
 
 

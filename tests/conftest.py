@@ -16,10 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from app import clock, migrate
-from app.config import Settings
+from app.config import PROJECT_ROOT, Settings
 from app.db import create_db_engine
 from app.main import create_app
 from app.models import metadata
+from tests.mail_server import smtp_server  # noqa: F401  (a real SMTP server for any test)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -117,3 +118,45 @@ def app(settings: Settings):  # type: ignore[no-untyped-def]
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app) as test_client:
         yield test_client
+
+
+def documented_role_setup() -> list[str]:
+    """The SQL statements of docs/deploy.md's PostgreSQL role setup."""
+    block = (
+        (PROJECT_ROOT / "docs" / "deploy.md")
+        .read_text()
+        .split("<<'SQL'\n", 1)[1]
+        .split("\nSQL\n", 1)[0]
+    )
+    return [line for line in block.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def postgres_app_role(postgres_database: str) -> Iterator[str]:
+    """The PostgreSQL test database as a role set up as docs/deploy.md says (it does not own
+    the tables)."""
+    role = f"tend_app_{uuid.uuid4().hex[:8]}"
+    database = postgres_database.rsplit("/", 1)[1]
+    owner_url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+    with psycopg.connect(owner_url, autocommit=True) as owner:
+        owner.execute(f'CREATE ROLE "{role}" LOGIN')
+        owner_role = owner.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
+        for statement in documented_role_setup():
+            owner.execute(
+                statement.replace("tend_owner", owner_role).replace(" tend;", f' "{role}";')
+            )
+    try:
+        yield postgres_database.replace("postgres@", f"{role}@")
+    finally:
+        with psycopg.connect(owner_url, autocommit=True) as owner:
+            owner.execute("DROP TABLE IF EXISTS added_by_a_later_migration")
+            owner.execute(f'DROP OWNED BY "{role}"')
+            owner.execute(f'DROP ROLE "{role}"')
+
+
+@pytest.fixture
+def app_role_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """The database as the app reaches it in production (PostgreSQL: not as the owner)."""
+    if database_url.startswith("postgresql"):
+        return str(request.getfixturevalue("postgres_app_role"))
+    return database_url

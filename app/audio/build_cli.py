@@ -24,7 +24,7 @@ def build(
     """Run a build; the exit code (0 done, 1 some failed, 2 bad arguments)."""
     settings = get_settings()
     if background:
-        log = worker.build_in_background(settings)
+        log = worker.build_in_background(settings, only=only, week=week, workers=workers)
         console.print(f"Building audio in the background, week 1 first (log: {log}).")
         return 0
     engine = create_db_engine(settings.resolved_database_url)

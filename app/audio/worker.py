@@ -252,13 +252,18 @@ def build_lock(settings: Settings) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_in_background(settings: Settings) -> Path:
-    """Start a detached `tend audio build` (it exits at once if one is running); its log."""
+def build_in_background(
+    settings: Settings, *, only: Sequence[str] = (), week: int | None = None, workers: int = 0
+) -> Path:
+    """Start a detached `tend audio build` with these options (it exits at once if one is
+    running); its log."""
     log = settings.data_dir / "audio-build.log"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    options = [f"--only={key}" for key in only] + [f"--workers={workers}"]
+    options += [f"--week={week}"] if week is not None else []
     with log.open("ab") as out:
         subprocess.Popen(
-            [sys.executable, "-m", "app", "audio", "build", "--plain"],
+            [sys.executable, "-m", "app", "audio", "build", "--plain", *options],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""Signing in and out, server-side sessions, and single-use invite codes for patients."""
+"""Signing in and out, server-side sessions, and single-use invite codes (patients, staff)."""
 
 import hashlib
 import secrets
@@ -161,27 +161,37 @@ def set_password(session: Session, *, user: User, password: str) -> None:
 
 def issue_invite(session: Session, *, patient: User, issued_by: User, settings: Settings) -> str:
     """Revoke the patient's open invites and return a new single-use code."""
-    now = utcnow()
-    session.exec(
-        update(Invite)
-        .where(
-            col(Invite.user_id) == patient.id,
-            col(Invite.used_at).is_(None),
-            col(Invite.revoked_at).is_(None),
-        )
-        .values(revoked_at=now)
+    return invite_user(
+        session,
+        user=patient,
+        issued_by=issued_by,
+        valid_for=timedelta(days=settings.invite_valid_days),
     )
+
+
+def invite_user(
+    session: Session, *, user: User, issued_by: User | None, valid_for: timedelta
+) -> str:
+    """Revoke the user's open invites and return a new single-use code (patients and staff
+    redeem theirs the same way; ``issued_by`` is None when given from the command line)."""
+    revoke_invites(session, patient=user)
     code = "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(_INVITE_LENGTH))
-    assert patient.id is not None
+    assert user.id is not None
     session.add(
         Invite(
-            user_id=patient.id,
+            user_id=user.id,
             code_hash=_sha256(code),
-            created_by_id=issued_by.id,
-            expires_at=now + timedelta(days=settings.invite_valid_days),
+            created_by_id=issued_by.id if issued_by else None,
+            expires_at=utcnow() + valid_for,
         )
     )
     return format_invite_code(code)
+
+
+def invite_link(site_url: str, code: str) -> str:
+    """The link that opens /join with ``code`` filled in. The code rides in the fragment, which
+    browsers never send, so it stays out of the server's and proxies' access logs."""
+    return f"{site_url.rstrip('/')}/join#code={code}"
 
 
 def format_invite_code(code: str) -> str:
@@ -195,31 +205,31 @@ def _normalise_invite_code(code: str) -> str:
 
 
 def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
-    """Use an invite code once to set the patient's passphrase; returns the patient."""
+    """Use an invite code once to set the passphrase; returns whose it was."""
     invite = session.exec(
         select(Invite)
         .where(Invite.code_hash == _sha256(_normalise_invite_code(code)))
         .with_for_update()
     ).first()
     now = utcnow()
-    if invite is None or invite.revoked_at is not None:
+    user = session.get(User, invite.user_id) if invite is not None else None
+    if invite is None or user is None or invite.revoked_at is not None or not user.is_active:
         raise InvalidInput(
             "That code was not recognised. Check it, or ask your facilitator.", field="code"
         )
+    ask = (
+        "Ask your facilitator for a new one."
+        if user.role == Role.patient
+        else "Ask your clinic's admin for a new link."
+    )
     if invite.used_at is not None:
-        raise InvalidInput(
-            "That code has already been used. Ask your facilitator for a new one.", field="code"
-        )
+        raise InvalidInput(f"That code has already been used. {ask}", field="code")
     if invite.expires_at <= now:
-        raise InvalidInput(
-            "That code has expired. Ask your facilitator for a new one.", field="code"
-        )
-    patient = session.get(User, invite.user_id)
-    assert patient is not None
-    set_password(session, user=patient, password=passphrase)
+        raise InvalidInput(f"That code has expired. {ask}", field="code")
+    set_password(session, user=user, password=passphrase)
     invite.used_at = now
     session.add(invite)
-    return patient
+    return user
 
 
 def revoke_invites(session: Session, *, patient: User) -> int:

@@ -1,13 +1,35 @@
-"""Clinics: finding them and their local calendar."""
+"""Clinics: creating and finding them, and their local calendar."""
 
+import re
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlmodel import Session, select
 
 from app import clock
 from app.clinics.models import Clinic, Role, User
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
+
+
+def create_clinic(session: Session, *, name: str, timezone: str = "Europe/London") -> Clinic:
+    """A new clinic; its code (slug) comes from its name, made unique."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the clinic a name.", field="name")
+    if timezone not in available_timezones():
+        raise InvalidInput(
+            f"{timezone!r} is not a time zone: use an IANA name such as Europe/London.",
+            field="timezone",
+        )
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:56] or "clinic"
+    slug, number = base, 1
+    while get_clinic_by_slug(session, slug) is not None:
+        number += 1
+        slug = f"{base}-{number}"
+    clinic = Clinic(slug=slug, name=name, timezone=timezone)
+    session.add(clinic)
+    session.flush()
+    return clinic
 
 
 def get_clinic(session: Session, clinic_id: int) -> Clinic:

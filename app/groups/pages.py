@@ -13,6 +13,7 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from app.audit import service as audit
+from app.auth import service as auth_service
 from app.auth.dependencies import StaffUser
 from app.clinics import service as clinics_service
 from app.clinics.models import Role, User
@@ -628,7 +629,7 @@ def invites_submit(
     base = str(request.base_url).rstrip("/")
     cards = []
     for enrolment, code in issued:
-        url = f"{base}/join?code={code}"
+        url = auth_service.invite_link(base, code)
         cards.append({"enrolment": enrolment, "code": code, "url": url, "qr": _qr_svg(url)})
     context = {
         "group": group,

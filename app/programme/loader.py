@@ -4,19 +4,19 @@ The format is documented in docs/programme-format.md.
 """
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+# The build's script parser (a pure module): what the check accepts, the build renders.
+from app.audio.markup import ScriptError, parse_script
 from app.datafiles import DataFileError, located, validate
 from app.programme.models import ExerciseKind, PracticeRole
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-_PAUSE = re.compile(r"^\[pause (\d+)(s|m)\]$")
 
 
 class _Strict(BaseModel):
@@ -81,18 +81,12 @@ class ProgrammeSource:
 
 
 def check_script(path: Path, text: str) -> None:
-    """Refuse a script whose pause markup is malformed, naming the line."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped.startswith("["):
-            continue
-        match = _PAUSE.match(stripped)
-        seconds = int(match[1]) * (60 if match[2] == "m" else 1) if match else 0
-        if not match or not 1 <= seconds <= 600:
-            raise DataFileError(
-                f"{path}:{number}: expected a pause such as [pause 20s] or [pause 2m] "
-                f"(1 second to 10 minutes), found {stripped!r}"
-            )
+    """Refuse a script the audio build would refuse, naming the line: the build's own
+    parser, so a file that passes here renders."""
+    try:
+        parse_script(text)
+    except ScriptError as error:
+        raise DataFileError(f"{path}:{error.line}: {error.message}") from error
 
 
 def read_programme(path: Path) -> ProgrammeSource:

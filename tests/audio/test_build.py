@@ -4,6 +4,7 @@ what changed, and a clinic's own recording replaces the shipped one only there."
 import hashlib
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,26 @@ def test_the_shipped_audio_plays_until_the_clinic_recording_is_ready(
         session.commit()
     login(client, "P-A1")
     assert _urls(client, "breathing") == [f"/media/{shipped}"]
+
+
+def test_a_background_build_honours_its_options(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, output = _tend(
+        settings, monkeypatch, "audio", "build", "--background", "--only", "no-such-practice"
+    )
+    assert code == 0 and "in the background" in output
+    log = settings.data_dir / "audio-build.log"
+    deadline = time.monotonic() + 60
+    while (
+        time.monotonic() < deadline
+        and "Rendered" not in _read(log)
+        and "No exercise" not in _read(log)
+    ):
+        time.sleep(0.2)
+    # The detached build was given --only: it refuses the unknown key instead of planning all.
+    assert "No exercise called no-such-practice." in _read(log)
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

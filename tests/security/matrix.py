@@ -121,6 +121,11 @@ AUDIENCE: dict[str, dict[str, frozenset[str]]] = {
         "in-group-x": frozenset({CL2}),
         "missing": frozenset(),
     },
+    "staff_member": {  # path value: a staff account's user id (not any caller's own)
+        "in-clinic-one": ADMINS,
+        "in-clinic-two": frozenset(),  # clinic two has no admin among the callers
+        "missing": frozenset(),
+    },
     "programme": {  # path value: a programme key (programmes are installation-wide)
         "clinic-one-programme": frozenset({ADMIN}),
         "missing": frozenset(),
@@ -148,6 +153,20 @@ SECRETS: dict[str, frozenset[str]] = {
     "P-B1": frozenset({FB, CL, ADMIN}),
     "P-X1": frozenset({CL2}),
     "Xavier Private-Name": frozenset(),  # identifying details are never shown on these routes
+    # A patient's name and contact details (EnrolmentContact, planted in world.py): the staff
+    # of their group and their clinic's clinicians and admins, who may need to phone them;
+    # nobody in another group or clinic. docs/security.md, "Names and contact details".
+    **dict.fromkeys(
+        ("Alys Contact-Aone", "alys.aone@contact.example", "07700900101"),
+        frozenset({PA, FA, CL, ADMIN}),
+    ),
+    **dict.fromkeys(
+        ("Bryn Contact-Bone", "bryn.bone@contact.example", "07700900102"),
+        frozenset({FB, CL, ADMIN}),
+    ),
+    **dict.fromkeys(
+        ("Xena Contact-Xone", "xena.xone@contact.example", "07700900103"), frozenset({CL2})
+    ),
     "log-of-patient-a": frozenset({PA}),  # replaced by the log's UUID at run time
     "Private words of patient A": frozenset({PA}),  # a reflection not shared with the group
     "Words shared in group B": frozenset({FB, CL, ADMIN}),  # shared with the group's staff
@@ -207,6 +226,12 @@ ROUTES = [
     route("POST", "/logout", EVERYONE, body="csrf_form", fresh=True),
     route("GET", "/join", EVERYONE),
     route("POST", "/join", EVERYONE, body="unknown_invite_form", fresh=True, ok={422}),
+    # A forgotten passphrase: the same answer for any address (no email is set up here).
+    route("GET", "/forgot", EVERYONE),
+    route("POST", "/forgot", EVERYONE, body="forgot_form"),
+    # One's own account: a wrong current passphrase changes nothing (422).
+    route("GET", "/account", STAFF),
+    route("POST", "/account", STAFF, body="wrong_passphrase_form", ok={422}),
     # The patient app: their own programme, practice, ratings, reflections and reminders.
     route("GET", "/api/v1/programme", PATIENTS),
     route("GET", "/api/v1/practice-logs", PATIENTS),
@@ -428,6 +453,24 @@ ROUTES = [
         exercise_id="any_exercise",
     ),
     route("POST", "/programmes/{key}/adherence", ADMINS, body="adherence_form", key="programme"),
+    # Staff accounts of the admin's own clinic. A deactivated account gets no new link (422).
+    route("GET", "/admin/staff", ADMINS),
+    route("POST", "/admin/staff", ADMINS, body="staff_invite_form"),
+    route(
+        "POST",
+        "/admin/staff/{user_id}/reset",
+        ADMINS,
+        body="csrf_form",
+        ok={422},
+        user_id="staff_member",
+    ),
+    route(
+        "POST",
+        "/admin/staff/{user_id}/deactivate",
+        ADMINS,
+        body="csrf_form",
+        user_id="staff_member",
+    ),
 ]
 
 ROUTE_TABLE = {(r.method, r.path): r for r in ROUTES}

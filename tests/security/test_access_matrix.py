@@ -7,8 +7,10 @@ there fails test_every_route_is_declared, naming it.
 import itertools
 import re
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +22,11 @@ from sqlmodel import col, select
 from starlette.routing import Mount
 
 from app.auth import service as auth_service
-from app.clinics.models import Clinic
+from app.clinics.models import Clinic, User
 from app.config import Settings
 from app.db import create_db_engine, open_session
+from app.exports import service as exports_service
+from app.exports.service import ExportFormat, ExportRequest
 from app.groups.models import Enrolment, EnrolmentStatus, Group, GroupSession
 from app.main import create_app
 from app.outcomes.models import SafetyFlag
@@ -44,7 +48,7 @@ from .matrix import (
     SECRETS,
     Route,
 )
-from .world import MatrixWorld, build_matrix_world
+from .world import CONTACTS, MatrixWorld, build_matrix_world
 
 pytestmark = pytest.mark.xdist_group("access_matrix")
 SECRET_KEY = "matrix-secret-key-that-is-long-enough"
@@ -183,6 +187,23 @@ BODIES: dict[str, Callable[[Env, str, TestClient], dict[str, Any]]] = {
         }
     },
     "csrf_form": lambda env, caller, client: {"data": {"csrf_token": _csrf(client)}},
+    "forgot_form": lambda env, caller, client: {
+        "data": {"csrf_token": _csrf(client), "email": "someone@one.example"}
+    },
+    "wrong_passphrase_form": lambda env, caller, client: {
+        "data": {
+            "csrf_token": _csrf(client),
+            "current_password": "not the passphrase",
+            "new_password": "a new passphrase",
+        }
+    },
+    "staff_invite_form": lambda env, caller, client: {
+        "data": {
+            "csrf_token": _csrf(client),
+            "email": f"new-{uuid.uuid4().hex[:8]}@one.example",
+            "role": "facilitator",
+        }
+    },
     "practice_log": lambda env, caller, client: {
         "json": {
             "id": str(uuid.uuid4()),
@@ -549,3 +570,44 @@ def test_a_secret_counts_only_as_a_token_of_its_own() -> None:
     assert _shows("/patients/P-A1/outcomes", "P-A1")
     assert not _shows("<code>QRSP-A1XY-Z2K9</code>", "P-A1")
     assert not _shows("P-A10", "P-A1")
+
+
+def test_no_export_carries_a_patients_name_or_contact_details(
+    env: Env, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    contacts = [text for contact in CONTACTS.values() for text in contact]
+    carried = []
+    engine = env.app.state.engine
+    for caller in ("clinician", "other_clinician"):
+        for export_format in ExportFormat:
+            out = tmp_path_factory.mktemp(f"export-{caller}-{export_format.value}")
+            with open_session(engine, write=True) as session:
+                actor = session.exec(
+                    select(User).where(User.login == env.mworld.logins[caller])
+                ).one()
+                request = ExportRequest(format=export_format, free_text=True)
+                exports_service.run_export(session, actor=actor, request=request, out_dir=out)
+                session.rollback()  # the audit event is not what this test is about
+            texts = dict(_export_texts(out))
+            # The scan reads the real content: the participants are there, by code.
+            code = "p-a1" if caller == "clinician" else "p-x1"
+            assert any(code in text for text in texts.values()), (caller, export_format)
+            for name, text in texts.items():
+                carried += [f"{caller} {name}: {c}" for c in contacts if c.lower() in text]
+    assert carried == []
+
+
+def _export_texts(folder: Path) -> Iterator[tuple[str, str]]:
+    """Every file an export wrote, as lower-case text; zip members (an XLSX) opened."""
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    yield (
+                        f"{path.name}/{member}",
+                        archive.read(member).decode("utf-8", "replace").lower(),
+                    )
+        else:
+            yield path.name, path.read_bytes().decode("utf-8", "replace").lower()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
@@ -133,3 +134,36 @@ def test_backup_refuses_without_a_database(tmp_path: Path, monkeypatch: pytest.M
         monkeypatch, f"sqlite:///{tmp_path / 'none.db'}", "backup", "--out", str(tmp_path / "b")
     )
     assert code == 1 and "No database" in output
+
+
+@pytest.mark.postgres
+def test_postgres_backup_as_a_role_without_createdb_is_checked_before_it_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/deploy.md's roles: neither may create databases. The backup is checked by reading
+    # the dump itself (schema revision and rows per table), then renamed into place.
+    with private_database("postgresql", tmp_path) as owner_url:
+        owner = create_db_engine(owner_url)
+        build_world(owner)
+        expected_logs, _ = _counts(owner)
+        owner.dispose()
+        role = f"tend_backup_{uuid.uuid4().hex[:8]}"
+        admin_url = owner_url.replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+            admin.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+            admin.execute(f'GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+        try:
+            out = tmp_path / "tend.dump"
+            code, output = _tend(
+                monkeypatch, owner_url.replace("postgres@", f"{role}@"), "backup", "--out", str(out)
+            )
+            assert code == 0, output
+            assert out.is_file()
+            assert f"practice_log: {expected_logs}" in output and "user: 9" in output
+            assert "read from the dump" in output
+            assert list(tmp_path.glob(".*partial")) == []
+        finally:
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP OWNED BY "{role}"')
+                admin.execute(f'DROP ROLE "{role}"')

@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
+from app.clinics import service as clinics_service
+from app.clinics.models import Role
 from app.comments import service as comments_service
 from app.config import Settings
 from app.db import open_session
@@ -154,6 +156,8 @@ def build_matrix_world(engine: Engine, settings: Settings) -> MatrixWorld:
         _recording(
             session, exercise_id=exercise_id, clinic_id=None, name="shipped.webm", media=media
         )
+        _plant_contacts(session, world, enrolment_x)
+        staff_accounts = _staff_accounts(session, world)
         groups = {"GRP-A": world.group_a, "GRP-B": world.group_b, "GRP-X": group_x}
         extra = _arrange_groups(session, world, groups, other_programme.id or 0, enrolment_x)
         session.commit()
@@ -183,6 +187,7 @@ def build_matrix_world(engine: Engine, settings: Settings) -> MatrixWorld:
                 "patient-in-group-b": str(world.enrolments["B1"].id),
                 "patient-in-clinic-two": str(enrolment_x.id),
             },
+            "staff_member": staff_accounts,
             **extra.objects,
         }
     logins = dict(
@@ -222,6 +227,43 @@ def build_matrix_world(engine: Engine, settings: Settings) -> MatrixWorld:
         flag_ids=extra.flag_ids,
         weekly_reflection_week=extra.week,
     )
+
+
+# Names and contact details staff keep for phoning a patient (EnrolmentContact): SECRETS in
+# tests/security/matrix.py says who may see each; no export may carry any of them.
+CONTACTS = {
+    "A1": ("Alys Contact-Aone", "alys.aone@contact.example", "07700900101"),
+    "B1": ("Bryn Contact-Bone", "bryn.bone@contact.example", "07700900102"),
+    "X1": ("Xena Contact-Xone", "xena.xone@contact.example", "07700900103"),
+}
+
+
+def _plant_contacts(session, world: World, enrolment_x) -> None:  # type: ignore[no-untyped-def]
+    enrolments = {"A1": world.enrolments["A1"], "B1": world.enrolments["B1"], "X1": enrolment_x}
+    for key, (name, email, phone) in CONTACTS.items():
+        groups_service.set_contact(
+            session, enrolment=enrolments[key], name=name, email=email, phone=phone
+        )
+
+
+def _staff_accounts(session, world: World) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A staff account in each clinic for admins to reset or deactivate (not a caller's own)."""
+    accounts = {}
+    for name, clinic, email in (
+        ("in-clinic-one", world.clinic, "leaver@one.example"),
+        ("in-clinic-two", world.other_clinic, "leaver@two.example"),
+    ):
+        user = clinics_service.add_staff(
+            session,
+            clinic=clinic,
+            email=email,
+            role=Role.facilitator,
+            display_name=name,
+            password_hash=PASSWORD_HASH,
+        )
+        accounts[name] = str(user.id)
+    accounts["missing"] = "999999"
+    return accounts
 
 
 @dataclass
