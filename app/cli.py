@@ -19,7 +19,7 @@ from app.datafiles import DataFileError
 from app.db import create_db_engine, open_session
 from app.errors import AppError
 from app.exports import service as exports_service
-from app.outcomes import service as outcomes_service
+from app.outcomes import summary as cohort_summary
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
 
@@ -241,7 +241,7 @@ def outcomes_summary(
             console.print(f"[red]{as_user} is not a staff account.[/red]")
             raise typer.Exit(2)
         try:
-            summary = outcomes_service.summarise_outcomes(
+            summary = cohort_summary.summarise_outcomes(
                 session, viewer=viewer, group_codes=group or ()
             )
         except AppError as error:

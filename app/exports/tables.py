@@ -18,7 +18,8 @@ from app import clock
 from app.exports.fhir import ScoreRecord
 from app.groups import service as groups_service
 from app.groups.models import Attendance, Enrolment, Group, GroupSession
-from app.outcomes import service as outcomes_service
+from app.outcomes import export_rows
+from app.outcomes import instruments as instrument_registry
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme import service as programme_service
 from app.programme.models import Exercise
@@ -240,11 +241,11 @@ def _reflection_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tup
 
 
 def _score_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-    return outcomes_service.score_export_rows(session, group_ids=group_ids)
+    return export_rows.score_export_rows(session, group_ids=group_ids)
 
 
 def _item_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-    return outcomes_service.item_export_rows(session, group_ids=group_ids)
+    return export_rows.item_export_rows(session, group_ids=group_ids)
 
 
 RATING_COLUMNS = (
@@ -523,15 +524,15 @@ REFLECTIONS = Table(
 def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreRecord]:
     """The questionnaire administrations for the FHIR export, with real participant codes and
     UTC times (the export service pseudonymises and shifts them)."""
-    for administration, participant, _group in outcomes_service.exported_administrations(
+    for administration, participant, _group in export_rows.exported_administrations(
         session, group_ids=group_ids
     ):
         if administration.score_total is None or administration.submitted_at is None:
             continue
-        instrument = outcomes_service.get_instrument(administration.instrument_id)
+        instrument = instrument_registry.get_instrument(administration.instrument_id)
         items = tuple(
             (answer.item_id, float(answer.value))
-            for answer in outcomes_service.answered_items(administration)
+            for answer in export_rows.answered_items(administration)
         )
         yield ScoreRecord(
             administration_id=str(administration.id),

@@ -18,8 +18,11 @@ from app.db import SessionDep
 from app.errors import AppError, InvalidInput
 from app.groups import service as groups_service
 from app.groups.dependencies import Patient
-from app.outcomes import charts
-from app.outcomes import service as outcomes_service
+from app.outcomes import charts, patient_view, questionnaires
+from app.outcomes import due as due_windows
+from app.outcomes import instruments as instrument_registry
+from app.outcomes import safety as safety_flags
+from app.outcomes import summary as cohort_summary
 from app.outcomes.definitions import Instrument
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
@@ -75,7 +78,7 @@ def _form_answers(form: dict[str, str], instrument: Instrument) -> dict[str, int
 
 @router.get("/questionnaires")
 def questionnaires_page(request: Request, patient: Patient, session: SessionDep) -> Response:
-    due = outcomes_service.due_questionnaires(
+    due = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
     return render(request, "outcomes/due.html", {"due": due, "timepoint_name": timepoint_name})
@@ -84,7 +87,7 @@ def questionnaires_page(request: Request, patient: Patient, session: SessionDep)
 def _questionnaire_context(
     session: SessionDep, patient: Patient, instrument_id: str, timepoint: str
 ) -> dict[str, Any]:
-    item = outcomes_service.due_item(
+    item = due_windows.due_item(
         session,
         enrolment=patient.enrolment,
         group=patient.group,
@@ -114,15 +117,13 @@ def _questionnaire_context(
 def questionnaire_sent(
     request: Request, administration_id: int, patient: Patient, session: SessionDep
 ) -> Response:
-    administration, flag = outcomes_service.get_administration_for_patient(
+    administration, flag = questionnaires.get_administration_for_patient(
         session, enrolment=patient.enrolment, administration_id=administration_id
     )
     context = {
         "administration": administration,
-        "instrument": outcomes_service.get_instrument(administration.instrument_id),
-        "crisis_text": outcomes_service.crisis_text_for(session, group=patient.group)
-        if flag
-        else None,
+        "instrument": instrument_registry.get_instrument(administration.instrument_id),
+        "crisis_text": safety_flags.crisis_text_for(session, group=patient.group) if flag else None,
     }
     return render(request, "outcomes/sent.html", context)
 
@@ -158,15 +159,15 @@ async def questionnaire_submit(
     }
     try:
         if form.get("action") == "save":
-            saved = outcomes_service.save_draft(session, **common, answers=answers)
+            saved = questionnaires.save_draft(session, **common, answers=answers)
             if saved.flag is not None:
                 context.update(saved=True, crisis_text=saved.crisis_text)
                 return render(request, "outcomes/questionnaire.html", context)
             return RedirectResponse(
                 f"/questionnaires/{instrument_id}/{timepoint}?saved=1", status_code=303
             )
-        outcome = outcomes_service.submit_questionnaire(session, **common, answers=answers)
-    except outcomes_service.IncompleteQuestionnaire as error:
+        outcome = questionnaires.submit_questionnaire(session, **common, answers=answers)
+    except questionnaires.IncompleteQuestionnaire as error:
         # Keep what was answered (the route returns normally, so the draft is committed).
         answered = error.saved.administration.answers
         context["errors"] = {
@@ -199,7 +200,7 @@ def _parse_date(raw: str | None, name: str, errors: dict[str, str]) -> date | No
         return None
 
 
-def _forest_rows(summary: outcomes_service.OutcomeSummary) -> list[charts.ForestRow]:
+def _forest_rows(summary: cohort_summary.OutcomeSummary) -> list[charts.ForestRow]:
     rows = []
     for measure in summary.measures:
         stats = measure.stats
@@ -217,7 +218,7 @@ def _forest_rows(summary: outcomes_service.OutcomeSummary) -> list[charts.Forest
 class PracticeTable:
     """One page of the practice-per-patient table, with figures for everyone above it."""
 
-    rows: Sequence[outcomes_service.AdherenceRow]
+    rows: Sequence[cohort_summary.AdherenceRow]
     first: int  # 1-based number of the page's first row
     page: int
     pages: int
@@ -227,7 +228,7 @@ class PracticeTable:
     median_minutes: float | None
 
 
-def _practice_table(rows: Sequence[outcomes_service.AdherenceRow], page: int) -> PracticeTable:
+def _practice_table(rows: Sequence[cohort_summary.AdherenceRow], page: int) -> PracticeTable:
     pages = max(1, math.ceil(len(rows) / PRACTICE_ROWS_PER_PAGE))
     page = min(page, pages)
     start = (page - 1) * PRACTICE_ROWS_PER_PAGE
@@ -258,7 +259,7 @@ def outcomes_page(
     errors: dict[str, str] = {}
     first = _parse_date(date_from, "date_from", errors)
     last = _parse_date(date_to, "date_to", errors)
-    summary = outcomes_service.summarise_outcomes(
+    summary = cohort_summary.summarise_outcomes(
         session, viewer=user, group_codes=group or (), date_from=first, date_to=last
     )
     paired_charts = [
@@ -290,7 +291,7 @@ def outcomes_page(
         "form": {"date_from": date_from or "", "date_to": date_to or ""},
         "errors": errors,
         "json_url": "/api/v1/outcomes/summary" + (f"?{query}" if query else ""),
-        "flags": outcomes_service.open_safety_flags(session, viewer=user),
+        "flags": safety_flags.open_safety_flags(session, viewer=user),
         "timepoint_name": timepoint_name,
     }
     return render(request, "outcomes/summary.html", context, status_code=422 if errors else 200)
@@ -301,8 +302,8 @@ def patient_summary_page(
     request: Request, code: str, user: StaffUser, session: SessionDep
 ) -> Response:
     """A printable summary of one patient's outcomes, for the medical record (audited)."""
-    summary = outcomes_service.patient_summary(session, participant_code=code, viewer=user)
-    known = outcomes_service.instruments()
+    summary = patient_view.patient_summary(session, participant_code=code, viewer=user)
+    known = instrument_registry.instruments()
     trajectories = {
         instrument_id: Markup(
             charts.trajectory(
@@ -320,7 +321,7 @@ def patient_summary_page(
         "instruments": known,
         "trajectories": trajectories,
         "timepoint_name": timepoint_name,
-        "entry_instruments": outcomes_service.ordered_instruments(),
+        "entry_instruments": instrument_registry.ordered_instruments(),
     }
     return render(request, "outcomes/patient.html", context)
 
@@ -328,11 +329,11 @@ def patient_summary_page(
 def _entry_context(
     session: SessionDep, user: StaffUser, code: str, instrument_id: str, timepoint: str
 ) -> dict[str, Any]:
-    enrolment, group = outcomes_service.get_patient_for_staff(
+    enrolment, group = patient_view.get_patient_for_staff(
         session, participant_code=code, viewer=user
     )
-    instrument = outcomes_service.get_instrument(instrument_id)
-    existing = outcomes_service.current_submission(
+    instrument = instrument_registry.get_instrument(instrument_id)
+    existing = due_windows.current_submission(
         session, enrolment_id=enrolment.id or 0, instrument_id=instrument.id, timepoint=timepoint
     )
     return {
@@ -341,7 +342,7 @@ def _entry_context(
         "instrument": instrument,
         "timepoint": timepoint,
         "timepoint_name": timepoint_name(timepoint),
-        "by_total": not outcomes_service.has_item_text(instrument),
+        "by_total": not instrument_registry.has_item_text(instrument),
         "existing": existing,
         "choices": {i: _choices(instrument, i) for i in instrument.item_ids},
         "answers": {},
@@ -387,7 +388,7 @@ async def paper_form_submit(
         answers = _form_answers(form, instrument)
         context["answers"] = {k: str(v) for k, v in answers.items() if v is not None}
     try:
-        outcomes_service.enter_paper_form(
+        questionnaires.enter_paper_form(
             session,
             staff=user,
             enrolment=context["enrolment"],
@@ -414,7 +415,7 @@ async def acknowledge_flag(
     request: Request, flag_id: int, user: StaffUser, session: SessionDep
 ) -> Response:
     """Acknowledge a safety flag as the signed-in staff member, then go back to the page."""
-    outcomes_service.acknowledge_safety_flag(session, flag_id=flag_id, viewer=user)
+    safety_flags.acknowledge_safety_flag(session, flag_id=flag_id, viewer=user)
     back = str((await request.form()).get("next", "/groups"))
     if not back.startswith("/") or back.startswith("//"):
         back = "/groups"

@@ -11,7 +11,7 @@ from app import clock
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
-from app.outcomes import service as outcomes_service
+from app.outcomes import due as due_windows
 from app.practice import service as practice_service
 from app.practice import views as patient_views
 from app.practice.schemas import PracticeLogCreate, ReflectionWrite
@@ -35,7 +35,7 @@ def _today_context(
         week_number=week_number,
     )
     return {
-        "questionnaires_due": outcomes_service.due_questionnaires(
+        "questionnaires_due": due_windows.due_questionnaires(
             session, enrolment=patient.enrolment, group=patient.group, today=patient.today
         ),
         "next_reminder": reminders_service.next_reminder(session, user=patient.user),

@@ -16,7 +16,7 @@ from app.exports import fhir
 from app.exports.fhir import CheckInRecord, ScoreRecord
 from app.exports.service import ExportFormat
 from app.groups.models import Enrolment
-from app.outcomes import service as outcomes_service
+from app.outcomes import questionnaires
 from tests.exports.conftest import Populated
 from tests.exports.helpers import export
 
@@ -116,7 +116,7 @@ def test_exported_bundle_from_real_records_validates_and_is_pseudonymised(
         enrolment = session.exec(
             select(Enrolment).where(Enrolment.participant_code == "P-A1")
         ).one()
-        outcomes_service.record_administration(
+        questionnaires.record_administration(
             session,
             enrolment=enrolment,
             instrument_id="phq9",

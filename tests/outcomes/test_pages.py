@@ -14,9 +14,10 @@ from sqlmodel import col, select
 from app.audit.models import AuditEvent
 from app.db import open_session
 from app.groups.models import Group
-from app.outcomes import charts
+from app.outcomes import charts, export_rows
+from app.outcomes import due as due_windows
+from app.outcomes import instruments as instrument_registry
 from app.outcomes import pages as outcomes_pages
-from app.outcomes import service as outcomes_service
 from app.outcomes.models import Administration, SafetyFlag
 from tests.factories import build_world, login
 from tests.pages import submit, visible_text
@@ -37,7 +38,7 @@ def _actions(engine: Engine) -> list[str]:
 
 def test_windows_follow_the_group_dates() -> None:
     group = Group(code="X", name="X", clinic_id=1, programme_id=1, start_date=date(2026, 3, 2))
-    windows = {w.timepoint: w for w in outcomes_service.timepoint_windows(group, weeks=8)}
+    windows = {w.timepoint: w for w in due_windows.timepoint_windows(group, weeks=8)}
     assert (windows["baseline"].opens_on, windows["baseline"].closes_on) == (
         date(2026, 2, 16),
         date(2026, 3, 8),
@@ -162,9 +163,7 @@ def test_staff_enter_a_paper_pseq_total_and_correct_it(engine: Engine, client: T
             (34, True, True),
         ]
         assert rows[1].supersedes_id == rows[0].id
-        exported = list(
-            outcomes_service.score_export_rows(session, group_ids=[world.group_a.id or 0])
-        )
+        exported = list(export_rows.score_export_rows(session, group_ids=[world.group_a.id or 0]))
     assert [(r[0], r[2], r[3], r[4]) for r in exported] == [("P-A1", "pseq", "baseline", 34)]
     actions = _actions(engine)
     assert "enter_paper_questionnaire" in actions and "correct_questionnaire" in actions
@@ -276,7 +275,7 @@ def test_paired_plot_draws_each_distinct_pair_once_by_how_many_share_it() -> Non
 
 
 def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> None:
-    shipped = outcomes_service.INSTRUMENTS_DIR
+    shipped = instrument_registry.INSTRUMENTS_DIR
     own = tmp_path / "instruments"
     own.mkdir()
     text = (shipped / "pseq.yaml").read_text(encoding="utf-8")
@@ -284,6 +283,6 @@ def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> N
         text.replace("  - {id: q1}", "  - {id: q1, text: Licensed wording of item one}"),
         encoding="utf-8",
     )
-    known = outcomes_service.load_instrument_directories([shipped, own])
+    known = instrument_registry.load_instrument_directories([shipped, own])
     assert known["pseq"].item("q1").text == "Licensed wording of item one"
-    assert set(known) == set(outcomes_service.load_instrument_directories([shipped]))
+    assert set(known) == set(instrument_registry.load_instrument_directories([shipped]))

@@ -31,7 +31,8 @@ from app.clinics.models import User
 from app.config import PROJECT_ROOT, Settings
 from app.db import open_session
 from app.groups.models import Group
-from app.outcomes import service as outcomes_service
+from app.outcomes import export_rows
+from app.outcomes import safety as safety_flags
 from app.programme import service as programme_service
 from tests.factories import login
 
@@ -296,7 +297,7 @@ def test_demo_outcomes_are_reproducible_with_one_open_safety_flag(
             groups = session.exec(select(Group).order_by(col(Group.code))).all()
             rows = [
                 row[:5]
-                for row in outcomes_service.score_export_rows(
+                for row in export_rows.score_export_rows(
                     session, group_ids=[g.id or 0 for g in groups]
                 )
             ]
@@ -305,7 +306,7 @@ def test_demo_outcomes_are_reproducible_with_one_open_safety_flag(
             ).one()
             flags = [
                 f"{v.group_code} {v.participant_code} {v.flag.item_id}={v.flag.answer}"
-                for v in outcomes_service.open_safety_flags(session, viewer=clinician)
+                for v in safety_flags.open_safety_flags(session, viewer=clinician)
             ]
         return rows, flags
 
