@@ -479,6 +479,14 @@ def _seed_outcomes(
                         if not instrument_registry.has_item_text(instrument)
                         else {"answers": _answers_for(instrument, value, rng, fixed)}
                     )
+                    if (code, instrument_id, timepoint, index) == (
+                        "DEMO-B",
+                        "phq9",
+                        "end",
+                        stayers[0],
+                    ):
+                        # One paper form with an item left blank: a prorated total, marked so.
+                        kwargs["answers"] = {**kwargs["answers"], "q3": None}
                     questionnaires.record_administration(
                         session,
                         enrolment=enrolment,

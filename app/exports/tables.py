@@ -398,6 +398,15 @@ TABLES = (
                 "Replaces an earlier submission (which is not exported)",
                 allowed="1 = yes, 0 = no",
             ),
+            Column(
+                "prorated",
+                "boolean",
+                "Total prorated: unanswered items were filled by the mean of the answered ones "
+                "(PHQ-9: up to two, never item 9); FHIR marks it with the extension "
+                "urn:tend:extension:prorated",
+                allowed="1 = yes, 0 = no",
+                derivation="Arrieta et al. 2017 (docs/instruments.md)",
+            ),
         ),
         _score_rows,
         date_column="completed_at",
@@ -545,4 +554,5 @@ def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreR
             instrument_title=instrument.title,
             loinc_panel=instrument.loinc.panel,
             loinc_total=instrument.loinc.total,
+            prorated=administration.prorated,
         )

@@ -149,9 +149,15 @@ def summary(
     group: Annotated[list[str] | None, Query()] = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    exclude_prorated: bool = False,
 ) -> dict[str, Any]:
     """The outcome summary, exactly as the clinician page and `tend outcomes summary` give it."""
     result = cohort_summary.summarise_outcomes(
-        session, viewer=user, group_codes=group or (), date_from=date_from, date_to=date_to
+        session,
+        viewer=user,
+        group_codes=group or (),
+        date_from=date_from,
+        date_to=date_to,
+        exclude_prorated=exclude_prorated,
     )
     return result.as_json()

@@ -63,6 +63,7 @@ def score_export_rows(session: Session, *, group_ids: Sequence[int]) -> Iterator
             administration.score_band or "",
             int(administration.staff_entered),
             int(administration.supersedes_id is not None),
+            int(administration.prorated),
         )
 
 

@@ -205,12 +205,13 @@ def _forest_rows(summary: cohort_summary.OutcomeSummary) -> list[charts.ForestRo
     for measure in summary.measures:
         stats = measure.stats
         sign = 1 if measure.instrument.higher_is_better else -1
-        if stats.g_av is None or stats.g_av_ci is None:
+        # The headline effect size, the one the table leads with.
+        if stats.d_av is None or stats.d_av_ci is None:
             note = f"too few (n = {stats.n_pairs})" if stats.too_few else "not estimated"
             rows.append(charts.ForestRow(measure.label, None, None, None, note))
             continue
-        low, high = sorted(v * sign for v in stats.g_av_ci)
-        rows.append(charts.ForestRow(measure.label, stats.g_av * sign, low, high))
+        low, high = sorted(v * sign for v in stats.d_av_ci)
+        rows.append(charts.ForestRow(measure.label, stats.d_av * sign, low, high))
     return rows
 
 
@@ -252,15 +253,22 @@ def outcomes_page(
     group: Annotated[list[str] | None, Query()] = None,
     date_from: str | None = None,
     date_to: str | None = None,
+    exclude_prorated: bool = False,
+    reference: bool = False,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """The outcome summary for the chosen groups, with charts, change counts and adherence
-    (the practice table a page at a time)."""
+    (the practice table a page at a time); ``reference`` adds the published study's figures."""
     errors: dict[str, str] = {}
     first = _parse_date(date_from, "date_from", errors)
     last = _parse_date(date_to, "date_to", errors)
     summary = cohort_summary.summarise_outcomes(
-        session, viewer=user, group_codes=group or (), date_from=first, date_to=last
+        session,
+        viewer=user,
+        group_codes=group or (),
+        date_from=first,
+        date_to=last,
+        exclude_prorated=exclude_prorated,
     )
     paired_charts = [
         Markup(
@@ -279,13 +287,17 @@ def outcomes_page(
     query = urlencode(
         [("group", g) for g in group or ()]
         + [(k, v) for k, v in (("date_from", date_from), ("date_to", date_to)) if v]
+        + [(k, "true") for k, on in (("exclude_prorated", exclude_prorated),) if on]
     )
+    page_query = urlencode([("reference", "true")]) if reference else ""
     context = {
         "summary": summary,
         "forest": Markup(charts.forest_plot(_forest_rows(summary))),
         "paired_charts": paired_charts,
         "practice": _practice_table(summary.adherence, page),
-        "query": query,
+        "query": "&".join(part for part in (query, page_query) if part),
+        "reference": reference,
+        "exclude_prorated": exclude_prorated,
         "all_groups": groups_service.visible_groups(session, viewer=user),
         "chosen": {g.upper() for g in group or ()},
         "form": {"date_from": date_from or "", "date_to": date_to or ""},

@@ -18,9 +18,7 @@ from app.outcomes.due import timepoint_rank
 from app.outcomes.instruments import ordered_instruments
 from app.outcomes.models import Administration, SafetyFlag
 from app.outcomes.questionnaires import current_administrations
-from app.outcomes.reliable_change import (
-    assess_change,
-)
+from app.outcomes.reliable_change import PainChange, assess_change
 from app.outcomes.summary import PAIRS, adherence_rules, practice_by_enrolment
 
 
@@ -48,7 +46,7 @@ class PatientChange:
     pre: float
     post: float
     category: str | None
-    important_improvement: bool | None
+    pain_change: PainChange | None
     recovered: bool | None
     reliable_recovery: bool | None
 
@@ -64,21 +62,6 @@ class PatientSummary:
     flags: list[SafetyFlag]
     practice_days: int
     practice_minutes: int
-
-
-def _baseline_sd(session: Session, *, group: Group, instrument_id: str) -> float | None:
-    ids = [e.id or 0 for e in groups_service.enrolments(session, group=group)]
-    values = [
-        a.score_total
-        for a in current_administrations(session, ids)
-        if a.instrument_id == instrument_id
-        and a.timepoint == "baseline"
-        and a.score_total is not None
-    ]
-    if len(values) < 2:
-        return None
-    mean = sum(values) / len(values)
-    return float((sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5)
 
 
 def patient_summary(session: Session, *, participant_code: str, viewer: User) -> PatientSummary:
@@ -99,8 +82,8 @@ def patient_summary(session: Session, *, participant_code: str, viewer: User) ->
                 pre = by_time[first].score_total
                 post = by_time[second].score_total
                 assert pre is not None and post is not None
-                sd = _baseline_sd(session, group=group, instrument_id=instrument.id)
-                assessed = assess_change(instrument, pre, post, sample_sd=sd)
+                # The instrument's published threshold, the one the group summary uses.
+                assessed = assess_change(instrument, pre, post)
                 changes.append(
                     PatientChange(
                         instrument,
@@ -109,7 +92,7 @@ def patient_summary(session: Session, *, participant_code: str, viewer: User) ->
                         pre,
                         post,
                         assessed.category.value if assessed.category else None,
-                        assessed.important_improvement,
+                        assessed.pain_change,
                         assessed.recovered,
                         assessed.reliable_recovery,
                     )

@@ -114,6 +114,7 @@ def _store_score(administration: Administration, result: Score) -> None:
     administration.score_band = result.band
     administration.is_case = result.is_case
     administration.entered_as_total = result.entered_as_total
+    administration.prorated = result.prorated
 
 
 def submit_questionnaire(

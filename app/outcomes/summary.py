@@ -16,6 +16,7 @@ from sqlmodel import Session, case, col, func, select
 
 from app.audit import service as audit
 from app.clinics.models import Role, User
+from app.config import get_settings
 from app.errors import Forbidden, NotFound
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
@@ -23,12 +24,16 @@ from app.outcomes.definitions import Instrument
 from app.outcomes.due import DEFAULT_WEEKS
 from app.outcomes.instruments import instruments, ordered_instruments
 from app.outcomes.models import Administration, AdministrationStatus
+from app.outcomes.references import REFERENCES_FILE, PublishedEffect, load_references
 from app.outcomes.reliable_change import (
-    ChangeAssessment,
+    JointScores,
     NoReliableChangeRule,
-    assess_change,
     count_categories,
+    count_pain_change,
+    count_talking_therapies,
     improvement,
+    reliable_change_threshold,
+    talking_therapies_definition,
 )
 from app.practice import service as practice_service
 from app.programme import service as programme_service
@@ -51,10 +56,27 @@ LIMITS = (
 )
 
 EFFECT_SIZE_LABELS = {
-    "d_av": "Cohen's d_av: mean change / average of the pre and post SDs (headline)",
-    "g_av": "Hedges' g_av: d_av x (1 - 3 / (4(n - 1) - 1)), 95% CI from the noncentral t",
+    "d_av": "Cohen's d_av: mean change / average of the pre and post SDs (headline); "
+    "approximate 95% CI (Algina & Keselman 2003)",
+    "g_av": "Hedges' g_av: d_av x (1 - 3 / (4(n - 1) - 1)); the same approximate 95% CI as "
+    "d_av, since both estimate the same population effect size",
     "d_z": "Cohen's d_z: mean change / SD of the changes",
 }
+RELIABLE_CHANGE_LABEL = "Per-measure reliable change (each measure on its own)"
+
+
+def multiple_testing_note(tests: int) -> str:
+    """The sentence beside the table about how many p-values it shows."""
+    return (
+        f"The table shows {tests} p-values from the same people. With this many tests some "
+        "will be small by chance: p_holm is Holm's adjustment over the measures shown "
+        "together. Read the effect sizes and their intervals first."
+    )
+
+
+def published_references() -> list[PublishedEffect]:
+    """The shipped published figures, then the service's own ($TEND_DATA_DIR/references.yaml)."""
+    return load_references([REFERENCES_FILE, get_settings().data_dir / "references.yaml"])
 
 
 @dataclass
@@ -67,10 +89,11 @@ class MeasureSummary:
     stats: PairedSummary
     n_started: int
     pair_counts: Counter[tuple[float, float]]  # how many people have each (pre, post)
-    reliable_change: dict[str, int] | None
-    important_improvement: int | None
-    talking_therapies: dict[str, int] | None
+    reliable_change: dict[str, int] | None  # None without a published rule or below MIN_PAIRS
+    pain_change: dict[str, int] | None  # None without a pain rule or below MIN_PAIRS
     practice_correlation: Correlation | None
+    references: list[PublishedEffect] = field(default_factory=list)
+    p_holm: float | None = None
 
     @property
     def label(self) -> str:
@@ -78,10 +101,19 @@ class MeasureSummary:
         names = {"baseline": "baseline", "end": "end", "follow_up": "follow-up"}
         return f"{self.instrument.short_name}, {names[self.from_]} to {names[self.to]}"
 
+    @property
+    def reliable_change_rule(self) -> str | None:
+        """The fixed threshold in words, or None when no published norms exist."""
+        try:
+            threshold = reliable_change_threshold(self.instrument)
+        except NoReliableChangeRule:
+            return None
+        return f"a change of {threshold:.3g} points or more"
+
     def as_json(self) -> dict[str, Any]:
         """The CONTRACT fields, then the rest of what the page shows."""
         correlation = self.practice_correlation
-        return {
+        fields: dict[str, Any] = {
             "instrument": self.instrument.id,
             "from": self.from_,
             "to": self.to,
@@ -92,14 +124,53 @@ class MeasureSummary:
                     ("reliable_improvement", "no_reliable_change", "reliable_deterioration")
                 )
             ),
+            "p_holm": self.p_holm,
+            "reliable_change_label": RELIABLE_CHANGE_LABEL,
+            "reliable_change_rule": self.reliable_change_rule,
             "n_started": self.n_started,
             "too_few": self.stats.too_few,
             "effect_size_labels": EFFECT_SIZE_LABELS,
-            "important_improvement": self.important_improvement,
-            "talking_therapies": self.talking_therapies,
             "practice_days_spearman": None
             if correlation is None
             else {"rho": correlation.rho, "p": correlation.p, "n": correlation.n},
+            "published": [reference.as_json() for reference in self.references],
+        }
+        if self.instrument.important_change is not None:
+            fields["pain_change"] = self.pain_change
+        return fields
+
+
+@dataclass
+class TalkingTherapiesSummary:
+    """The NHS Talking Therapies categories, jointly over PHQ-9 and GAD-7, for one pair of
+    timepoints; the counts are None below MIN_PAIRS people with both measures."""
+
+    from_: str
+    to: str
+    n_pairs: int
+    counts: dict[str, int] | None
+    only_one_measure: int  # people with one measure at both times but not the other
+    definition: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The CONTRACT fields, then how many had only one of the two measures."""
+        names = (
+            "n_cases_at_baseline",
+            "recovered",
+            "reliable_improvement",
+            "reliable_recovery",
+            "reliable_deterioration",
+            "no_reliable_change",
+        )
+        counts = self.counts or dict.fromkeys(names)
+        return {
+            "from": self.from_,
+            "to": self.to,
+            "n_pairs": self.n_pairs,
+            **{name: counts[name] for name in names},
+            "definition": self.definition,
+            "only_one_measure": self.only_one_measure,
+            "too_few": self.counts is None,
         }
 
 
@@ -119,20 +190,43 @@ class OutcomeSummary:
     date_from: date | None
     date_to: date | None
     measures: list[MeasureSummary]
+    talking_therapies: list[TalkingTherapiesSummary]
     adherence: list[AdherenceRow]
-    adherence_rule: str
+    adherence_rules: list[tuple[list[str], str]]  # (group codes, the rule their programme uses)
+    exclude_prorated: bool
+    prorated_totals: int  # prorated totals at the paired timepoints: included, or left out
     limits: str = LIMITS
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def adherence_rule(self) -> str:
+        """Every group's adherence rule: one sentence when they share it, else one per group."""
+        if len(self.adherence_rules) == 1:
+            return self.adherence_rules[0][1]
+        return " ".join(f"{', '.join(codes)}: {rule}" for codes, rule in self.adherence_rules)
+
+    @property
+    def multiple_testing(self) -> str:
+        """The sentence about the number of p-values shown."""
+        return multiple_testing_note(sum(m.stats.p is not None for m in self.measures))
+
     def as_json(self) -> dict[str, Any]:
-        """``{"measures": [...]}`` per CONTRACT, with the groups, limits and adherence beside."""
+        """``{"measures": [...], "talking_therapies": [...]}`` per CONTRACT, with the groups,
+        limits and adherence beside."""
         return {
             "measures": [measure.as_json() for measure in self.measures],
+            "talking_therapies": [joint.as_json() for joint in self.talking_therapies],
             "groups": [group.code for group in self.groups],
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "limits": self.limits,
+            "multiple_testing": self.multiple_testing,
+            "exclude_prorated": self.exclude_prorated,
+            "prorated_totals": self.prorated_totals,
             "adherence_rule": self.adherence_rule,
+            "adherence_rules": [
+                {"groups": codes, "rule": rule} for codes, rule in self.adherence_rules
+            ],
             "adherence": [
                 {
                     "participant_code": row.participant_code,
@@ -236,9 +330,12 @@ def practice_by_enrolment(
     return result
 
 
-def _current_scores(group_ids: Sequence[int]) -> list[ColumnElement[bool]]:
+def _current_scores(
+    group_ids: Sequence[int], *, exclude_prorated: bool = False
+) -> list[ColumnElement[bool]]:
     """Submitted scores of these groups' patients that no correction has replaced:
-    ``questionnaires.current_administrations``'s rule, for the database to apply."""
+    ``questionnaires.current_administrations``'s rule, for the database to apply (leaving
+    prorated totals out when asked)."""
     corrected = select(Administration.supersedes_id).where(
         col(Administration.supersedes_id).is_not(None),
         col(Administration.status) == AdministrationStatus.submitted,
@@ -250,16 +347,30 @@ def _current_scores(group_ids: Sequence[int]) -> list[ColumnElement[bool]]:
         col(Administration.status) == AdministrationStatus.submitted,
         col(Administration.score_total).is_not(None),
         col(Administration.id).not_in(corrected),
+        *([col(Administration.prorated).is_(False)] if exclude_prorated else []),
     ]
 
 
+def _prorated_totals(session: Session, *, group_ids: Sequence[int]) -> int:
+    """How many current totals at the paired timepoints were prorated."""
+    query = select(func.count()).where(
+        *_current_scores(group_ids),
+        col(Administration.timepoint).in_(PAIRED_TIMEPOINTS),
+        col(Administration.prorated).is_(True),
+    )
+    return int(session.exec(query).one())
+
+
 def _paired_timepoint_scores(
-    session: Session, *, group_ids: Sequence[int], cohort: _Cohort
+    session: Session, *, group_ids: Sequence[int], cohort: _Cohort, exclude_prorated: bool
 ) -> dict[tuple[str, str], np.ndarray]:
     """Scores at the timepoints the summary pairs, by (instrument, timepoint), as columns in
     participant-code order, for everyone in these groups (weekly ratings are not paired, so
     not read)."""
-    current = (*_current_scores(group_ids), col(Administration.timepoint).in_(PAIRED_TIMEPOINTS))
+    current = (
+        *_current_scores(group_ids, exclude_prorated=exclude_prorated),
+        col(Administration.timepoint).in_(PAIRED_TIMEPOINTS),
+    )
     scored_at, total = col(Administration.timepoint), col(Administration.score_total)
     # A clinic has hundreds of thousands of scores: the database sends one plain row per
     # patient and instrument with its scores side by side, and how many it found.
@@ -340,36 +451,13 @@ def _scored_instruments(
 # --------------------------------------------------------------------------------- compute
 
 
-def _talking_therapies(
-    assessments: Mapping[tuple[float, float], ChangeAssessment],
-    pair_counts: Counter[tuple[float, float]],
-) -> dict[str, int]:
-    counts = dict.fromkeys(
-        (
-            "case_at_baseline",
-            "reliable_improvement",
-            "recovery",
-            "reliable_recovery",
-            "reliable_deterioration",
-        ),
-        0,
-    )
-    for pair, people in pair_counts.items():
-        assessed = assessments[pair]
-        counts["case_at_baseline"] += people * bool(assessed.case_at_baseline)
-        counts["reliable_improvement"] += people * (assessed.category == "reliable_improvement")
-        counts["reliable_deterioration"] += people * (assessed.category == "reliable_deterioration")
-        counts["recovery"] += people * bool(assessed.recovered)
-        counts["reliable_recovery"] += people * bool(assessed.reliable_recovery)
-    return counts
-
-
 def _measure(
     instrument: Instrument,
     from_: str,
     to: str,
     scores: Mapping[tuple[str, str], np.ndarray],
     cohort: _Cohort,
+    references: Sequence[PublishedEffect],
 ) -> MeasureSummary:
     """One instrument from one timepoint to another; ``scores`` are columns in code order."""
     none = np.full(len(cohort.position), np.nan)
@@ -386,27 +474,15 @@ def _measure(
         pre, post, higher_is_better=instrument.higher_is_better, min_pairs=MIN_PAIRS
     )
     # Scores take few distinct values: each distinct pair is assessed once, however many
-    # people share it.
+    # people share it. Counts of people, like effect sizes, are withheld below MIN_PAIRS.
     pair_counts = Counter(zip(pre.tolist(), post.tolist(), strict=True))
-    try:
-        reliable: dict[str, int] | None = (
-            count_categories(instrument, pair_counts, sample_sd=stats.pre_sd)
-            if pair_counts
-            else None
-        )
-    except NoReliableChangeRule:
-        reliable = None
-    talking_therapies = instrument.id in TALKING_THERAPIES_MEASURES
-    assessed = (
-        {pair: assess_change(instrument, *pair) for pair in pair_counts}
-        if instrument.important_change is not None or talking_therapies
-        else {}
-    )
-    important = None
-    if instrument.important_change is not None and pair_counts:
-        important = sum(
-            people for pair, people in pair_counts.items() if assessed[pair].important_improvement
-        )
+    enough = stats.n_pairs >= MIN_PAIRS
+    reliable = None
+    if enough and instrument.reliable_change is not None:
+        reliable = count_categories(instrument, pair_counts)
+    pain = None
+    if enough and instrument.important_change is not None:
+        pain = count_pain_change(instrument, pair_counts)
     correlation = spearman(
         cohort.practice_days[both], improvement(instrument, pre, post), min_pairs=MIN_PAIRS
     )
@@ -418,27 +494,88 @@ def _measure(
         n_started=int(started.sum()),
         pair_counts=pair_counts,
         reliable_change=reliable,
-        important_improvement=important,
-        talking_therapies=_talking_therapies(assessed, pair_counts)
-        if pair_counts and talking_therapies
-        else None,
+        pain_change=pain,
         practice_correlation=correlation,
+        references=[
+            r for r in references if (r.measure, r.from_, r.to) == (instrument.id, from_, to)
+        ],
     )
+
+
+def _talking_therapies(
+    scores: Mapping[tuple[str, str], np.ndarray], cohort: _Cohort
+) -> list[TalkingTherapiesSummary]:
+    """The joint NHS Talking Therapies categories for each pair of timepoints at which anyone
+    has both PHQ-9 and GAD-7."""
+    known = instruments()
+    if not all(name in known for name in TALKING_THERAPIES_MEASURES):
+        return []
+    phq9, gad7 = (known[name] for name in TALKING_THERAPIES_MEASURES)
+    none = np.full(len(cohort.position), np.nan)
+    result = []
+    for from_, to in PAIRS:
+        columns = [
+            scores.get((i, t), none) for i in TALKING_THERAPIES_MEASURES for t in (from_, to)
+        ]
+        paired = [
+            ~np.isnan(columns[0]) & ~np.isnan(columns[1]),
+            ~np.isnan(columns[2]) & ~np.isnan(columns[3]),
+        ]
+        both = paired[0] & paired[1]
+        n_pairs = int(both.sum())
+        if n_pairs == 0:
+            continue
+        people: Counter[JointScores] = Counter(
+            zip(*(column[both].tolist() for column in columns), strict=True)
+        )
+        result.append(
+            TalkingTherapiesSummary(
+                from_=from_,
+                to=to,
+                n_pairs=n_pairs,
+                counts=count_talking_therapies(phq9, gad7, people)
+                if n_pairs >= MIN_PAIRS
+                else None,
+                only_one_measure=int((paired[0] ^ paired[1]).sum()),
+                definition=talking_therapies_definition(phq9, gad7),
+            )
+        )
+    return result
+
+
+def _with_holm(measures: list[MeasureSummary]) -> list[MeasureSummary]:
+    """Each measure's p adjusted by Holm over every measure shown together."""
+    from app.outcomes.effect_size import holm
+
+    for measure, adjusted in zip(measures, holm([m.stats.p for m in measures]), strict=True):
+        measure.p_holm = adjusted
+    return measures
 
 
 def _measures(
     scores: Mapping[tuple[str, str], np.ndarray], scored: Collection[str], cohort: _Cohort
 ) -> list[MeasureSummary]:
     """Each scored instrument from baseline to end (always) and to follow-up (once scored)."""
+    references = published_references()
     measures = []
     for instrument in ordered_instruments():
         if instrument.id not in scored:
             continue
         for from_, to in PAIRS:
-            measure = _measure(instrument, from_, to, scores, cohort)
+            measure = _measure(instrument, from_, to, scores, cohort, references)
             if to == "end" or measure.stats.n_pairs > 0:
                 measures.append(measure)
-    return measures
+    return _with_holm(measures)
+
+
+def _rules_by_group(
+    groups: Sequence[Group], rules: Mapping[int, AdherenceRule]
+) -> list[tuple[list[str], str]]:
+    """Each distinct adherence rule in words, with the groups whose programme uses it."""
+    by_rule: dict[str, list[str]] = {}
+    for group in groups:
+        by_rule.setdefault(rules[group.programme_id].describe(), []).append(group.code)
+    return [(codes, rule) for rule, codes in by_rule.items()]
 
 
 def _adherence_rows(
@@ -468,8 +605,10 @@ def summarise_outcomes(
     group_codes: Sequence[str] = (),
     date_from: date | None = None,
     date_to: date | None = None,
+    exclude_prorated: bool = False,
 ) -> OutcomeSummary:
-    """Pre-post statistics per instrument and pair of timepoints over the chosen groups."""
+    """Pre-post statistics per instrument and pair of timepoints over the chosen groups
+    (without prorated totals when ``exclude_prorated``)."""
     if viewer.role == Role.patient:
         raise Forbidden("This page is for staff.")
     # Read the cohort.
@@ -482,18 +621,23 @@ def summarise_outcomes(
     rules = adherence_rules(session, groups)
     practice = practice_by_enrolment(session, groups=groups, rules=rules)
     cohort = _Cohort.of(participants, practice)
-    scores = _paired_timepoint_scores(session, group_ids=group_ids, cohort=cohort)
+    scores = _paired_timepoint_scores(
+        session, group_ids=group_ids, cohort=cohort, exclude_prorated=exclude_prorated
+    )
     scored = {instrument_id for instrument_id, _ in scores}
     scored |= _scored_instruments(session, group_ids=group_ids, among=set(instruments()) - scored)
+    prorated = _prorated_totals(session, group_ids=group_ids)
     # Compute.
     summary = OutcomeSummary(
         groups=groups,
         date_from=date_from,
         date_to=date_to,
         measures=_measures(scores, scored, cohort),
+        talking_therapies=_talking_therapies(scores, cohort),
         adherence=_adherence_rows(groups, participants, practice),
-        # The page states one rule: that of the last group's programme.
-        adherence_rule=rules[groups[-1].programme_id].describe() if groups else "",
+        adherence_rules=_rules_by_group(groups, rules),
+        exclude_prorated=exclude_prorated,
+        prorated_totals=prorated,
     )
     # Record the view.
     audit.record(
