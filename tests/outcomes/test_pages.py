@@ -2,6 +2,7 @@
 
 import html
 import re
+import shutil
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from app.outcomes import due as due_windows
 from app.outcomes import instruments as instrument_registry
 from app.outcomes import pages as outcomes_pages
 from app.outcomes.models import Administration, SafetyFlag
+from app.programme import service as programme_service
 from tests.factories import build_world, login
 from tests.pages import submit, visible_text
 
@@ -172,7 +174,7 @@ def test_staff_enter_a_paper_pseq_total_and_correct_it(engine: Engine, client: T
 def test_staff_paper_phq9_prorates_only_as_the_rules_allow(
     engine: Engine, client: TestClient
 ) -> None:
-    build_world(engine, started_days_ago=-3)
+    world = build_world(engine, started_days_ago=-3)
     login(client, "clinician@one.example")
     form_url = "/outcomes/patients/P-B1/enter?instrument=phq9&timepoint=baseline"
     action = "/outcomes/patients/P-B1/enter"
@@ -183,7 +185,16 @@ def test_staff_paper_phq9_prorates_only_as_the_rules_allow(
     with open_session(engine) as session:
         stored = session.exec(select(Administration)).one()
         # 7 x 2 + 0 = 14 over 8 answered; prorated to 9 items: 14 / 8 x 9 = 15.75 -> 16.
-        assert stored.score_total == 16
+        assert (stored.score_total, stored.prorated) == (16, True)
+        [row] = export_rows.score_export_rows(session, group_ids=[world.group_b.id or 0])
+        assert row[-1] == 1  # scores.csv's prorated column
+    patient_page = visible_text(client.get("/outcomes/patients/P-B1").text)
+    assert "prorated: unanswered items filled by the mean of the answered ones" in patient_page
+    summary = visible_text(client.get("/outcomes").text)
+    assert "Prorated totals included: 1" in summary
+    left_out = client.get("/outcomes?exclude_prorated=true")
+    assert "Prorated totals left out: 1" in visible_text(left_out.text)
+    assert 'name="exclude_prorated" value="true" checked' in left_out.text
     with open_session(engine) as session:
         assert session.exec(select(SafetyFlag)).all() == []
     blank_item_9 = {f"q_q{n}": "1" for n in range(1, 9)}
@@ -286,3 +297,37 @@ def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> N
     known = instrument_registry.load_instrument_directories([shipped, own])
     assert known["pseq"].item("q1").text == "Licensed wording of item one"
     assert set(known) == set(instrument_registry.load_instrument_directories([shipped]))
+
+
+def test_outcomes_page_states_each_groups_adherence_rule_and_the_published_figures(
+    engine: Engine, client: TestClient, tmp_path: Path
+) -> None:
+    world = build_world(engine, started_days_ago=-3)
+    source = Path(__file__).parents[1] / "fixtures" / "programme"
+    other = tmp_path / "other"
+    shutil.copytree(source, other)
+    text = (other / "programme.yaml").read_text(encoding="utf-8")
+    text = text.replace("key: test-programme", "key: other-programme")
+    (other / "programme.yaml").write_text(
+        text.replace("minutes_per_day: 10", "minutes_per_day: 20"), encoding="utf-8"
+    )
+    with open_session(engine, write=True) as session:
+        programme, _ = programme_service.load_programme_file(session, other / "programme.yaml")
+        group_b = session.get(Group, world.group_b.id)
+        assert group_b is not None
+        group_b.programme_id = programme.id or 0
+        session.add(group_b)
+        session.commit()
+    login(client, "clinician@one.example")
+    text = visible_text(client.get("/outcomes").text)
+    assert "The groups run programmes with different adherence rules" in text
+    assert "GRP-A: A practice day is a day with at least 10 minutes" in text
+    assert "GRP-B: A practice day is a day with at least 20 minutes" in text
+    summary = client.get("/api/v1/outcomes/summary").json()
+    assert [rule["groups"] for rule in summary["adherence_rules"]] == [["GRP-A"], ["GRP-B"]]
+
+    plain = client.get("/outcomes").text
+    assert "ES as published" not in plain
+    shown = visible_text(client.get("/outcomes?reference=true").text)
+    assert "Published study: ES as published (type and measures not stated" in shown
+    assert "not d_av" in shown

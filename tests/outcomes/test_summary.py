@@ -198,6 +198,13 @@ def test_cli_api_and_clinician_page_show_the_same_summary(
             if tt[name] is not None:
                 assert shown[f"tt_{name}"] == tt[name], (tt["to"], name)
         assert shown["tt_only_one_measure"] == tt["only_one_measure"]
+    with_reference = _Cells()
+    with_reference.feed(client.get("/outcomes?reference=true").text)
+    for measure in measures:
+        shown = with_reference.rows[(measure["instrument"], measure["from"], measure["to"])]
+        published = [figure["effect_size"] for figure in measure["published"]]
+        assert shown.get("published_effect_size") == (published[-1] if published else None)
+    assert any(m["published"] for m in measures)
     text = html.unescape(page.text)
     assert from_cli["multiple_testing"] in text
     assert f"Prorated totals included: {from_cli['prorated_totals']}" in text
