@@ -381,7 +381,7 @@ TABLES = (
                 "Total score",
                 units="score",
                 derivation="Scored by the instrument's rules (docs/instruments.md)",
-                loinc="PHQ-9 total 44261-6; GAD-7 total 70274-6; pain 0-10 72514-3",
+                loinc="PHQ-9 total 44261-6; GAD-7 total 70274-6; others none",
             ),
             COMPLETED_AT,
             INSTRUMENT_VERSION,

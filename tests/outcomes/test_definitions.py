@@ -64,7 +64,8 @@ def test_gad7_definition(shipped: dict[str, Instrument]) -> None:
 
 def test_pain_and_self_compassion_definitions(shipped: dict[str, Instrument]) -> None:
     pain = shipped["pain_intensity"]
-    assert pain.loinc.total == "72514-3" and "weekly" in pain.timepoints
+    # 72514-3 is a point-in-time rating, not a 7-day average: no LOINC code rather than a wrong one.
+    assert pain.loinc.total is None and "weekly" in pain.timepoints
     assert pain.important_change is not None
     rule = pain.important_change
     assert (rule.points, rule.moderate_percent, rule.substantial_percent) == (2, 30, 50)
