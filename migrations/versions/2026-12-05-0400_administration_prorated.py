@@ -52,9 +52,7 @@ def upgrade() -> None:
     ]
     if prorated:
         connection.execute(
-            administration.update()
-            .where(administration.c.id.in_(prorated))
-            .values(prorated=True)
+            administration.update().where(administration.c.id.in_(prorated)).values(prorated=True)
         )
 
 
