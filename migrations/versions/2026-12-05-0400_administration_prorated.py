@@ -24,10 +24,12 @@ PHQ9_ITEMS = [f"q{number}" for number in range(1, 10)]
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("administration", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("prorated", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # A plain ADD COLUMN, not a batch copy: on SQLite a batch rebuilds the table, and dropping
+    # the old one with foreign keys on deletes its rows first, cascading to every safety flag.
+    op.add_column(
+        "administration",
+        sa.Column("prorated", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     administration = sa.table(
         "administration",
         sa.column("id", sa.Integer),
@@ -57,5 +59,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("administration", schema=None) as batch_op:
-        batch_op.drop_column("prorated")
+    op.drop_column("administration", "prorated")  # SQLite 3.35+ drops a column in place
