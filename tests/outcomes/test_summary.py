@@ -206,6 +206,12 @@ def test_cli_api_and_clinician_page_show_the_same_summary(
         assert shown.get("published_effect_size") == (published[-1] if published else None)
     assert any(m["published"] for m in measures)
     text = html.unescape(page.text)
+    # The forest plot draws the table's headline, d_av, turned so that right is better.
+    for measure in measures:
+        if measure["d_av"] is not None:
+            sign = 1 if measure["higher_is_better"] else -1
+            drawn = f"{sign * measure['d_av']:.2f}".replace("-", "\u2212")
+            assert f": {drawn} (95% CI" in text, measure["instrument"]
     assert from_cli["multiple_testing"] in text
     assert f"Prorated totals included: {from_cli['prorated_totals']}" in text
 
