@@ -3,7 +3,7 @@
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -21,7 +21,7 @@ from app.datafiles import DataFileError
 from app.db import create_db_engine, open_session
 from app.errors import AppError
 from app.exports import service as exports_service
-from app.outcomes import service as outcomes_service
+from app.outcomes import summary as cohort_summary
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
 
@@ -261,6 +261,10 @@ def outcomes_summary(
         str | None,
         typer.Option("--as", help="Login of the staff member asking (asked for in production)"),
     ] = None,
+    exclude_prorated: Annotated[
+        bool,
+        typer.Option("--exclude-prorated", help="Leave out totals prorated for missing items"),
+    ] = False,
 ) -> None:
     """The outcome summary, as the clinician page shows it."""
     if output_format not in ("json", "table"):
@@ -273,8 +277,8 @@ def outcomes_summary(
             console.print(f"[red]{as_user} is not a staff account.[/red]")
             raise typer.Exit(2)
         try:
-            summary = outcomes_service.summarise_outcomes(
-                session, viewer=viewer, group_codes=group or ()
+            summary = cohort_summary.summarise_outcomes(
+                session, viewer=viewer, group_codes=group or (), exclude_prorated=exclude_prorated
             )
         except AppError as error:
             console.print(f"[red]{error.message}[/red]")
@@ -292,7 +296,8 @@ def outcomes_summary(
         "change [95% CI]",
         "t",
         "p",
-        "d_av",
+        "p_holm",
+        "d_av [95% CI]",
         "g_av [95% CI]",
         "d_z",
         "RC +/0/-",
@@ -311,14 +316,40 @@ def outcomes_summary(
             f"{_fmt(measure['mean_change'])} {_fmt(measure['mean_change_ci'])}",
             "too few" if measure["too_few"] else _fmt(measure["t"]),
             _fmt(measure["p"], 3),
-            _fmt(measure["d_av"]),
+            _fmt(measure["p_holm"], 3),
+            f"{_fmt(measure['d_av'])} {_fmt(measure['d_av_ci'])}",
             f"{_fmt(measure['g_av'])} {_fmt(measure['g_av_ci'])}",
             _fmt(measure["d_z"]),
             rc,
         )
-    wide = Console(width=max(console.width, 180))  # the table has eleven columns
+    wide = Console(width=max(console.width, 200))  # the table has twelve columns
     wide.print(table)
+    _print_talking_therapies(wide, summary.as_json()["talking_therapies"])
+    wide.print(summary.multiple_testing)
     wide.print(summary.limits)
+
+
+def _print_talking_therapies(wide: Console, joint: list[dict[str, Any]]) -> None:
+    """The joint NHS Talking Therapies counts, one row per pair of timepoints."""
+    if not joint:
+        return
+    columns = (
+        "n_pairs",
+        "n_cases_at_baseline",
+        "recovered",
+        "reliable_improvement",
+        "reliable_recovery",
+        "reliable_deterioration",
+        "no_reliable_change",
+        "only_one_measure",
+    )
+    table = Table(title="NHS Talking Therapies (PHQ-9 with GAD-7, jointly)")
+    for heading in ("pair", *columns):
+        table.add_column(heading)
+    for row in joint:
+        table.add_row(f"{row['from']}->{row['to']}", *(_fmt(row[name]) for name in columns))
+    wide.print(table)
+    wide.print(joint[0]["definition"])
 
 
 @cli.command("backup")

@@ -19,7 +19,8 @@ from app.clinics import service as clinics_service
 from app.clinics.models import Clinic, Role, User
 from app.groups import service as groups_service
 from app.groups.models import Attendance, AttendanceStatus, Enrolment, Group, GroupSession
-from app.outcomes import service as outcomes_service
+from app.outcomes import instruments as instrument_registry
+from app.outcomes import questionnaires
 from app.outcomes.definitions import Instrument
 from app.practice.models import CheckIn, CheckInMoment, PracticeKind, PracticeLog
 from app.programme import service as programme_service
@@ -426,7 +427,7 @@ def _seed_outcomes(
     """DEMO-B: baseline, end and follow-up (drop-outs: baseline only); DEMO-A: baseline, weekly
     pain ratings, and one baseline PHQ-9 with item 9 above 0 (an open safety flag)."""
     rng = random.Random(f"{seed}-outcomes")  # apart from the practice data's generator
-    known = outcomes_service.instruments()
+    known = instrument_registry.instruments()
     by_group: dict[str, list[tuple[Group, Enrolment, Persona]]] = {}
     for member in cohort:
         by_group.setdefault(member[0].code, []).append(member)
@@ -475,10 +476,18 @@ def _seed_outcomes(
                     value = _clip(instrument, value)
                     kwargs: dict[str, Any] = (
                         {"total": float(round(value)), "entered_by": staff}
-                        if not outcomes_service.has_item_text(instrument)
+                        if not instrument_registry.has_item_text(instrument)
                         else {"answers": _answers_for(instrument, value, rng, fixed)}
                     )
-                    outcomes_service.record_administration(
+                    if (code, instrument_id, timepoint, index) == (
+                        "DEMO-B",
+                        "phq9",
+                        "end",
+                        stayers[0],
+                    ):
+                        # One paper form with an item left blank: a prorated total, marked so.
+                        kwargs["answers"] = {**kwargs["answers"], "q3": None}
+                    questionnaires.record_administration(
                         session,
                         enrolment=enrolment,
                         instrument_id=instrument_id,
@@ -506,7 +515,7 @@ def _seed_weekly_ratings(
             progress = week / PROGRAMME_WEEKS
             pain = persona.pain - persona.improvement * progress
             for instrument_id, centre in (("pain_intensity", pain), ("pain_distress", pain - 0.5)):
-                outcomes_service.record_administration(
+                questionnaires.record_administration(
                     session,
                     enrolment=enrolment,
                     instrument_id=instrument_id,
@@ -514,7 +523,7 @@ def _seed_weekly_ratings(
                     submitted_at=_at(day, rng),
                     answers={
                         next(
-                            iter(outcomes_service.get_instrument(instrument_id).item_ids)
+                            iter(instrument_registry.get_instrument(instrument_id).item_ids)
                         ): _rating(rng, centre)
                     },
                 )

@@ -49,7 +49,8 @@ from app.db import create_db_engine, open_session
 from app.demo import OUTCOME_TARGETS
 from app.groups.models import Enrolment, EnrolmentStatus, Group
 from app.main import create_app
-from app.outcomes import service as outcomes_service
+from app.outcomes import instruments as instrument_registry
+from app.outcomes import summary as cohort_summary
 from app.outcomes.definitions import Instrument
 from app.outcomes.models import Administration, AdministrationStatus
 from app.outcomes.scoring import Score, score, score_from_total
@@ -118,7 +119,7 @@ class ScoreTable:
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
-        self.by_total = not outcomes_service.has_item_text(instrument)
+        self.by_total = not instrument_registry.has_item_text(instrument)
         ids = instrument.scored_item_ids
         self.divisor = len(ids) if instrument.scoring.method == "mean" else 1
         lows = [instrument.allowed_values(i)[0] for i in ids]
@@ -464,7 +465,7 @@ def seed(url: str, *, patients: int, seed: int = 7) -> None:
     today = date.today()
     engine = create_db_engine(url)
     programme_id, clinic_id, clinician_id, exercises = _clinic(engine)
-    tables = {key: ScoreTable(outcomes_service.get_instrument(key)) for key in OUTCOME_TARGETS}
+    tables = {key: ScoreTable(instrument_registry.get_instrument(key)) for key in OUTCOME_TARGETS}
     with engine.begin() as connection:
         loader = BulkLoader(connection)
         enrolments = _enrol(
@@ -577,7 +578,7 @@ def measure(url: str, runs: int) -> dict[str, Any]:
         def service() -> int:
             with open_session(engine) as session:
                 clinician = session.get_one(User, clinician_id)
-                summary = outcomes_service.summarise_outcomes(session, viewer=clinician)
+                summary = cohort_summary.summarise_outcomes(session, viewer=clinician)
                 session.rollback()  # the audit event: the request commits it, the service never
             return len(summary.measures)
 

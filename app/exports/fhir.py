@@ -18,6 +18,7 @@ UCUM = "http://unitsofmeasure.org"
 PARTICIPANT_SYSTEM = "urn:tend:participant"
 TEND_CODES = "urn:tend:code"
 TIMEPOINT_EXTENSION = "urn:tend:extension:timepoint"
+PRORATED_EXTENSION = "urn:tend:extension:prorated"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _NAMESPACE = uuid.UUID("5b1f8e0e-7d1c-4c53-9d55-3f0f6e1a2b7c")
 
@@ -51,6 +52,7 @@ class ScoreRecord:
     instrument_title: str = ""
     loinc_panel: str | None = None
     loinc_total: str | None = None
+    prorated: bool = False  # unanswered items filled by the mean of the answered ones
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,9 @@ def score_entries(record: ScoreRecord) -> Iterator[dict[str, Any]]:
         "fullUrl": total_url,
         "resource": {
             "resourceType": "Observation",
-            "extension": timepoint,
+            # A prorated total says so; a total without the extension was not prorated.
+            "extension": timepoint
+            + ([{"url": PRORATED_EXTENSION, "valueBoolean": True}] if record.prorated else []),
             "status": "final",
             "category": _survey(),
             "code": {"coding": [total_code], "text": f"{title} total score"},

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.exports.tables import ADMINISTRATION_KEY, TABLES, Column, Table
 from app.groups.models import Enrolment, Group
-from app.outcomes import service as outcomes_service
+from app.outcomes import instruments as instrument_registry
 from app.outcomes.definitions import Instrument, Item
 
 DICTIONARY_HEADER = (
@@ -181,7 +181,7 @@ def _item_field(instrument: Instrument, number: int, item: Item) -> Field:
 
 
 def _item_fields() -> Iterator[Field]:
-    for instrument in outcomes_service.ordered_instruments():
+    for instrument in instrument_registry.ordered_instruments():
         for number, item in enumerate(instrument.items, start=1):
             yield _item_field(instrument, number, item)
 

@@ -18,7 +18,8 @@ from app import clock
 from app.exports.fhir import ScoreRecord
 from app.groups import service as groups_service
 from app.groups.models import Attendance, Enrolment, Group, GroupSession
-from app.outcomes import service as outcomes_service
+from app.outcomes import export_rows
+from app.outcomes import instruments as instrument_registry
 from app.practice import service as practice_service
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.programme import service as programme_service
@@ -244,11 +245,11 @@ def _reflection_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tup
 
 
 def _score_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-    return outcomes_service.score_export_rows(session, group_ids=group_ids)
+    return export_rows.score_export_rows(session, group_ids=group_ids)
 
 
 def _item_rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-    return outcomes_service.item_export_rows(session, group_ids=group_ids)
+    return export_rows.item_export_rows(session, group_ids=group_ids)
 
 
 RATING_COLUMNS = (
@@ -384,7 +385,7 @@ TABLES = (
                 "Total score",
                 units="score",
                 derivation="Scored by the instrument's rules (docs/instruments.md)",
-                loinc="PHQ-9 total 44261-6; GAD-7 total 70274-6; pain 0-10 72514-3",
+                loinc="PHQ-9 total 44261-6; GAD-7 total 70274-6; others none",
             ),
             COMPLETED_AT,
             INSTRUMENT_VERSION,
@@ -400,6 +401,15 @@ TABLES = (
                 "boolean",
                 "Replaces an earlier submission (which is not exported)",
                 allowed="1 = yes, 0 = no",
+            ),
+            Column(
+                "prorated",
+                "boolean",
+                "Total prorated: unanswered items were filled by the mean of the answered ones "
+                "(PHQ-9: up to two, never item 9); FHIR marks it with the extension "
+                "urn:tend:extension:prorated",
+                allowed="1 = yes, 0 = no",
+                derivation="Arrieta et al. 2017 (docs/instruments.md)",
             ),
         ),
         _score_rows,
@@ -527,15 +537,15 @@ REFLECTIONS = Table(
 def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreRecord]:
     """The questionnaire administrations for the FHIR export, with real participant codes and
     UTC times (the export service pseudonymises and shifts them)."""
-    for administration, participant, _group in outcomes_service.exported_administrations(
+    for administration, participant, _group in export_rows.exported_administrations(
         session, group_ids=group_ids
     ):
         if administration.score_total is None or administration.submitted_at is None:
             continue
-        instrument = outcomes_service.get_instrument(administration.instrument_id)
+        instrument = instrument_registry.get_instrument(administration.instrument_id)
         items = tuple(
             (answer.item_id, float(answer.value))
-            for answer in outcomes_service.answered_items(administration)
+            for answer in export_rows.answered_items(administration)
         )
         yield ScoreRecord(
             administration_id=str(administration.id),
@@ -548,4 +558,5 @@ def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreR
             instrument_title=instrument.title,
             loinc_panel=instrument.loinc.panel,
             loinc_total=instrument.loinc.total,
+            prorated=administration.prorated,
         )

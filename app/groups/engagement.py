@@ -17,7 +17,8 @@ from app.clinics import service as clinics_service
 from app.clinics.models import User
 from app.groups import service as groups_service
 from app.groups.models import AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupSession
-from app.outcomes import service as outcomes_service
+from app.outcomes import due as due_windows
+from app.outcomes import safety as safety_flags
 from app.practice import service as practice_service
 from app.practice.models import Reflection
 from app.programme import service as programme_service
@@ -254,10 +255,10 @@ def flags_from_other_domains(session: Session, *, group: Group, today: date) -> 
             enrolment_id=view.flag.enrolment_id,
             link=patient_link(group, enrolments[view.flag.enrolment_id]),
         )
-        for view in outcomes_service.open_safety_flags_in(session, group_ids=[group.id or 0])
+        for view in safety_flags.open_safety_flags_in(session, group_ids=[group.id or 0])
         if view.flag.enrolment_id in enrolments
     ]
-    overdue = outcomes_service.overdue_questionnaires(
+    overdue = due_windows.overdue_questionnaires(
         session, group=group, enrolment_ids=[e for e in enrolments if e is not None], today=today
     )
     for enrolment_id, items in overdue.items():

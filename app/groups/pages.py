@@ -23,7 +23,7 @@ from app.groups import engagement
 from app.groups import service as groups_service
 from app.groups.dependencies import VisibleGroup
 from app.groups.models import EnrolmentStatus, Group
-from app.outcomes import service as outcomes_service
+from app.outcomes import safety as safety_flags
 from app.programme import service as programme_service
 from app.reminders import service as reminders_service
 from app.web.csrf import verify_csrf_form
@@ -78,7 +78,7 @@ def _parse_date(value: str, field: str) -> date:
 @router.get("/groups")
 def groups_page(request: Request, user: StaffUser, session: SessionDep) -> Response:
     groups = groups_service.visible_groups(session, viewer=user)
-    flags = outcomes_service.open_safety_flags(session, viewer=user)
+    flags = safety_flags.open_safety_flags(session, viewer=user)
     return render(request, "groups/list.html", {"groups": groups, "flags": flags})
 
 
@@ -178,7 +178,7 @@ def group_page(
         "board": board,
         "codes": codes,
         "reminders": _reminders_on(session, group),
-        "safety_flags": outcomes_service.open_safety_flags_in(session, group_ids=[group.id or 0]),
+        "safety_flags": safety_flags.open_safety_flags_in(session, group_ids=[group.id or 0]),
         "next_session": groups_service.next_session(session, group=group),
         "programme_key": programme_service.get_programme(session, group.programme_id).key,
     }

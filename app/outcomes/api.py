@@ -9,7 +9,9 @@ from fastapi.responses import JSONResponse
 from app.auth.dependencies import StaffUser
 from app.db import SessionDep
 from app.groups.dependencies import Patient
-from app.outcomes import service as outcomes_service
+from app.outcomes import due as due_windows
+from app.outcomes import questionnaires
+from app.outcomes import summary as cohort_summary
 from app.outcomes.definitions import Instrument
 from app.outcomes.models import Administration
 from app.outcomes.schemas import (
@@ -53,7 +55,7 @@ def _read(administration: Administration) -> AdministrationRead:
     )
 
 
-def _result(outcome: outcomes_service.SubmitOutcome) -> SubmitResult:
+def _result(outcome: questionnaires.SubmitOutcome) -> SubmitResult:
     return SubmitResult(
         administration=_read(outcome.administration),
         safety_flag_raised=outcome.flag is not None,
@@ -64,7 +66,7 @@ def _result(outcome: outcomes_service.SubmitOutcome) -> SubmitResult:
 @router.get("/questionnaires/due", response_model=list[DueQuestionnaire])
 def due(patient: Patient, session: SessionDep) -> list[DueQuestionnaire]:
     """The questionnaires the signed-in patient may fill in today, with answers saved so far."""
-    items = outcomes_service.due_questionnaires(
+    items = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
     return [
@@ -92,7 +94,7 @@ def save_answers(
     instrument: str, timepoint: str, body: AnswersUpdate, patient: Patient, session: SessionDep
 ) -> SubmitResult:
     """Save answers part-way (null clears one); nothing is scored until it is submitted."""
-    outcome = outcomes_service.save_draft(
+    outcome = questionnaires.save_draft(
         session,
         enrolment=patient.enrolment,
         group=patient.group,
@@ -118,7 +120,7 @@ def submit(
 ) -> Any:
     """Send the questionnaire for good. Every question must be answered; it is sent once."""
     try:
-        outcome = outcomes_service.submit_questionnaire(
+        outcome = questionnaires.submit_questionnaire(
             session,
             enrolment=patient.enrolment,
             group=patient.group,
@@ -127,7 +129,7 @@ def submit(
             answers=body.answers if body else {},
             today=patient.today,
         )
-    except outcomes_service.IncompleteQuestionnaire as error:
+    except questionnaires.IncompleteQuestionnaire as error:
         # The answers given are kept as a draft (the route returns, so the session commits).
         loc = ["body", *(error.field or "answers").split(".")]
         return JSONResponse(
@@ -147,9 +149,15 @@ def summary(
     group: Annotated[list[str] | None, Query()] = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    exclude_prorated: bool = False,
 ) -> dict[str, Any]:
     """The outcome summary, exactly as the clinician page and `tend outcomes summary` give it."""
-    result = outcomes_service.summarise_outcomes(
-        session, viewer=user, group_codes=group or (), date_from=date_from, date_to=date_to
+    result = cohort_summary.summarise_outcomes(
+        session,
+        viewer=user,
+        group_codes=group or (),
+        date_from=date_from,
+        date_to=date_to,
+        exclude_prorated=exclude_prorated,
     )
     return result.as_json()

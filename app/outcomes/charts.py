@@ -61,7 +61,8 @@ def forest_plot(rows: Sequence[ForestRow], *, ident: str = "forest") -> str:
         )
         for r in rows
     )
-    parts = _open(width, height, ident, "Effect sizes (Hedges' g_av) with 95% intervals", desc)
+    title = "Effect sizes (Cohen's d_av, the table's headline) with approximate 95% intervals"
+    parts = _open(width, height, ident, title, desc)
     parts.append(
         f'<line class="chart-zero" x1="{x(0):.1f}" y1="{top - 10}" x2="{x(0):.1f}" '
         f'y2="{height - bottom + 5}"/>'

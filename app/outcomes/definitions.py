@@ -115,7 +115,8 @@ class Caseness(_Strict):
 
 
 class ReliableChange(_Strict):
-    """A fixed reliable-change threshold, or the reliability (and reference SD) for the RCI."""
+    """A fixed reliable-change threshold, or a published reliability and reference SD for the
+    Jacobson-Truax index: never a sample's own SD, so every page and export uses one threshold."""
 
     threshold: float | None = Field(default=None, gt=0)
     reliability: float | None = Field(default=None, gt=0, lt=1)
@@ -126,23 +127,24 @@ class ReliableChange(_Strict):
     def _usable(self) -> ReliableChange:
         if self.threshold is None and self.reliability is None:
             raise ValueError("give a threshold, or a reliability for the Jacobson-Truax index")
+        if self.threshold is None and self.reference_sd is None:
+            raise ValueError(
+                "the Jacobson-Truax index needs a published reference_sd beside the reliability"
+            )
         if self.reference_sd is not None and self.reliability is None:
             raise ValueError("reference_sd needs a reliability")
         return self
 
 
 class ImportantChange(_Strict):
-    """A clinically important improvement: a drop (or rise) of at least these points or percent."""
+    """Pain change rules (IMMPACT), each counted on its own: an improvement of at least
+    ``points``, of ``moderate_percent`` (moderately important) and of ``substantial_percent``
+    (substantially important) of the baseline's distance from the best score."""
 
-    points: float | None = Field(default=None, gt=0)
-    percent: float | None = Field(default=None, gt=0, le=100)
+    points: float = Field(gt=0)
+    moderate_percent: float = Field(gt=0, le=100)
+    substantial_percent: float = Field(gt=0, le=100)
     source: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _some_rule(self) -> ImportantChange:
-        if self.points is None and self.percent is None:
-            raise ValueError("give points, percent or both")
-        return self
 
 
 class Loinc(_Strict):

@@ -55,6 +55,9 @@ class Administration(SQLModel, table=True):
     score_band: str | None = Field(default=None, max_length=64)
     is_case: bool | None = None
     entered_as_total: bool = False
+    # Scored with unanswered items filled by the mean of the answered ones (PHQ-9 allows two):
+    # pages mark it, exports carry it and the summary can leave such totals out.
+    prorated: bool = False
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     staff_entered: bool = False

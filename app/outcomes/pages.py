@@ -18,8 +18,11 @@ from app.db import SessionDep
 from app.errors import AppError, InvalidInput, NotFound
 from app.groups import service as groups_service
 from app.groups.dependencies import Patient
-from app.outcomes import charts
-from app.outcomes import service as outcomes_service
+from app.outcomes import charts, patient_view, questionnaires
+from app.outcomes import due as due_windows
+from app.outcomes import instruments as instrument_registry
+from app.outcomes import safety as safety_flags
+from app.outcomes import summary as cohort_summary
 from app.outcomes.definitions import Instrument
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
@@ -75,7 +78,7 @@ def _form_answers(form: dict[str, str], instrument: Instrument) -> dict[str, int
 
 @router.get("/questionnaires")
 def questionnaires_page(request: Request, patient: Patient, session: SessionDep) -> Response:
-    due = outcomes_service.due_questionnaires(
+    due = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
     context = {"due": due, "timepoint_name": timepoint_name, "today": patient.today}
@@ -85,7 +88,7 @@ def questionnaires_page(request: Request, patient: Patient, session: SessionDep)
 def _questionnaire_context(
     session: SessionDep, patient: Patient, instrument_id: str, timepoint: str
 ) -> dict[str, Any]:
-    item = outcomes_service.due_item(
+    item = due_windows.due_item(
         session,
         enrolment=patient.enrolment,
         group=patient.group,
@@ -115,15 +118,13 @@ def _questionnaire_context(
 def questionnaire_sent(
     request: Request, administration_id: int, patient: Patient, session: SessionDep
 ) -> Response:
-    administration, flag = outcomes_service.get_administration_for_patient(
+    administration, flag = questionnaires.get_administration_for_patient(
         session, enrolment=patient.enrolment, administration_id=administration_id
     )
     context = {
         "administration": administration,
-        "instrument": outcomes_service.get_instrument(administration.instrument_id),
-        "crisis_text": outcomes_service.crisis_text_for(session, group=patient.group)
-        if flag
-        else None,
+        "instrument": instrument_registry.get_instrument(administration.instrument_id),
+        "crisis_text": safety_flags.crisis_text_for(session, group=patient.group) if flag else None,
     }
     return render(request, "outcomes/sent.html", context)
 
@@ -137,8 +138,8 @@ WEEKLY_TITLES = {
 
 def _weekly_items(
     session: SessionDep, patient: Patient, timepoint: str
-) -> list[outcomes_service.DueItem]:
-    due = outcomes_service.due_questionnaires(
+) -> list[due_windows.DueItem]:
+    due = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
     found = [
@@ -151,7 +152,7 @@ def _weekly_items(
     return found
 
 
-def _weekly_context(items: list[outcomes_service.DueItem], timepoint: str) -> dict[str, Any]:
+def _weekly_context(items: list[due_windows.DueItem], timepoint: str) -> dict[str, Any]:
     return {
         "items": items,
         "titles": WEEKLY_TITLES,
@@ -196,7 +197,7 @@ async def weekly_questions_submit(
         return render(request, "outcomes/weekly.html", context, status_code=422)
     try:
         for item in items:
-            outcomes_service.submit_questionnaire(
+            questionnaires.submit_questionnaire(
                 session,
                 enrolment=patient.enrolment,
                 group=patient.group,
@@ -243,15 +244,15 @@ async def questionnaire_submit(
     }
     try:
         if form.get("action") == "save":
-            saved = outcomes_service.save_draft(session, **common, answers=answers)
+            saved = questionnaires.save_draft(session, **common, answers=answers)
             if saved.flag is not None:
                 context.update(saved=True, crisis_text=saved.crisis_text)
                 return render(request, "outcomes/questionnaire.html", context)
             return RedirectResponse(
                 f"/questionnaires/{instrument_id}/{timepoint}?saved=1", status_code=303
             )
-        outcome = outcomes_service.submit_questionnaire(session, **common, answers=answers)
-    except outcomes_service.IncompleteQuestionnaire as error:
+        outcome = questionnaires.submit_questionnaire(session, **common, answers=answers)
+    except questionnaires.IncompleteQuestionnaire as error:
         # Keep what was answered (the route returns normally, so the draft is committed).
         answered = error.saved.administration.answers
         context["errors"] = {
@@ -284,17 +285,18 @@ def _parse_date(raw: str | None, name: str, errors: dict[str, str]) -> date | No
         return None
 
 
-def _forest_rows(summary: outcomes_service.OutcomeSummary) -> list[charts.ForestRow]:
+def _forest_rows(summary: cohort_summary.OutcomeSummary) -> list[charts.ForestRow]:
     rows = []
     for measure in summary.measures:
         stats = measure.stats
         sign = 1 if measure.instrument.higher_is_better else -1
-        if stats.g_av is None or stats.g_av_ci is None:
+        # The headline effect size, the one the table leads with.
+        if stats.d_av is None or stats.d_av_ci is None:
             note = f"too few (n = {stats.n_pairs})" if stats.too_few else "not estimated"
             rows.append(charts.ForestRow(measure.label, None, None, None, note))
             continue
-        low, high = sorted(v * sign for v in stats.g_av_ci)
-        rows.append(charts.ForestRow(measure.label, stats.g_av * sign, low, high))
+        low, high = sorted(v * sign for v in stats.d_av_ci)
+        rows.append(charts.ForestRow(measure.label, stats.d_av * sign, low, high))
     return rows
 
 
@@ -302,7 +304,7 @@ def _forest_rows(summary: outcomes_service.OutcomeSummary) -> list[charts.Forest
 class PracticeTable:
     """One page of the practice-per-patient table, with figures for everyone above it."""
 
-    rows: Sequence[outcomes_service.AdherenceRow]
+    rows: Sequence[cohort_summary.AdherenceRow]
     first: int  # 1-based number of the page's first row
     page: int
     pages: int
@@ -312,7 +314,7 @@ class PracticeTable:
     median_minutes: float | None
 
 
-def _practice_table(rows: Sequence[outcomes_service.AdherenceRow], page: int) -> PracticeTable:
+def _practice_table(rows: Sequence[cohort_summary.AdherenceRow], page: int) -> PracticeTable:
     pages = max(1, math.ceil(len(rows) / PRACTICE_ROWS_PER_PAGE))
     page = min(page, pages)
     start = (page - 1) * PRACTICE_ROWS_PER_PAGE
@@ -336,15 +338,22 @@ def outcomes_page(
     group: Annotated[list[str] | None, Query()] = None,
     date_from: str | None = None,
     date_to: str | None = None,
+    exclude_prorated: bool = False,
+    reference: bool = False,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """The outcome summary for the chosen groups, with charts, change counts and adherence
-    (the practice table a page at a time)."""
+    (the practice table a page at a time); ``reference`` adds the published study's figures."""
     errors: dict[str, str] = {}
     first = _parse_date(date_from, "date_from", errors)
     last = _parse_date(date_to, "date_to", errors)
-    summary = outcomes_service.summarise_outcomes(
-        session, viewer=user, group_codes=group or (), date_from=first, date_to=last
+    summary = cohort_summary.summarise_outcomes(
+        session,
+        viewer=user,
+        group_codes=group or (),
+        date_from=first,
+        date_to=last,
+        exclude_prorated=exclude_prorated,
     )
     paired_charts = [
         Markup(
@@ -363,19 +372,23 @@ def outcomes_page(
     query = urlencode(
         [("group", g) for g in group or ()]
         + [(k, v) for k, v in (("date_from", date_from), ("date_to", date_to)) if v]
+        + [(k, "true") for k, on in (("exclude_prorated", exclude_prorated),) if on]
     )
+    page_query = urlencode([("reference", "true")]) if reference else ""
     context = {
         "summary": summary,
         "forest": Markup(charts.forest_plot(_forest_rows(summary))),
         "paired_charts": paired_charts,
         "practice": _practice_table(summary.adherence, page),
-        "query": query,
+        "query": "&".join(part for part in (query, page_query) if part),
+        "reference": reference,
+        "exclude_prorated": exclude_prorated,
         "all_groups": groups_service.visible_groups(session, viewer=user),
         "chosen": {g.upper() for g in group or ()},
         "form": {"date_from": date_from or "", "date_to": date_to or ""},
         "errors": errors,
         "json_url": "/api/v1/outcomes/summary" + (f"?{query}" if query else ""),
-        "flags": outcomes_service.open_safety_flags(session, viewer=user),
+        "flags": safety_flags.open_safety_flags(session, viewer=user),
         "timepoint_name": timepoint_name,
     }
     return render(request, "outcomes/summary.html", context, status_code=422 if errors else 200)
@@ -386,8 +399,8 @@ def patient_summary_page(
     request: Request, code: str, user: StaffUser, session: SessionDep
 ) -> Response:
     """A printable summary of one patient's outcomes, for the medical record (audited)."""
-    summary = outcomes_service.patient_summary(session, participant_code=code, viewer=user)
-    known = outcomes_service.instruments()
+    summary = patient_view.patient_summary(session, participant_code=code, viewer=user)
+    known = instrument_registry.instruments()
     trajectories = {
         instrument_id: Markup(
             charts.trajectory(
@@ -405,7 +418,7 @@ def patient_summary_page(
         "instruments": known,
         "trajectories": trajectories,
         "timepoint_name": timepoint_name,
-        "entry_instruments": outcomes_service.ordered_instruments(),
+        "entry_instruments": instrument_registry.ordered_instruments(),
     }
     return render(request, "outcomes/patient.html", context)
 
@@ -413,11 +426,11 @@ def patient_summary_page(
 def _entry_context(
     session: SessionDep, user: StaffUser, code: str, instrument_id: str, timepoint: str
 ) -> dict[str, Any]:
-    enrolment, group = outcomes_service.get_patient_for_staff(
+    enrolment, group = patient_view.get_patient_for_staff(
         session, participant_code=code, viewer=user
     )
-    instrument = outcomes_service.get_instrument(instrument_id)
-    existing = outcomes_service.current_submission(
+    instrument = instrument_registry.get_instrument(instrument_id)
+    existing = due_windows.current_submission(
         session, enrolment_id=enrolment.id or 0, instrument_id=instrument.id, timepoint=timepoint
     )
     return {
@@ -426,7 +439,7 @@ def _entry_context(
         "instrument": instrument,
         "timepoint": timepoint,
         "timepoint_name": timepoint_name(timepoint),
-        "by_total": not outcomes_service.has_item_text(instrument),
+        "by_total": not instrument_registry.has_item_text(instrument),
         "existing": existing,
         "choices": {i: _choices(instrument, i) for i in instrument.item_ids},
         "answers": {},
@@ -472,7 +485,7 @@ async def paper_form_submit(
         answers = _form_answers(form, instrument)
         context["answers"] = {k: str(v) for k, v in answers.items() if v is not None}
     try:
-        outcomes_service.enter_paper_form(
+        questionnaires.enter_paper_form(
             session,
             staff=user,
             enrolment=context["enrolment"],
@@ -499,7 +512,7 @@ async def acknowledge_flag(
     request: Request, flag_id: int, user: StaffUser, session: SessionDep
 ) -> Response:
     """Acknowledge a safety flag as the signed-in staff member, then go back to the page."""
-    outcomes_service.acknowledge_safety_flag(session, flag_id=flag_id, viewer=user)
+    safety_flags.acknowledge_safety_flag(session, flag_id=flag_id, viewer=user)
     back = str((await request.form()).get("next", "/groups"))
     if not back.startswith("/") or back.startswith("//"):
         back = "/groups"

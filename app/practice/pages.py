@@ -11,7 +11,7 @@ from app import clock
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
-from app.outcomes import service as outcomes_service
+from app.outcomes import due as due_windows
 from app.practice import service as practice_service
 from app.practice import views as patient_views
 from app.practice.schemas import PracticeLogCreate, ReflectionWrite
@@ -33,7 +33,7 @@ def _bad_day(request: Request, patient: Patient) -> bool:
 
 def _nav_context(session: SessionDep, patient: Patient) -> dict[str, object]:
     """What the bottom tab bar shows: how many questionnaires are due (its badge)."""
-    due = outcomes_service.due_questionnaires(
+    due = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
     return {"questionnaires_due_count": len(due)}
@@ -49,7 +49,7 @@ def _today_context(
         today=patient.today,
         week_number=week_number,
     )
-    due = outcomes_service.due_questionnaires(
+    due = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
     return {

@@ -19,7 +19,7 @@ from app.clinics.models import User
 from app.db import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.groups import service as groups_service
-from app.outcomes import service as outcomes_service
+from app.outcomes import due as due_windows
 from app.reminders import push, schedule
 from app.reminders.models import (
     DeliveryStatus,
@@ -75,7 +75,7 @@ def questionnaires_due(session: Session, user: User, today: date) -> list[str]:
     group = groups_service.get_group(session, enrolment.group_id)
     return [
         f"{item.instrument.id}:{item.window.timepoint}"
-        for item in outcomes_service.due_questionnaires(
+        for item in due_windows.due_questionnaires(
             session, enrolment=enrolment, group=group, today=today
         )
         if not item.window.optional

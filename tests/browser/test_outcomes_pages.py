@@ -68,6 +68,11 @@ def test_clinician_outcomes_page_and_patient_summary(
         assert "Safety: please follow up" in page.inner_text("main")
         assert_accessible(page)
         screenshot(page, "outcomes-clinician")
+        # With the published study's column, and the joint NHS Talking Therapies table.
+        page.goto(f"{live_server}/outcomes?reference=true")
+        assert "ES as published" in page.inner_text("main")
+        assert page.locator("table.talking-therapies tbody tr").count() >= 1
+        assert_accessible(page)
         # The demo's 22 patients on three pages, so that the table's page links are checked.
         monkeypatch.setattr(outcomes_pages, "PRACTICE_ROWS_PER_PAGE", 10)
         page.reload()

@@ -15,7 +15,7 @@ from app.clinics.models import User
 from app.db import open_session
 from app.groups import service as groups_service
 from app.groups.models import Attendance, AttendanceStatus, Enrolment, GroupSession
-from app.outcomes import service as outcomes_service
+from app.outcomes import questionnaires
 from app.outcomes.models import Administration
 from app.practice.models import Reflection, ReflectionKind
 from tests.factories import World, build_world, login
@@ -140,7 +140,7 @@ def scored(populated: Populated, engine: Engine) -> Scored:
         assert clinician and a1 and a2 and b1 and b2
         patients_forms = ((a1, "phq9", PHQ9_FIRST), (a1, "gad7", GAD7), (b2, "gad7", GAD7))
         for enrolment, instrument, answers in patients_forms:
-            outcomes_service.record_administration(
+            questionnaires.record_administration(
                 session,
                 enrolment=enrolment,
                 instrument_id=instrument,
@@ -154,7 +154,7 @@ def scored(populated: Populated, engine: Engine) -> Scored:
             (a2, "pseq", {"total": 30}),
         )
         for enrolment, instrument, form in paper_forms:
-            outcomes_service.enter_paper_form(
+            questionnaires.enter_paper_form(
                 session,
                 staff=clinician,
                 enrolment=enrolment,

@@ -1,5 +1,6 @@
 """The FHIR R4 Bundle validates, codes scores with LOINC correctly and dates with offsets."""
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from app.exports import fhir
 from app.exports.fhir import CheckInRecord, ScoreRecord
 from app.exports.service import ExportFormat
 from app.groups.models import Enrolment
-from app.outcomes import service as outcomes_service
+from app.outcomes import questionnaires
 from tests.exports.conftest import Populated
 from tests.exports.helpers import export
 
@@ -116,7 +117,7 @@ def test_exported_bundle_from_real_records_validates_and_is_pseudonymised(
         enrolment = session.exec(
             select(Enrolment).where(Enrolment.participant_code == "P-A1")
         ).one()
-        outcomes_service.record_administration(
+        questionnaires.record_administration(
             session,
             enrolment=enrolment,
             instrument_id="phq9",
@@ -144,3 +145,15 @@ def test_exported_bundle_from_real_records_validates_and_is_pseudonymised(
     assert [(o["code"]["coding"][0]["code"], o["valueQuantity"]["value"]) for o in totals] == [
         ("44261-6", 10)
     ]
+
+
+def test_a_prorated_total_says_so_and_the_bundle_still_validates(tmp_path: Path) -> None:
+    path = tmp_path / "bundle.json"
+    prorated = dataclasses.replace(phq9(), prorated=True)
+    fhir.write_bundle(path, scores=[prorated, gad7()], check_ins=[], timestamp=datetime.now(UTC))
+    totals = [o for o in resources(check_bundle(path), "Observation") if "valueQuantity" in o]
+    marked = [
+        [e["valueBoolean"] for e in o["extension"] if e["url"] == fhir.PRORATED_EXTENSION]
+        for o in totals
+    ]
+    assert marked == [[True], []]  # the PHQ-9 was prorated, the GAD-7 not

@@ -100,6 +100,8 @@ def test_item_answers_are_fields_of_their_questionnaires_score_instance(
         row["Variable / Field Name"]: row
         for row in read_csv(tmp_path / "r" / "redcap_data_dictionary.csv")
     }
+    prorated = fields["score_prorated"]  # scores.csv's column, as every export carries it
+    assert prorated["Form Name"] == "score" and prorated["Field Type"] == "yesno"
     q9 = fields["score_phq9_q9"]
     assert q9["Form Name"] == "score" and q9["Field Type"] == "dropdown"
     assert q9["Choices, Calculations, OR Slider Labels"].startswith("0, Not at all | 1, ")

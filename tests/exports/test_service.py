@@ -59,6 +59,8 @@ def test_every_csv_reads_back_with_the_codebooks_types(
                 typed(value, kinds[(name, column)])
     pain = next(r for r in codebook if r["variable"] == "pain_intensity")
     assert pain["loinc"] == "72514-3" and pain["allowed_values"] == "0-10"
+    prorated = next(r for r in codebook if (r["file"], r["variable"]) == ("scores.csv", "prorated"))
+    assert "mean of the answered ones" in prorated["label"]
     assert all(r["label"] for r in codebook)
 
 

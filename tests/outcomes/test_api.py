@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.db import open_session
-from app.outcomes import service as outcomes_service
+from app.outcomes import safety as safety_flags
 from app.outcomes.models import Administration, SafetyFlag
 from tests.factories import build_world, login
 
@@ -173,7 +173,7 @@ def test_phq9_item_9_shows_crisis_text_at_once_and_raises_a_flag(
         seen = {
             name: [
                 v.participant_code
-                for v in outcomes_service.open_safety_flags(
+                for v in safety_flags.open_safety_flags(
                     session, viewer=session.get(type(users[name]), users[name].id)
                 )
             ]

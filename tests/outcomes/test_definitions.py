@@ -64,13 +64,16 @@ def test_gad7_definition(shipped: dict[str, Instrument]) -> None:
 
 def test_pain_and_self_compassion_definitions(shipped: dict[str, Instrument]) -> None:
     pain = shipped["pain_intensity"]
-    assert pain.loinc.total == "72514-3" and "weekly" in pain.timepoints
+    # 72514-3 is a point-in-time rating, not a 7-day average: no LOINC code rather than a wrong one.
+    assert pain.loinc.total is None and "weekly" in pain.timepoints
     assert pain.important_change is not None
-    assert (pain.important_change.points, pain.important_change.percent) == (2, 30)
+    rule = pain.important_change
+    assert (rule.points, rule.moderate_percent, rule.substantial_percent) == (2, 30, 50)
     scs = shipped["scs_sf"]
     assert scs.scoring.method == "mean" and scs.higher_is_better
     assert scs.scoring.reverse_items == ["q1", "q4", "q8", "q9", "q11", "q12"]
-    assert scs.reliable_change is not None and scs.reliable_change.reliability == 0.86
+    # No published reference SD for the short form, so no reliable-change rule.
+    assert scs.reliable_change is None
     assert shipped["peg"].scoring.method == "mean"
 
 
@@ -185,6 +188,13 @@ def test_reliable_change_needs_a_threshold_or_reliability(tmp_path: Path) -> Non
     data = instrument_data(reliable_change={"reference_sd": 4, "source": "x"})
     message = problems_of(write(tmp_path, data))
     assert "reliable_change: give a threshold, or a reliability" in message
+
+
+def test_jacobson_truax_needs_a_published_reference_sd(tmp_path: Path) -> None:
+    # A reliability alone would fall back on each sample's own SD: one threshold per page.
+    data = instrument_data(reliable_change={"reliability": 0.86, "source": "x"})
+    message = problems_of(write(tmp_path, data))
+    assert "needs a published reference_sd beside the reliability" in message
 
 
 def test_id_must_match_file_name(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 import html
 import re
+import shutil
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,10 +15,12 @@ from sqlmodel import col, select
 from app.audit.models import AuditEvent
 from app.db import open_session
 from app.groups.models import Group
-from app.outcomes import charts
+from app.outcomes import charts, export_rows
+from app.outcomes import due as due_windows
+from app.outcomes import instruments as instrument_registry
 from app.outcomes import pages as outcomes_pages
-from app.outcomes import service as outcomes_service
 from app.outcomes.models import Administration, SafetyFlag
+from app.programme import service as programme_service
 from tests.factories import build_world, login
 from tests.pages import submit, visible_text
 
@@ -37,7 +40,7 @@ def _actions(engine: Engine) -> list[str]:
 
 def test_windows_follow_the_group_dates() -> None:
     group = Group(code="X", name="X", clinic_id=1, programme_id=1, start_date=date(2026, 3, 2))
-    windows = {w.timepoint: w for w in outcomes_service.timepoint_windows(group, weeks=8)}
+    windows = {w.timepoint: w for w in due_windows.timepoint_windows(group, weeks=8)}
     assert (windows["baseline"].opens_on, windows["baseline"].closes_on) == (
         date(2026, 2, 16),
         date(2026, 3, 8),
@@ -162,9 +165,7 @@ def test_staff_enter_a_paper_pseq_total_and_correct_it(engine: Engine, client: T
             (34, True, True),
         ]
         assert rows[1].supersedes_id == rows[0].id
-        exported = list(
-            outcomes_service.score_export_rows(session, group_ids=[world.group_a.id or 0])
-        )
+        exported = list(export_rows.score_export_rows(session, group_ids=[world.group_a.id or 0]))
     assert [(r[0], r[2], r[3], r[4]) for r in exported] == [("P-A1", "pseq", "baseline", 34)]
     actions = _actions(engine)
     assert "enter_paper_questionnaire" in actions and "correct_questionnaire" in actions
@@ -173,7 +174,7 @@ def test_staff_enter_a_paper_pseq_total_and_correct_it(engine: Engine, client: T
 def test_staff_paper_phq9_prorates_only_as_the_rules_allow(
     engine: Engine, client: TestClient
 ) -> None:
-    build_world(engine, started_days_ago=-3)
+    world = build_world(engine, started_days_ago=-3)
     login(client, "clinician@one.example")
     form_url = "/outcomes/patients/P-B1/enter?instrument=phq9&timepoint=baseline"
     action = "/outcomes/patients/P-B1/enter"
@@ -184,7 +185,16 @@ def test_staff_paper_phq9_prorates_only_as_the_rules_allow(
     with open_session(engine) as session:
         stored = session.exec(select(Administration)).one()
         # 7 x 2 + 0 = 14 over 8 answered; prorated to 9 items: 14 / 8 x 9 = 15.75 -> 16.
-        assert stored.score_total == 16
+        assert (stored.score_total, stored.prorated) == (16, True)
+        [row] = export_rows.score_export_rows(session, group_ids=[world.group_b.id or 0])
+        assert row[-1] == 1  # scores.csv's prorated column
+    patient_page = visible_text(client.get("/outcomes/patients/P-B1").text)
+    assert "prorated: unanswered items filled by the mean of the answered ones" in patient_page
+    summary = visible_text(client.get("/outcomes").text)
+    assert "Prorated totals included: 1" in summary
+    left_out = client.get("/outcomes?exclude_prorated=true")
+    assert "Prorated totals left out: 1" in visible_text(left_out.text)
+    assert 'name="exclude_prorated" value="true" checked' in left_out.text
     with open_session(engine) as session:
         assert session.exec(select(SafetyFlag)).all() == []
     blank_item_9 = {f"q_q{n}": "1" for n in range(1, 9)}
@@ -276,7 +286,7 @@ def test_paired_plot_draws_each_distinct_pair_once_by_how_many_share_it() -> Non
 
 
 def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> None:
-    shipped = outcomes_service.INSTRUMENTS_DIR
+    shipped = instrument_registry.INSTRUMENTS_DIR
     own = tmp_path / "instruments"
     own.mkdir()
     text = (shipped / "pseq.yaml").read_text(encoding="utf-8")
@@ -284,9 +294,9 @@ def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> N
         text.replace("  - {id: q1}", "  - {id: q1, text: Licensed wording of item one}"),
         encoding="utf-8",
     )
-    known = outcomes_service.load_instrument_directories([shipped, own])
+    known = instrument_registry.load_instrument_directories([shipped, own])
     assert known["pseq"].item("q1").text == "Licensed wording of item one"
-    assert set(known) == set(outcomes_service.load_instrument_directories([shipped]))
+    assert set(known) == set(instrument_registry.load_instrument_directories([shipped]))
 
 
 def test_the_weekly_pain_questions_share_one_page_and_one_send(
@@ -320,3 +330,37 @@ def test_the_weekly_pain_questions_share_one_page_and_one_send(
         ("pain_intensity", "week_2", "submitted"),
     ]
     assert client.get(page).status_code == 404  # nothing left to answer this week
+
+
+def test_outcomes_page_states_each_groups_adherence_rule_and_the_published_figures(
+    engine: Engine, client: TestClient, tmp_path: Path
+) -> None:
+    world = build_world(engine, started_days_ago=-3)
+    source = Path(__file__).parents[1] / "fixtures" / "programme"
+    other = tmp_path / "other"
+    shutil.copytree(source, other)
+    text = (other / "programme.yaml").read_text(encoding="utf-8")
+    text = text.replace("key: test-programme", "key: other-programme")
+    (other / "programme.yaml").write_text(
+        text.replace("minutes_per_day: 10", "minutes_per_day: 20"), encoding="utf-8"
+    )
+    with open_session(engine, write=True) as session:
+        programme, _ = programme_service.load_programme_file(session, other / "programme.yaml")
+        group_b = session.get(Group, world.group_b.id)
+        assert group_b is not None
+        group_b.programme_id = programme.id or 0
+        session.add(group_b)
+        session.commit()
+    login(client, "clinician@one.example")
+    text = visible_text(client.get("/outcomes").text)
+    assert "The groups run programmes with different adherence rules" in text
+    assert "GRP-A: A practice day is a day with at least 10 minutes" in text
+    assert "GRP-B: A practice day is a day with at least 20 minutes" in text
+    summary = client.get("/api/v1/outcomes/summary").json()
+    assert [rule["groups"] for rule in summary["adherence_rules"]] == [["GRP-A"], ["GRP-B"]]
+
+    plain = client.get("/outcomes").text
+    assert "ES as published" not in plain
+    shown = visible_text(client.get("/outcomes?reference=true").text)
+    assert "Published study: ES as published (type and measures not stated" in shown
+    assert "not d_av" in shown

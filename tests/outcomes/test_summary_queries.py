@@ -14,7 +14,8 @@ from app.clinics.models import User
 from app.db import open_session
 from app.groups import service as groups_service
 from app.groups.models import Enrolment
-from app.outcomes import service as outcomes_service
+from app.outcomes import questionnaires
+from app.outcomes import summary as cohort_summary
 from app.practice.models import PracticeKind, PracticeLog
 from tests.factories import build_world
 
@@ -50,7 +51,7 @@ def _log(enrolment: Enrolment, day: date, seconds: int) -> PracticeLog:
 
 def _add_outcomes(session: Session, enrolment: Enrolment, start: date, *, pain: int) -> None:
     for timepoint, rating in (("baseline", pain), ("end", pain - 2)):
-        outcomes_service.record_administration(
+        questionnaires.record_administration(
             session,
             enrolment=enrolment,
             instrument_id="pain_intensity",
@@ -66,7 +67,7 @@ def _summary_statements(engine: Engine) -> tuple[int, int]:
     with open_session(engine) as session:
         clinician = session.exec(select(User).where(User.login == "clinician@one.example")).one()
         with _statements(engine) as sent:
-            summary = outcomes_service.summarise_outcomes(session, viewer=clinician)
+            summary = cohort_summary.summarise_outcomes(session, viewer=clinician)
         session.rollback()
     return len(sent), len(summary.adherence)
 
@@ -124,7 +125,7 @@ def test_adherence_counts_practice_days_by_the_rule_within_the_programme_weeks(
         session.commit()
     with open_session(engine) as session:
         clinician = session.exec(select(User).where(User.login == "clinician@one.example")).one()
-        summary = outcomes_service.summarise_outcomes(session, viewer=clinician)
+        summary = cohort_summary.summarise_outcomes(session, viewer=clinician)
         session.rollback()
     rows = {row.participant_code: row for row in summary.adherence}
     assert (rows["P-A1"].practice_days, rows["P-A1"].minutes) == (3, 40)  # 2,429 s
@@ -146,7 +147,7 @@ def test_corrections_and_repeats_replace_scores_and_weekly_ratings_alone_still_s
         for number, enrolment in enumerate(world.enrolments.values()):
             # A baseline sent twice (two phones at once): the newer one counts.
             for timepoint, pain in (("baseline", 9), ("baseline", 7), ("end", 6 - number)):
-                stored, _ = outcomes_service.record_administration(
+                stored, _ = questionnaires.record_administration(
                     session,
                     enrolment=enrolment,
                     instrument_id="pain_intensity",
@@ -154,7 +155,7 @@ def test_corrections_and_repeats_replace_scores_and_weekly_ratings_alone_still_s
                     submitted_at=start,
                     answers={"pain": pain},
                 )
-            outcomes_service.record_administration(  # staff correct the end score to 1
+            questionnaires.record_administration(  # staff correct the end score to 1
                 session,
                 enrolment=enrolment,
                 instrument_id="pain_intensity",
@@ -163,7 +164,7 @@ def test_corrections_and_repeats_replace_scores_and_weekly_ratings_alone_still_s
                 answers={"pain": 1},
                 supersedes=stored,
             )
-            outcomes_service.record_administration(
+            questionnaires.record_administration(
                 session,
                 enrolment=enrolment,
                 instrument_id="pain_distress",
@@ -174,7 +175,7 @@ def test_corrections_and_repeats_replace_scores_and_weekly_ratings_alone_still_s
         session.commit()
     with open_session(engine) as session:
         clinician = session.exec(select(User).where(User.login == "clinician@one.example")).one()
-        summary = outcomes_service.summarise_outcomes(session, viewer=clinician)
+        summary = cohort_summary.summarise_outcomes(session, viewer=clinician)
         session.rollback()
     rows = {(m.instrument.id, m.from_, m.to): m for m in summary.measures}
     assert set(rows) == {

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.db import open_session
 from app.groups import service as groups_service
 from app.groups.models import Group
-from app.outcomes import service as outcomes_service
+from app.outcomes import questionnaires
 from app.practice import service as practice_service
 from app.practice.schemas import PracticeLogCreate, ReflectionWrite
 from app.programme.models import Exercise, ExerciseKind, Programme
@@ -374,7 +374,7 @@ def _arrange_groups(  # type: ignore[no-untyped-def]
         ("in-group-b", world.enrolments["B1"], "phq9", phq9_flagged),
         ("in-clinic-two", enrolment_x, "phq9", phq9_flagged),
     ):
-        administration, flag = outcomes_service.record_administration(
+        administration, flag = questionnaires.record_administration(
             session,
             enrolment=enrolment,
             instrument_id=instrument,
@@ -388,7 +388,7 @@ def _arrange_groups(  # type: ignore[no-untyped-def]
     # A paper PSEQ (no item text: entered by total) for each participant, so that entering
     # one again is a correction every time.
     for enrolment in (world.enrolments["A1"], world.enrolments["B1"], enrolment_x):
-        outcomes_service.record_administration(
+        questionnaires.record_administration(
             session,
             enrolment=enrolment,
             instrument_id="pseq",
