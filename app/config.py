@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     export_limit_per_account: int = 30
     export_limit_per_address: int = 60
     export_limit_seconds: int = 3600
+    # Staff emails (app/mail.py): smtp://user:pass@host:587?from=address, always STARTTLS; unset,
+    # no email is sent. A CA file trusts a clinic's own relay certificate too.
+    smtp_url: str = ""
+    smtp_ca_file: Path | None = None
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = "127.0.0.1"
 

@@ -20,6 +20,7 @@ from app.config import Settings
 from app.db import create_db_engine
 from app.main import create_app
 from app.models import metadata
+from tests.mail_server import smtp_server  # noqa: F401  (a real SMTP server for any test)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
