@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-from app.auth.dependencies import StaffUser
+from app.auth.dependencies import CurrentUser, StaffUser
 from app.db import SessionDep
 from app.errors import AppError, InvalidInput
 from app.groups import service as groups_service
@@ -76,6 +76,13 @@ def _form_answers(form: dict[str, str], instrument: Instrument) -> dict[str, int
 # ------------------------------------------------------------------------------ patient pages
 
 
+@router.get("/help")
+def help_page(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    """Urgent support, one tap from every patient page; kept on the phone for no signal."""
+    crisis_text, promise = safety_flags.help_text(session, clinic_id=user.clinic_id)
+    return render(request, "outcomes/help.html", {"crisis_text": crisis_text, "promise": promise})
+
+
 @router.get("/questionnaires")
 def questionnaires_page(request: Request, patient: Patient, session: SessionDep) -> Response:
     due = due_windows.due_questionnaires(
@@ -110,6 +117,10 @@ def _questionnaire_context(
         },
         "errors": {},
         "crisis_text": None,
+        # Shown by the page's script the moment a safety answer is chosen, signal or not.
+        "safety_items": {rule.item: rule.above for rule in instrument.safety_items},
+        "support_text": safety_flags.crisis_text_for(session, group=patient.group),
+        "api_base": f"/api/v1/questionnaires/{instrument.id}/{timepoint}",
     }
 
 

@@ -197,6 +197,12 @@ def crisis_text_for(session: Session, *, group: Group) -> str:
     return f"{clinic.crisis_text}\n\n{response_promise(clinic)}"
 
 
+def help_text(session: Session, *, clinic_id: int) -> tuple[str, str]:
+    """The clinic's urgent-support text and its promise of what happens to a risk answer."""
+    clinic = clinics_service.get_clinic(session, clinic_id)
+    return clinic.crisis_text, response_promise(clinic)
+
+
 # ------------------------------------------------------------------------- staff: the flags
 
 
