@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from app.auth.dependencies import CurrentUser, StaffUser
+from app.clinics import service as clinics_service
 from app.db import SessionDep
 from app.errors import AppError, InvalidInput
 from app.groups import service as groups_service
@@ -119,7 +120,8 @@ def _questionnaire_context(
         "crisis_text": None,
         # Shown by the page's script the moment a safety answer is chosen, signal or not.
         "safety_items": {rule.item: rule.above for rule in instrument.safety_items},
-        "support_text": safety_flags.crisis_text_for(session, group=patient.group),
+        "support_text": clinics_service.get_clinic(session, patient.group.clinic_id).crisis_text,
+        "support_promise": safety_flags.pending_promise(session, group=patient.group),
         "api_base": f"/api/v1/questionnaires/{instrument.id}/{timepoint}",
     }
 

@@ -181,13 +181,27 @@ def attach_administration(
         session.flush()
 
 
+def _within(clinic: Clinic) -> str:
+    days = clinic.safety_response_working_days
+    return "1 working day" if days == 1 else f"{days} working days"
+
+
 def response_promise(clinic: Clinic) -> str:
     """What will happen and when, from the clinic's response time (never more than it keeps)."""
-    days = clinic.safety_response_working_days
-    when = "1 working day" if days == 1 else f"{days} working days"
     return (
         f"Your answer has been passed to your care team. Someone from the team will contact you "
-        f"within {when} (Monday to Friday). If you need help before then, use the numbers above."
+        f"within {_within(clinic)} (Monday to Friday). If you need help before then, use the "
+        "numbers above."
+    )
+
+
+def pending_promise(session: Session, *, group: Group) -> str:
+    """The same promise before the answer has left the phone (shown the moment it is chosen)."""
+    return (
+        f"When you send this questionnaire, your care team is told, and someone from the team "
+        f"will contact you within {_within(_clinic_of(session, group))} (Monday to Friday). "
+        "With no signal, it is sent as soon as your phone is back online. If you need help "
+        "before then, use the numbers above."
     )
 
 
