@@ -111,8 +111,12 @@ def test_a_flag_is_pushed_and_emailed_to_staff_then_escalated_when_overdue(
     # Every staff page shows it overdue until someone acknowledges it.
     clock.set_now(late)
     login(client, "fa@one.example")
-    for page in ("/groups", "/outcomes", f"/outcomes/safety-flags/{flag.id}"):
-        assert "Overdue" in visible_text(client.get(page).text), page
+    for page in ("/groups", "/outcomes", f"/outcomes/safety-flags/{flag.id}", "/codebook"):
+        text = visible_text(client.get(page).text)
+        assert "Overdue: 1 safety flag is past its response time" in text, page
+    client.cookies.clear()
+    login(client, "fb@one.example")  # not their group: not their flag
+    assert "Overdue" not in visible_text(client.get("/groups").text)
 
 
 def test_without_smtp_the_push_still_goes_and_the_flag_counts_as_alerted(
