@@ -3,11 +3,12 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.db import create_db_engine
+from app.db import create_db_engine, open_session
+from app.outcomes import safety as safety_flags
 from app.reminders import scheduler as reminders_scheduler
 from app.routes import include_routes
 from app.security.refusals import AuditRefusalsMiddleware
@@ -15,7 +16,20 @@ from app.security.worker import WorkerIdMiddleware
 from app.web.csrf import SameOriginMiddleware
 from app.web.error_handlers import install_error_handlers
 from app.web.headers import SecurityHeadersMiddleware
-from app.web.templating import STATIC_DIR
+from app.web.templating import STATIC_DIR, templates
+
+
+def overdue_safety_flags(request: Request) -> int:
+    """How many safety flags the signed-in staff member may see are past their response time:
+    every staff page says so (base.html), whatever the page is for."""
+    user = getattr(request.state, "user", None)
+    if user is None or not user.is_staff:
+        return 0
+    with open_session(request.app.state.engine) as session:
+        return len(safety_flags.overdue_safety_flags(session, viewer=user))
+
+
+templates.env.globals["overdue_safety_flags"] = overdue_safety_flags
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -32,6 +32,9 @@ class Clinic(SQLModel, table=True):
             "go to A&E."
         )
     )
+    # Working days (Monday to Friday) within which someone answers a safety flag; the patient's
+    # crisis text says so, and a flag still open after it is escalated to every clinician.
+    safety_response_working_days: int = 1
     demo_seed: int | None = None
     demo_seeded_on: str | None = Field(default=None, max_length=10)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -251,9 +251,9 @@ def flags_from_other_domains(session: Session, *, group: Group, today: date) -> 
             kind="safety",
             severity=Severity.safety,
             text=f"Safety: {view.instrument} answer needs following up (raised "
-            f"{view.flag.raised_at:%d %b})",
+            f"{view.flag.raised_at:%d %b}){', overdue' if view.overdue else ''}",
             enrolment_id=view.flag.enrolment_id,
-            link=patient_link(group, enrolments[view.flag.enrolment_id]),
+            link=f"/outcomes/safety-flags/{view.flag.id}",
         )
         for view in safety_flags.open_safety_flags_in(session, group_ids=[group.id or 0])
         if view.flag.enrolment_id in enrolments

@@ -89,20 +89,44 @@ def due(patient: Patient, session: SessionDep) -> list[DueQuestionnaire]:
     ]
 
 
-@router.put("/questionnaires/{instrument}/{timepoint}/answers", response_model=SubmitResult)
+def _refused(error: questionnaires.FormRefused) -> JSONResponse:
+    """422 (or the refusal's own status) naming each field, the first with the whole reason,
+    and the crisis text when a risk answer was recorded: the route returns normally, so what
+    was kept is committed."""
+    detail = [
+        {
+            "loc": ["body", *field.split(".")],
+            "msg": error.message if field == error.field else message,
+            "type": "value_error",
+        }
+        for field, message in error.errors.items()
+    ]
+    return JSONResponse(
+        {"detail": detail, "crisis_text": error.crisis_text}, status_code=error.status_code
+    )
+
+
+@router.put(
+    "/questionnaires/{instrument}/{timepoint}/answers",
+    response_model=SubmitResult,
+    responses={422: {"description": "Refused; `crisis_text` set when a risk answer was kept"}},
+)
 def save_answers(
     instrument: str, timepoint: str, body: AnswersUpdate, patient: Patient, session: SessionDep
-) -> SubmitResult:
+) -> Any:
     """Save answers part-way (null clears one); nothing is scored until it is submitted."""
-    outcome = questionnaires.save_draft(
-        session,
-        enrolment=patient.enrolment,
-        group=patient.group,
-        instrument_id=instrument,
-        timepoint=timepoint,
-        answers=body.answers,
-        today=patient.today,
-    )
+    try:
+        outcome = questionnaires.save_draft(
+            session,
+            enrolment=patient.enrolment,
+            group=patient.group,
+            instrument_id=instrument,
+            timepoint=timepoint,
+            answers=body.answers,
+            today=patient.today,
+        )
+    except questionnaires.FormRefused as error:
+        return _refused(error)
     return _result(outcome)
 
 
@@ -110,6 +134,7 @@ def save_answers(
     "/questionnaires/{instrument}/{timepoint}/submit",
     response_model=SubmitResult,
     status_code=201,
+    responses={422: {"description": "Refused; `crisis_text` set when a risk answer was kept"}},
 )
 def submit(
     instrument: str,
@@ -118,7 +143,8 @@ def submit(
     session: SessionDep,
     body: Annotated[AnswersUpdate | None, Body()] = None,
 ) -> Any:
-    """Send the questionnaire for good. Every question must be answered; it is sent once."""
+    """Send the questionnaire for good. Every question must be answered; it is sent once.
+    A risk answer is recorded even when the form is refused (late, incomplete, malformed)."""
     try:
         outcome = questionnaires.submit_questionnaire(
             session,
@@ -129,16 +155,8 @@ def submit(
             answers=body.answers if body else {},
             today=patient.today,
         )
-    except questionnaires.IncompleteQuestionnaire as error:
-        # The answers given are kept as a draft (the route returns, so the session commits).
-        loc = ["body", *(error.field or "answers").split(".")]
-        return JSONResponse(
-            {
-                "detail": [{"loc": loc, "msg": error.message, "type": "value_error"}],
-                "crisis_text": error.saved.crisis_text,
-            },
-            status_code=422,
-        )
+    except questionnaires.FormRefused as error:
+        return _refused(error)
     return _result(outcome)
 
 

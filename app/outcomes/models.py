@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, column
+from sqlalchemy import JSON, Index, Text, column
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, enum_type, utcnow
@@ -68,19 +68,45 @@ class Administration(SQLModel, table=True):
 
 
 class SafetyFlag(SQLModel, table=True):
-    """A risk answer (PHQ-9 item 9 above 0) that stays on staff pages until acknowledged."""
+    """A risk answer (a safety item above its threshold, PHQ-9 item 9 above 0) that stays on
+    staff pages until acknowledged. One open flag per enrolment (an episode of care): later
+    answers update it, and ``answer_history`` keeps every one (draft, sent, corrected, refused).
+    """
 
     __tablename__ = "safety_flag"
+    __table_args__ = (
+        # At most one open flag per enrolment, even when two requests race.
+        Index(
+            "uq_safety_flag_open_per_enrolment",
+            "enrolment_id",
+            unique=True,
+            sqlite_where=column("acknowledged_at").is_(None),
+            postgresql_where=column("acknowledged_at").is_(None),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     enrolment_id: int = Field(foreign_key="enrolment.id", index=True, ondelete="CASCADE")
-    administration_id: int = Field(foreign_key="administration.id", ondelete="CASCADE")
+    # None when the form was refused before anything was stored (a window that had closed).
+    administration_id: int | None = Field(
+        default=None, foreign_key="administration.id", ondelete="SET NULL"
+    )
     instrument_id: str = Field(max_length=64)
     item_id: str = Field(max_length=64)
-    answer: int
+    timepoint: str | None = Field(default=None, max_length=16)
+    answer: int  # the latest answer to the safety item
+    # [{"at": ISO instant, "how": draft|sent|refused|paper|correction, "answer": int,
+    #   "instrument": id, "item": id, "timepoint": str}], oldest first.
+    answer_history: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The clinic's response time after raised_at; still open after it, the flag is escalated.
+    respond_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    alerted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_by_user_id: int | None = Field(
         default=None, foreign_key="user.id", ondelete="SET NULL"
     )
     acknowledged_by_name: str | None = Field(default=None, max_length=200)
+    acknowledged_action: str | None = Field(default=None, max_length=32)
+    acknowledged_note: str | None = Field(default=None, sa_type=Text)

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-from app.auth.dependencies import StaffUser
+from app.auth.dependencies import CurrentUser, StaffUser
+from app.clinics import service as clinics_service
 from app.db import SessionDep
 from app.errors import AppError, InvalidInput, NotFound
 from app.groups import service as groups_service
@@ -76,6 +77,13 @@ def _form_answers(form: dict[str, str], instrument: Instrument) -> dict[str, int
 # ------------------------------------------------------------------------------ patient pages
 
 
+@router.get("/help")
+def help_page(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    """Urgent support, one tap from every patient page; kept on the phone for no signal."""
+    crisis_text, promise = safety_flags.help_text(session, clinic_id=user.clinic_id)
+    return render(request, "outcomes/help.html", {"crisis_text": crisis_text, "promise": promise})
+
+
 @router.get("/questionnaires")
 def questionnaires_page(request: Request, patient: Patient, session: SessionDep) -> Response:
     due = due_windows.due_questionnaires(
@@ -111,6 +119,11 @@ def _questionnaire_context(
         },
         "errors": {},
         "crisis_text": None,
+        # Shown by the page's script the moment a safety answer is chosen, signal or not.
+        "safety_items": {rule.item: rule.above for rule in instrument.safety_items},
+        "support_text": clinics_service.get_clinic(session, patient.group.clinic_id).crisis_text,
+        "support_promise": safety_flags.pending_promise(session, group=patient.group),
+        "api_base": f"/api/v1/questionnaires/{instrument.id}/{timepoint}",
     }
 
 
@@ -229,12 +242,11 @@ def questionnaire_page(
 async def questionnaire_submit(
     request: Request, instrument_id: str, timepoint: str, patient: Patient, session: SessionDep
 ) -> Response:
-    """Save part-way ("Save and finish later") or send for good ("Send")."""
-    context = _questionnaire_context(session, patient, instrument_id, timepoint)
-    instrument: Instrument = context["instrument"]
+    """Save part-way ("Save and finish later") or send for good ("Send"). The answers go to the
+    service before anything else is checked, so a risk answer is recorded whatever happens."""
+    instrument = instrument_registry.get_instrument(instrument_id)
     form = {key: str(value) for key, value in (await request.form()).items()}
     answers = _form_answers(form, instrument)
-    context["answers"] = {k: str(v) for k, v in answers.items() if v is not None}
     common: dict[str, Any] = {
         "enrolment": patient.enrolment,
         "group": patient.group,
@@ -246,28 +258,25 @@ async def questionnaire_submit(
         if form.get("action") == "save":
             saved = questionnaires.save_draft(session, **common, answers=answers)
             if saved.flag is not None:
+                context = _questionnaire_context(session, patient, instrument_id, timepoint)
                 context.update(saved=True, crisis_text=saved.crisis_text)
                 return render(request, "outcomes/questionnaire.html", context)
             return RedirectResponse(
                 f"/questionnaires/{instrument_id}/{timepoint}?saved=1", status_code=303
             )
         outcome = questionnaires.submit_questionnaire(session, **common, answers=answers)
-    except questionnaires.IncompleteQuestionnaire as error:
-        # Keep what was answered (the route returns normally, so the draft is committed).
-        answered = error.saved.administration.answers
+    except questionnaires.FormRefused as error:
+        # What was kept (a risk answer, the well-formed answers) is committed: the route returns.
+        if error.draft is None:  # the window had closed, or it was sent already
+            context = {"message": error.message, "crisis_text": error.crisis_text}
+            return render(request, "outcomes/refused.html", context, status_code=error.status_code)
+        context = _questionnaire_context(session, patient, instrument_id, timepoint)
+        context["answers"] = {k: str(v) for k, v in answers.items() if v is not None}
         context["errors"] = {
-            i: "Please answer this question."
-            for i in instrument.item_ids
-            if answered.get(i) is None
+            field.removeprefix("answers."): message for field, message in error.errors.items()
         }
         context["summary_error"] = error.message
-        context["crisis_text"] = error.saved.crisis_text
-        return render(request, "outcomes/questionnaire.html", context, status_code=422)
-    except InvalidInput as error:
-        # Nothing was stored: the session rolls back only on an exception that escapes.
-        session.rollback()
-        context["errors"] = {(error.field or "").removeprefix("answers."): error.message}
-        context["summary_error"] = error.message
+        context["crisis_text"] = error.crisis_text
         return render(request, "outcomes/questionnaire.html", context, status_code=422)
     return RedirectResponse(f"/questionnaires/sent/{outcome.administration.id}", status_code=303)
 
@@ -495,6 +504,12 @@ async def paper_form_submit(
             total=total,
             correction=form.get("correction") == "yes",
         )
+    except questionnaires.FormRefused as error:
+        # Refused, but its risk answer is on the safety flag: the route returns, so it commits.
+        field = (error.field or "form").removeprefix("answers.")
+        context["errors"] = {field: error.message, "form": error.message}
+        context["flag_kept"] = True
+        return render(request, "outcomes/enter.html", context, status_code=error.status_code)
     except AppError as error:
         session.rollback()
         field = (error.field or "form").removeprefix("answers.")
@@ -505,15 +520,41 @@ async def paper_form_submit(
     )
 
 
+@router.get("/outcomes/safety-flags/{flag_id}")
+def safety_flag_page(
+    request: Request, flag_id: int, user: StaffUser, session: SessionDep
+) -> Response:
+    """One flag: the latest answer in words, its history, and the acknowledgement form."""
+    view = safety_flags.get_safety_flag(session, flag_id=flag_id, viewer=user)
+    return render(request, "outcomes/safety_flag.html", _flag_context(view))
+
+
+def _flag_context(view: safety_flags.FlagView, **extra: Any) -> dict[str, Any]:
+    return {
+        "view": view,
+        "actions": safety_flags.ACTIONS,
+        "timepoint_name": timepoint_name,
+        "errors": {},
+        "values": {},
+        **extra,
+    }
+
+
 @router.post(
     "/outcomes/safety-flags/{flag_id}/acknowledge", dependencies=[Depends(verify_csrf_form)]
 )
 async def acknowledge_flag(
     request: Request, flag_id: int, user: StaffUser, session: SessionDep
 ) -> Response:
-    """Acknowledge a safety flag as the signed-in staff member, then go back to the page."""
-    safety_flags.acknowledge_safety_flag(session, flag_id=flag_id, viewer=user)
-    back = str((await request.form()).get("next", "/groups"))
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/groups"
-    return RedirectResponse(back, status_code=303)
+    """Acknowledge a safety flag as the signed-in staff member, saying what was done."""
+    form = await request.form()
+    values = {name: str(form.get(name, "")) for name in ("action", "note")}
+    try:
+        safety_flags.acknowledge_safety_flag(session, flag_id=flag_id, viewer=user, **values)
+    except InvalidInput as error:
+        session.rollback()
+        view = safety_flags.get_safety_flag(session, flag_id=flag_id, viewer=user)
+        errors = {error.field or "action": error.message}
+        context = _flag_context(view, errors=errors, values=values)
+        return render(request, "outcomes/safety_flag.html", context, status_code=422)
+    return RedirectResponse(f"/outcomes/safety-flags/{flag_id}?acknowledged=1", status_code=303)

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.clinics.models import User
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
 from app.outcomes import safety as safety_flags
@@ -37,31 +37,47 @@ from app.outcomes.scoring import (
 )
 
 
-def _check_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, int | None]:
+def _check_values(
+    instrument: Instrument, answers: Mapping[str, Any]
+) -> tuple[dict[str, int | None], dict[str, str]]:
+    """The well-formed answers, and a message for each malformed one by its field."""
     checked: dict[str, int | None] = {}
+    errors: dict[str, str] = {}
     for item_id, value in answers.items():
         if item_id not in instrument.item_ids:
-            raise InvalidInput(
-                f"{instrument.short_name} has no question {item_id!r}.", field=f"answers.{item_id}"
-            )
+            errors[f"answers.{item_id}"[:80]] = f"{instrument.short_name} has no such question."
+            continue
         allowed = instrument.allowed_values(item_id)
         if value is not None and (type(value) is not int or value not in allowed):
-            raise InvalidInput(
-                f"{value!r} is not one of the answers to this question "
-                f"({', '.join(map(str, allowed))}).",
-                field=f"answers.{item_id}",
+            errors[f"answers.{item_id}"] = (
+                f"{value!r:.40} is not one of the answers to this question "
+                f"({', '.join(map(str, allowed))})."
             )
+            continue
         checked[item_id] = value
-    return checked
+    return checked, errors
 
 
-class IncompleteQuestionnaire(InvalidInput):
-    """Submitted with questions unanswered. The answers given are kept as a draft (and any
-    safety flag stays raised): callers that catch this let the session commit."""
+class FormRefused(InvalidInput):
+    """A refused form, with what it must not lose already kept: its risk answer on the safety
+    flag (``crisis_text`` is then the support to show now) and, while its window is open, its
+    well-formed answers in the draft. Callers that catch this let the session commit."""
 
-    def __init__(self, saved: SubmitOutcome, message: str, *, field: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None,
+        errors: Mapping[str, str],
+        crisis_text: str | None,
+        draft: Administration | None = None,
+        status_code: int = 422,
+    ) -> None:
         super().__init__(message, field=field)
-        self.saved = saved
+        self.errors = dict(errors) or {field or "form": message}
+        self.crisis_text = crisis_text
+        self.draft = draft
+        self.status_code = status_code
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,10 @@ class SubmitOutcome:
     crisis_text: str | None
 
 
+def _crisis_text(session: Session, group: Group, flag: SafetyFlag | None) -> str | None:
+    return safety_flags.crisis_text_for(session, group=group) if flag else None
+
+
 def save_draft(
     session: Session,
     *,
@@ -82,17 +102,44 @@ def save_draft(
     timepoint: str,
     answers: Mapping[str, Any],
     today: date,
+    how: str = "draft",
 ) -> SubmitOutcome:
-    """Save answers part-way; a risk answer raises its safety flag at once, even in a draft."""
-    item = due_item(
+    """Save answers part-way. A risk answer is recorded first, before anything else is checked:
+    a closed window, a form already sent or a malformed answer still leaves the flag raised
+    (FormRefused carries the crisis text), and malformed answers leave the rest in the draft."""
+    instrument = get_instrument(instrument_id)
+    flag = safety_flags.record_risk_answers(
         session,
         enrolment=enrolment,
         group=group,
-        instrument_id=instrument_id,
+        instrument=instrument,
         timepoint=timepoint,
-        today=today,
+        answers=answers,
+        how=how,
     )
-    checked = _check_values(item.instrument, answers)
+    crisis_text = _crisis_text(session, group, flag)
+    try:
+        item = due_item(
+            session,
+            enrolment=enrolment,
+            group=group,
+            instrument_id=instrument_id,
+            timepoint=timepoint,
+            today=today,
+        )
+    except AppError as error:
+        if flag is None:
+            raise
+        safety_flags.mark_refused(session, flag)
+        errors = {error.field: error.message} if error.field else {}
+        raise FormRefused(
+            error.message,
+            field=error.field,
+            errors=errors,
+            crisis_text=crisis_text,
+            status_code=error.status_code,
+        ) from error
+    checked, errors = _check_values(item.instrument, answers)
     draft = item.draft or Administration(
         enrolment_id=enrolment.id or 0,
         instrument_id=item.instrument.id,
@@ -103,10 +150,12 @@ def save_draft(
     draft.answers = {**draft.answers, **checked}
     session.add(draft)
     session.flush()
-    flag = safety_flags.raise_safety_flag(session, instrument=item.instrument, administration=draft)
-    return SubmitOutcome(
-        draft, flag, safety_flags.crisis_text_for(session, group=group) if flag else None
-    )
+    safety_flags.attach_administration(session, flag, draft.id or 0)
+    if errors:
+        safety_flags.mark_refused(session, flag)
+        field, message = next(iter(errors.items()))
+        raise FormRefused(message, field=field, errors=errors, crisis_text=crisis_text, draft=draft)
+    return SubmitOutcome(draft, flag, crisis_text)
 
 
 def _store_score(administration: Administration, result: Score) -> None:
@@ -136,17 +185,36 @@ def submit_questionnaire(
         timepoint=timepoint,
         answers=answers or {},
         today=today,
+        how="sent",
     )
     draft = saved.administration
     instrument = get_instrument(instrument_id)
+    # The answers saved earlier count as sent now (the request may carry none of them).
+    flag = safety_flags.record_risk_answers(
+        session,
+        enrolment=enrolment,
+        group=group,
+        instrument=instrument,
+        timepoint=timepoint,
+        answers=draft.answers,
+        how="sent",
+        administration_id=draft.id,
+    )
+    saved = SubmitOutcome(draft, flag, _crisis_text(session, group, flag))
     unanswered = [i for i in instrument.item_ids if draft.answers.get(i) is None]
     if unanswered:
         # On screen every question can be answered; prorating is for paper forms staff enter.
-        raise IncompleteQuestionnaire(
-            saved,
+        safety_flags.mark_refused(session, flag)
+        message = (
             f"Please answer every question before sending: {len(unanswered)} still to answer "
-            f"(question {instrument.item_ids.index(unanswered[0]) + 1} is the first).",
+            f"(question {instrument.item_ids.index(unanswered[0]) + 1} is the first)."
+        )
+        raise FormRefused(
+            message,
             field=f"answers.{unanswered[0]}",
+            errors={f"answers.{i}": "Please answer this question." for i in unanswered},
+            crisis_text=saved.crisis_text,
+            draft=draft,
         )
     _store_score(draft, score(instrument, draft.answers))
     draft.status = AdministrationStatus.submitted
@@ -169,23 +237,31 @@ def record_administration(
     supersedes: Administration | None = None,
     weeks: int = DEFAULT_WEEKS,
 ) -> tuple[Administration, SafetyFlag | None]:
-    """Score and store a complete administration (paper forms, corrections, demo data)."""
+    """Score and store a complete administration (paper forms, corrections, demo data). A risk
+    answer is recorded on the safety flag first, so a form refused as incomplete or malformed
+    still raises it (FormRefused)."""
     instrument = get_instrument(instrument_id)
-    check_timepoint(instrument, timepoint, weeks=weeks)
-    if (answers is None) == (total is None):
-        raise InvalidInput("Give either the answers or the total, not both.", field="total")
+    group = groups_service.get_group(session, enrolment.group_id)
+    flag = safety_flags.record_risk_answers(
+        session,
+        enrolment=enrolment,
+        group=group,
+        instrument=instrument,
+        timepoint=timepoint,
+        answers=answers or {},
+        how="correction" if supersedes else "paper",
+        at=submitted_at,
+    )
     try:
-        if total is not None:
-            result = score_from_total(instrument, total)
-        else:
-            assert answers is not None
-            result = score(instrument, dict(_check_values(instrument, answers)))
-    except InvalidAnswer as error:
-        raise InvalidInput(str(error), field=f"answers.{error.item_id}") from error
-    except IncompleteAnswers as error:
-        raise InvalidInput(str(error), field=f"answers.{error.item_ids[0]}") from error
-    except ScoringError as error:
-        raise InvalidInput(str(error), field="total") from error
+        result = _checked_score(instrument, timepoint, answers=answers, total=total, weeks=weeks)
+    except InvalidInput as error:
+        if flag is None:
+            raise
+        safety_flags.mark_refused(session, flag)
+        errors = {error.field: error.message} if error.field else {}
+        raise FormRefused(
+            error.message, field=error.field, errors=errors, crisis_text=None
+        ) from error
     administration = Administration(
         enrolment_id=enrolment.id or 0,
         instrument_id=instrument.id,
@@ -202,10 +278,37 @@ def record_administration(
     _store_score(administration, result)
     session.add(administration)
     session.flush()
-    flag = safety_flags.raise_safety_flag(
-        session, instrument=instrument, administration=administration
-    )
+    safety_flags.attach_administration(session, flag, administration.id or 0)
     return administration, flag
+
+
+def _checked_score(
+    instrument: Instrument,
+    timepoint: str,
+    *,
+    answers: Mapping[str, Any] | None,
+    total: float | None,
+    weeks: int,
+) -> Score:
+    """The score of a complete form, or InvalidInput naming what is wrong with it."""
+    check_timepoint(instrument, timepoint, weeks=weeks)
+    if (answers is None) == (total is None):
+        raise InvalidInput("Give either the answers or the total, not both.", field="total")
+    try:
+        if total is not None:
+            return score_from_total(instrument, total)
+        assert answers is not None
+        checked, errors = _check_values(instrument, answers)
+        if errors:
+            field, message = next(iter(errors.items()))
+            raise InvalidInput(message, field=field)
+        return score(instrument, dict(checked))
+    except InvalidAnswer as error:
+        raise InvalidInput(str(error), field=f"answers.{error.item_id}") from error
+    except IncompleteAnswers as error:
+        raise InvalidInput(str(error), field=f"answers.{error.item_ids[0]}") from error
+    except ScoringError as error:
+        raise InvalidInput(str(error), field="total") from error
 
 
 def enter_paper_form(

@@ -1,6 +1,7 @@
 """API shapes for questionnaires: what is due, draft answers, a submitted result."""
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,11 +36,12 @@ class DueQuestionnaire(BaseModel):
 
 
 class AnswersUpdate(BaseModel):
-    """Answers to save (item id to value; null clears an answer)."""
+    """Answers to save (item id to value; null clears an answer). Values are checked by the
+    service, not here: a malformed answer must not stop a risk answer beside it being seen."""
 
     model_config = ConfigDict(extra="forbid")
 
-    answers: dict[str, int | None] = Field(default_factory=dict)
+    answers: dict[str, Any] = Field(default_factory=dict)
 
 
 class AdministrationRead(BaseModel):

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
-from app.auth.dependencies import PatientUser
+from app.auth.dependencies import CurrentUser, PatientUser
 from app.db import SessionDep
 from app.reminders import schedule
 from app.reminders import service as reminders_service
@@ -88,7 +88,7 @@ def vapid_public_key(session: SessionDep) -> VapidPublicKey:
 )
 def add_subscription(
     body: PushSubscriptionWrite,
-    user: PatientUser,
+    user: CurrentUser,  # staff subscribe too, for safety alerts
     session: SessionDep,
     request: Request,
     response: Response,
@@ -114,7 +114,7 @@ def add_subscription(
 
 @router.delete("/subscriptions", status_code=204)
 def remove_subscription(
-    body: PushSubscriptionRemove, user: PatientUser, session: SessionDep
+    body: PushSubscriptionRemove, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Forget this device: no more reminders on it."""
     reminders_service.unsubscribe(session, user=user, endpoint=body.endpoint)

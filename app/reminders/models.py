@@ -4,7 +4,7 @@ server's VAPID key and the scheduler's lease."""
 from datetime import datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, enum_type, utcnow
@@ -64,6 +64,8 @@ class ReminderDelivery(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     occurrence_key: str = Field(max_length=100)
     kind: str = Field(max_length=32)
+    # A staff alert's own words ({"title", "body", "url", "tag"}); reminders use their kind's.
+    message: dict[str, str] | None = Field(default=None, sa_type=JSON)
     due_at: datetime = Field(sa_type=UTCDateTime)
     status: DeliveryStatus = Field(
         default=DeliveryStatus.pending, sa_type=enum_type(DeliveryStatus), index=True

@@ -16,8 +16,10 @@ import requests
 from py_vapid import Vapid
 from sqlalchemy import Engine
 
+from app import mail
 from app.config import Settings
 from app.db import open_session, utcnow
+from app.outcomes import safety_alerts
 from app.reminders import push
 from app.reminders import service as reminders_service
 
@@ -29,6 +31,7 @@ class PassSummary:
     """What one pass did (counts only: no one's identity goes to the log)."""
 
     leased: bool = False
+    safety_alerts: int = 0
     planned: int = 0
     sent: int = 0
     retrying: int = 0
@@ -60,6 +63,7 @@ def run_pass(
         session.commit()
     if not summary.leased:
         return summary
+    summary.safety_alerts = _alert_safety_flags(engine, settings, now=now)
     with open_session(engine, write=True) as session:
         summary.planned = reminders_service.plan_deliveries(session, now=now)
         session.commit()
@@ -80,6 +84,30 @@ def run_pass(
     return summary
 
 
+def _alert_safety_flags(engine: Engine, settings: Settings, *, now: datetime) -> int:
+    """Tell staff about new and overdue safety flags: pushes are queued for this pass to send;
+    emails go out here, outside any transaction. An email that fails is tried next pass (its
+    push is queued once only)."""
+    with open_session(engine, write=True) as session:
+        alerts = safety_alerts.pending_alerts(session, now=now)
+        safety_alerts.queue_pushes(session, alerts, now=now)
+        session.commit()
+    done = 0
+    for alert in alerts:
+        subject, body = alert.email()
+        try:
+            mail.send_email(settings, to=alert.emails, subject=subject, body=body)
+        except mail.MailError as error:
+            log.warning("safety alert email not sent, trying next pass: %s", error)
+            continue
+        with open_session(engine, write=True) as session:
+            emailed = mail.is_configured(settings) and bool(alert.emails)
+            safety_alerts.mark_done(session, alert, now=now, emailed=emailed)
+            session.commit()
+        done += 1
+    return done
+
+
 def _send_claimed(
     engine: Engine,
     settings: Settings,
@@ -95,7 +123,7 @@ def _send_claimed(
             endpoint=delivery.endpoint,
             p256dh=delivery.p256dh,
             auth=delivery.auth,
-            message=reminders_service.message_for(delivery.kind),
+            message=delivery.message,
             vapid=vapid,
             contact=settings.push_contact,
             ttl_seconds=reminders_service.PUSH_TTL_SECONDS,

@@ -31,6 +31,7 @@ from app.reminders.models import (
 )
 
 KINDS = ("practice", "questionnaire", "group_session")
+STAFF_ALERT = "staff_alert"  # its words are stored with the delivery
 # The push services browsers use. Only they receive our requests, so a made-up "subscription"
 # cannot make the server post to a host of someone's choosing.
 PUSH_SERVICE_HOSTS = (
@@ -479,6 +480,7 @@ class ClaimedDelivery:
     endpoint: str
     p256dh: str
     auth: str
+    message: push.Message
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[ClaimedDelivery]:
@@ -531,6 +533,9 @@ def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[Clai
                 endpoint=subscription.endpoint,
                 p256dh=subscription.p256dh,
                 auth=subscription.auth,
+                message=push.Message(**delivery.message)
+                if delivery.message
+                else message_for(delivery.kind),
             )
         )
     return claimed
@@ -568,6 +573,45 @@ def record_result(
         delivery.status = DeliveryStatus.failed
     session.add(delivery)
     session.flush()
+
+
+def queue_staff_alert(
+    session: Session, *, user_ids: Sequence[int], key: str, message: push.Message, now: datetime
+) -> int:
+    """A push to every device these staff subscribed, sent by the next scheduler pass; the
+    same ``key`` again queues nothing (one alert per device, however often it is asked)."""
+    subscriptions = session.exec(
+        select(PushSubscription).where(col(PushSubscription.user_id).in_(user_ids))
+    ).all()
+    values = [
+        {
+            "subscription_id": subscription.id,
+            "user_id": subscription.user_id,
+            "occurrence_key": key,
+            "kind": STAFF_ALERT,
+            "message": {
+                "title": message.title,
+                "body": message.body,
+                "url": message.url,
+                "tag": message.tag,
+            },
+            "due_at": now,
+            "next_attempt_at": now,
+            "status": DeliveryStatus.pending,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for subscription in subscriptions
+    ]
+    if not values:
+        return 0
+    statement = _insert(session, ReminderDelivery).values(values)
+    inserted = session.execute(
+        statement.on_conflict_do_nothing(
+            index_elements=["subscription_id", "occurrence_key"]
+        ).returning(ReminderDelivery.id)
+    ).all()
+    return len(inserted)
 
 
 def message_for(kind: str) -> push.Message:

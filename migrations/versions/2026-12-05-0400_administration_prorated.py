@@ -6,7 +6,7 @@ rows are filled in from their answers: at this revision only the PHQ-9 allows mi
 (up to two), and a total entered by staff has no answers to prorate.
 
 Revision ID: 5b0c3e7a9d21
-Revises: 4646b0c392bb
+Revises: 5e8b0c4f2a61
 Create Date: 2026-12-05 04:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b0c3e7a9d21"
-down_revision: str | None = "4646b0c392bb"
+down_revision: str | None = "5e8b0c4f2a61"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,22 @@ if ("serviceWorker" in navigator) {
   });
 }
 
+// ---- urgent support and the questionnaires open with no signal: kept at sign-in (the first
+// page after it, or whenever the copy is missing, e.g. after signing out), then once per visit
+const PAGES_KEPT = "tend-help-kept";
+if ("caches" in window && navigator.onLine && document.getElementById("i18n")?.dataset.user) {
+  caches.open("tend-pages").then(async (cache) => {
+    if ((await cache.match("/help")) && sessionStorage.getItem(PAGES_KEPT)) return;
+    await cache.add("/help");
+    const listing = await fetch("/questionnaires", { credentials: "same-origin" });
+    if (!listing.ok || listing.redirected) return;
+    await cache.put("/questionnaires", listing.clone());
+    const links = [...(await listing.text()).matchAll(/href="(\/questionnaires\/[a-z0-9_]+\/[a-z0-9_]+)"/g)];
+    await Promise.allSettled(links.map(([, url]) => cache.add(url)));
+    sessionStorage.setItem(PAGES_KEPT, "1");
+  }).catch(() => {});
+}
+
 // ---- what is waiting to be sent
 function renderOutbox(entries, extra = {}) {
   const card = $("#outbox-card");

@@ -10,7 +10,10 @@ const SHELL = [
   "/static/js/local-time.js", "/manifest.webmanifest", "/static/icons/icon.svg",
   "/static/icons/icon-192.png", "/static/icons/icon-512.png",
 ];
+SHELL.push("/static/js/questionnaire.js");
 const PATIENT_PAGES = [/^\/today$/, /^\/practice\/\d+$/, /^\/progress$/, /^\/reflections$/, /^\/exercises\/\d+\/transcript$/];
+// Help and questionnaires open with no signal too (issue 14): urgent support is one tap away.
+PATIENT_PAGES.push(/^\/help$/, /^\/questionnaires$/, /^\/questionnaires\/[a-z0-9_]+\/[a-z0-9_]+$/);
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

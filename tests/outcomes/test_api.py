@@ -126,7 +126,12 @@ def test_answers_outside_the_options_are_refused(engine: Engine, client: TestCli
     assert response.json()["detail"][0]["loc"] == ["body", "answers", "q2"]
     response = client.put(PHQ9 + "/answers", json={"answers": {"q1": "often"}})
     assert response.status_code == 422
-    assert _administrations(engine) == []
+    assert response.json()["detail"][0]["loc"] == ["body", "answers", "q1"]
+    # Nothing is sent; the well-formed answers wait in the draft, the malformed ones do not.
+    [draft] = _administrations(engine)
+    assert draft.status == "draft" and draft.submitted_at is None
+    assert set(draft.answers) == {f"q{n}" for n in range(1, 10)} - {"q2"}
+    assert draft.answers["q1"] == _phq9()["q1"]
 
 
 def test_a_duplicate_submission_is_refused(engine: Engine, client: TestClient) -> None:
@@ -164,7 +169,8 @@ def test_phq9_item_9_shows_crisis_text_at_once_and_raises_a_flag(
     sent = client.post(PHQ9 + "/submit", json={"answers": _phq9(q9=2)})
     assert sent.status_code == 201
     assert sent.json()["safety_flag_raised"] is True
-    assert sent.json()["crisis_text"] == world.clinic.crisis_text
+    assert sent.json()["crisis_text"].startswith(world.clinic.crisis_text)
+    assert "will contact you within 1 working day" in sent.json()["crisis_text"]
     assert "116 123" in sent.json()["crisis_text"]
     with open_session(engine) as session:
         [flag] = session.exec(select(SafetyFlag)).all()

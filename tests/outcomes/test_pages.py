@@ -86,7 +86,7 @@ def test_patient_fills_in_a_questionnaire_part_way_then_sends_it(
     assert again.status_code == 409 and "already sent" in visible_text(again.text)
 
 
-def test_an_answer_outside_the_options_shows_an_error_and_stores_nothing(
+def test_an_answer_outside_the_options_shows_an_error_and_keeps_the_rest_as_a_draft(
     engine: Engine, client: TestClient
 ) -> None:
     build_world(engine, started_days_ago=-3)
@@ -95,7 +95,8 @@ def test_an_answer_outside_the_options_shows_an_error_and_stores_nothing(
     assert response.status_code == 422
     assert "5 is not one of the answers" in visible_text(response.text)
     with open_session(engine) as session:
-        assert session.exec(select(Administration)).all() == []
+        [draft] = session.exec(select(Administration)).all()
+        assert draft.submitted_at is None and "q3" not in draft.answers and len(draft.answers) == 8
 
 
 def test_item_9_shows_the_clinic_crisis_text_on_the_page(
@@ -127,13 +128,27 @@ def test_safety_flag_is_first_on_staff_pages_until_acknowledged(
     for url, first_content in pages.items():
         text = visible_text(client.get(url).text)
         assert text.index("Safety: please follow up") < text.index(first_content), url
-        assert "P-A1 (GRP-A): PHQ-9 question 9 answered 3" in text
+        assert "P-A1 (GRP-A): PHQ-9 question 9: Thoughts that you would be better off dead" in text
+        assert 'latest answer "Nearly every day"' in text
     with open_session(engine) as session:
         flag_id = session.exec(select(SafetyFlag)).one().id
+    flag_page = f"/outcomes/safety-flags/{flag_id}"
+    text = visible_text(client.get(flag_page).text)
+    assert "Latest answer: Nearly every day" in text and "Acknowledge: what was done?" in text
+    unsaid = submit(client, flag_page, flag_page + "/acknowledge", {"note": ""})
+    assert unsaid.status_code == 422 and "Choose what was done." in visible_text(unsaid.text)
+    other = submit(client, flag_page, flag_page + "/acknowledge", {"action": "other"})
+    assert other.status_code == 422 and "Say in a note what was done." in visible_text(other.text)
     done = submit(
-        client, "/groups", f"/outcomes/safety-flags/{flag_id}/acknowledge", {"next": "/groups"}
+        client,
+        flag_page,
+        flag_page + "/acknowledge",
+        {"action": "contacted_patient", "note": "Rang P-A1; safe, seeing GP Tuesday."},
     )
-    assert done.status_code == 303 and done.headers["location"] == "/groups"
+    assert done.status_code == 303 and done.headers["location"].startswith(flag_page)
+    text = visible_text(client.get(flag_page).text)
+    assert "By facilitator_a on" in text and "Contacted the patient" in text
+    assert "Rang P-A1; safe, seeing GP Tuesday." in text
     assert "Safety: please follow up" not in visible_text(client.get("/groups").text)
     with open_session(engine) as session:
         flag = session.exec(select(SafetyFlag)).one()

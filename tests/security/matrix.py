@@ -262,8 +262,9 @@ ROUTES = [
     route("POST", "/api/v1/reminders/pause", PATIENTS),
     route("POST", "/api/v1/reminders/resume", PATIENTS),
     route("GET", "/api/v1/reminders/vapid-public-key", SIGNED_IN),  # a public key, not a secret
-    route("POST", "/api/v1/reminders/subscriptions", PATIENTS, body="push_subscription"),
-    route("DELETE", "/api/v1/reminders/subscriptions", PATIENTS, body="push_unsubscribe"),
+    # Staff subscribe devices too, for safety alerts.
+    route("POST", "/api/v1/reminders/subscriptions", SIGNED_IN, body="push_subscription"),
+    route("DELETE", "/api/v1/reminders/subscriptions", SIGNED_IN, body="push_unsubscribe"),
     route("GET", "/reminders", PATIENTS),
     route("POST", "/reminders", PATIENTS, body="reminders_form"),
     route("POST", "/reminders/pause", PATIENTS, body="csrf_form"),
@@ -296,6 +297,7 @@ ROUTES = [
         ok={422},
         timepoint="timepoint",
     ),
+    route("GET", "/help", SIGNED_IN),  # the caller's own clinic's urgent-support text
     route(
         "GET",
         "/questionnaires/{instrument_id}/{timepoint}",
@@ -427,6 +429,7 @@ ROUTES = [
     route("GET", "/outcomes/patients/{code}", STAFF, code="participant"),
     route("GET", "/outcomes/patients/{code}/enter", STAFF, code="participant"),
     route("POST", "/outcomes/patients/{code}/enter", STAFF, body="paper_form", code="participant"),
+    route("GET", "/outcomes/safety-flags/{flag_id}", STAFF, flag_id="safety_flag"),
     route(
         "POST",
         "/outcomes/safety-flags/{flag_id}/acknowledge",

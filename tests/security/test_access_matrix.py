@@ -42,10 +42,10 @@ from .matrix import (
     AUDIENCE,
     CALLERS,
     PARENTS,
-    PATIENTS,
     ROUTE_TABLE,
     ROUTES,
     SECRETS,
+    SIGNED_IN,
     Route,
 )
 from .world import CONTACTS, MatrixWorld, build_matrix_world
@@ -279,7 +279,7 @@ def _subscribed(env: Env, caller: str) -> str:
     """A push endpoint of the caller's device, subscribed now if the caller is a patient (so
     forgetting it is real whichever order the calls run in)."""
     endpoint = f"https://fcm.googleapis.com/fcm/send/matrix-{caller}"
-    if caller in PATIENTS:
+    if caller in SIGNED_IN:
         user = env.mworld.world.users[env.mworld.user_keys[caller]]
         with open_session(env.app.state.engine, write=True) as session:
             reminders_service.subscribe(
@@ -461,7 +461,7 @@ BODIES.update(
             }
         },
         "acknowledge_form": lambda env, caller, client: _rearmed(
-            {"data": {"csrf_token": _csrf(client), "next": "/groups"}}, env
+            {"data": {"csrf_token": _csrf(client), "action": "contacted_patient"}}, env
         ),
         "adherence_form": lambda env, caller, client: {
             "data": {"csrf_token": _csrf(client), **_adherence_now(env)}
