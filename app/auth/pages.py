@@ -11,6 +11,7 @@ from app.auth import service as auth_service
 from app.auth.api import WRONG_CREDENTIALS
 from app.auth.cookies import clear_session_cookie, set_session_cookie
 from app.clinics.models import User
+from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput, TooManyRequests
 from app.security.dependencies import limit_invite, limit_sign_in
@@ -95,25 +96,50 @@ def logout_submit(request: Request, session: SessionDep) -> Response:
 
 @router.get("/join")
 def join_page(request: Request, code: str = "") -> Response:
-    return render(request, "auth/join.html", {"form": {"code": code}})
+    # The code first: what comes next (a clinic's information sheet) depends on whose it is.
+    return render(request, "auth/join.html", {"form": {"code": code}, "code_only": True})
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    # The consent step's tick boxes are named after the clinic's statements, not known here.
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
 @router.post("/join", dependencies=[CsrfChecked])
 def join_submit(
     request: Request,
     session: SessionDep,
+    fields: Annotated[dict[str, str], Depends(_form_fields)],
     code: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
 ) -> Response:
+    context: dict[str, object] = {"form": {"code": code}}
     try:
         limit_invite(request, code=code)
     except TooManyRequests as error:
-        return _refused(request, "auth/join.html", {"form": {"code": code}}, error, field="code")
+        return _refused(request, "auth/join.html", context, error, field="code")
     try:
         with session.begin_nested():
-            user = auth_service.redeem_invite(session, code=code, passphrase=password)
+            document = consent_service.document_for_invitee(
+                session, patient=auth_service.invitee(session, code=code)
+            )
+            context["consent"] = document
+            if "password" not in fields:  # the code step: the sheet and the passphrase next
+                return render(request, "auth/join.html", context)
+            context["form"] = {"code": code, **fields}
+            answers = consent_service.answers_from_form(document, fields) if document else {}
+            if document:  # the statements first: they come before the passphrase on the page
+                consent_service.check_required(document, answers)
+            user = auth_service.redeem_invite(
+                session, code=code, passphrase=fields.get("password", "")
+            )
+            if document:
+                consent_service.record_consent(
+                    session, patient=user, document=document, answers=answers
+                )
     except InvalidInput as error:
-        context = {"form": {"code": code}, "errors": {error.field or "code": error.message}}
+        context["errors"] = {error.field or "code": error.message}
+        context["code_only"] = "consent" not in context
         return render(request, "auth/join.html", context, status_code=422)
     audit.record(session, action="invite_redeemed", actor=user)
     return _signed_in(request, session, user, home_for(user))

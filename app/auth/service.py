@@ -194,8 +194,15 @@ def _normalise_invite_code(code: str) -> str:
     return cleaned.translate(str.maketrans("OIL", "011"))
 
 
-def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
-    """Use an invite code once to set the patient's passphrase; returns the patient."""
+def invitee(session: Session, *, code: str) -> User:
+    """Whose open invite this code is, without using it (the join page's first step)."""
+    patient = session.get(User, _open_invite(session, code=code).user_id)
+    assert patient is not None
+    return patient
+
+
+def _open_invite(session: Session, *, code: str) -> Invite:
+    """The unused, unexpired invite with this code, or InvalidInput naming the code field."""
     invite = session.exec(
         select(Invite)
         .where(Invite.code_hash == _sha256(_normalise_invite_code(code)))
@@ -214,6 +221,13 @@ def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
         raise InvalidInput(
             "That code has expired. Ask your facilitator for a new one.", field="code"
         )
+    return invite
+
+
+def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
+    """Use an invite code once to set the patient's passphrase; returns the patient."""
+    invite = _open_invite(session, code=code)
+    now = utcnow()
     patient = session.get(User, invite.user_id)
     assert patient is not None
     set_password(session, user=patient, password=passphrase)

@@ -16,6 +16,13 @@ class Role(StrEnum):
 
 
 STAFF_ROLES = frozenset({Role.admin, Role.facilitator, Role.clinician})
+# The NHS records management code's period for adult health records.
+DEFAULT_RETENTION_YEARS = 8
+
+
+class RetentionAction(StrEnum):
+    delete = "delete"  # the patient's account and everything recorded go
+    pseudonymise = "pseudonymise"  # identifiers go; pseudonymous rows stay for evaluation
 
 
 class Clinic(SQLModel, table=True):
@@ -31,6 +38,12 @@ class Clinic(SQLModel, table=True):
             "free on 116 123 at any time, or text SHOUT to 85258. In an emergency call 999 or "
             "go to A&E."
         )
+    )
+    # Years a patient's data is kept after their group ends (`tend retention`). New clinics
+    # start at the default; clinics from before the setting existed have none until they choose.
+    retention_years: int | None = DEFAULT_RETENTION_YEARS
+    retention_action: RetentionAction = Field(
+        default=RetentionAction.delete, sa_type=enum_type(RetentionAction)
     )
     demo_seed: int | None = None
     demo_seeded_on: str | None = Field(default=None, max_length=10)
