@@ -287,6 +287,8 @@ def outcomes_summary(
     wide = Console(width=max(console.width, 180))  # the table has eleven columns
     wide.print(table)
     wide.print(summary.limits)
+    if summary.erased_participants:
+        wide.print(f"Erased at the patient's request (in no figure): {summary.erased_participants}.")
 
 
 @cli.command("backup")

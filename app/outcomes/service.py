@@ -897,6 +897,8 @@ class OutcomeSummary:
     adherence_rule: str
     limits: str = LIMITS
     extra: dict[str, Any] = field(default_factory=dict)
+    # Patients who withdrew and had what they recorded erased: absent from every figure.
+    erased_participants: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """``{"measures": [...]}`` per CONTRACT, with the groups, limits and adherence beside."""
@@ -907,6 +909,7 @@ class OutcomeSummary:
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "limits": self.limits,
             "adherence_rule": self.adherence_rule,
+            "erased_participants": self.erased_participants,
             "adherence": [
                 {
                     "participant_code": row.participant_code,
@@ -1221,6 +1224,7 @@ def summarise_outcomes(
         adherence=_adherence_rows(groups, participants, practice),
         # The page states one rule: that of the last group's programme.
         adherence_rule=rules[groups[-1].programme_id].describe() if groups else "",
+        erased_participants=groups_service.erased_count(session, group_ids=group_ids),
     )
 
 
