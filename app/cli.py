@@ -288,7 +288,9 @@ def outcomes_summary(
     wide.print(table)
     wide.print(summary.limits)
     if summary.erased_participants:
-        wide.print(f"Erased at the patient's request (in no figure): {summary.erased_participants}.")
+        wide.print(
+            f"Erased at the patient's request (in no figure): {summary.erased_participants}."
+        )
 
 
 @cli.command("backup")

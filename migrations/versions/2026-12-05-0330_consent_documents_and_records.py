@@ -56,7 +56,11 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=False),
         sa.Column("answers", sa.JSON(), nullable=False),
-        sa.Column("method", sa.Enum("app", "paper", name="consentmethod", native_enum=False, length=32), nullable=False),
+        sa.Column(
+            "method",
+            sa.Enum("app", "paper", name="consentmethod", native_enum=False, length=32),
+            nullable=False,
+        ),
         sa.Column("given_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -72,7 +76,10 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_consent_record_user_id_user"), ondelete="CASCADE"
+            ["user_id"],
+            ["user.id"],
+            name=op.f("fk_consent_record_user_id_user"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_record")),
     )
