@@ -22,6 +22,7 @@ from app.exports import service as exports_service
 from app.outcomes import service as outcomes_service
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
+from app.retention import service as retention_service
 
 cli = typer.Typer(
     help="Tend: compassion-focused practice for persistent pain.",
@@ -331,6 +332,47 @@ def _print_report(report: "backup.Report", *, verb: str) -> None:
     console.print(f"{verb} {report.path}: schema {report.revision}, {total} rows.")
     for table, rows in report.rows.items():
         console.print(f"  {table}: {rows}")
+
+
+@cli.command("retention")
+def retention_command(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Delete it (audited)")] = False,
+) -> None:
+    """What each clinic's retention setting would delete, or delete it (audited)."""
+    if dry_run == apply:
+        console.print("Say --dry-run to see what would be deleted, or --apply to delete it.")
+        raise typer.Exit(2)
+    engine = _engine()
+    if dry_run:
+        with open_session(engine) as session:
+            plans = retention_service.plan(session)
+            cleaned = retention_service.count_housekeeping(session)
+    else:
+        try:
+            plans, cleaned = retention_service.apply(engine)
+        except AppError as error:
+            console.print(error.message, soft_wrap=True)
+            raise typer.Exit(1) from error
+    verb = "would go" if dry_run else "removed"
+    for plan in plans:
+        if not plan.has_setting:
+            console.print(
+                f"{plan.slug}: no {retention_service.SETTING} set; nothing {verb}.", soft_wrap=True
+            )
+            continue
+        counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in plan.counts.items())
+        how = "pseudonymised" if plan.action == "pseudonymise" else "deleted"
+        console.print(
+            f"{plan.slug}: keeps {plan.years} years after a group ends; groups that ended "
+            f"before {plan.kept_from}: {counts} ({how}).",
+            soft_wrap=True,
+        )
+    console.print(
+        f"Short-lived rows {verb}: {cleaned.expired_invites} expired invites, "
+        f"{cleaned.ended_sessions} ended sessions, {cleaned.rate_limit_rows} rate-limit rows.",
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

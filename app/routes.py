@@ -24,6 +24,7 @@ from app.programme import api as programme_api
 from app.programme import pages as programme_pages
 from app.reminders import api as reminders_api
 from app.reminders import pages as reminders_pages
+from app.retention import pages as retention_pages
 from app.rights import api as rights_api
 from app.rights import pages as rights_pages
 from app.web import pages as web_pages
@@ -57,6 +58,7 @@ PROTECTED_PAGES = (
     comments_pages.router,
     consent_pages.router,
     rights_pages.router,
+    retention_pages.router,
 )
 
 

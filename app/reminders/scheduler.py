@@ -20,6 +20,7 @@ from app.config import Settings
 from app.db import open_session, utcnow
 from app.reminders import push
 from app.reminders import service as reminders_service
+from app.retention import service as retention_service
 
 log = logging.getLogger("tend.reminders")
 
@@ -77,7 +78,24 @@ def run_pass(
     finally:
         if own_http:
             http.close()
+    _retention_once_a_day(engine)
     return summary
+
+
+def _retention_once_a_day(engine: Engine) -> None:
+    # Under the reminders lease, so one worker of many runs it; its own lease makes it daily.
+    if not retention_service.claim_daily_pass(engine):
+        return
+    plans, cleaned = retention_service.apply(engine, skip_unset=True)
+    log.info(
+        "retention: %d patients past their clinic's period, %d clinics without a setting; "
+        "removed %d expired invites, %d ended sessions, %d rate-limit rows",
+        sum(len(p.enrolment_ids) for p in plans if p.has_setting),
+        sum(not p.has_setting for p in plans),
+        cleaned.expired_invites,
+        cleaned.ended_sessions,
+        cleaned.rate_limit_rows,
+    )
 
 
 def _send_claimed(
