@@ -42,9 +42,12 @@ def retention_submit(
     try:
         if not retention_years.strip().isdigit():
             raise InvalidInput("Give a whole number of years.", field="retention_years")
-        action = RetentionAction(retention_action) if retention_action in RetentionAction else None
-        if action is None:
-            raise InvalidInput("Choose delete or pseudonymise.", field="retention_action")
+        try:
+            action = RetentionAction(retention_action)
+        except ValueError as error:
+            raise InvalidInput(
+                "Choose delete or pseudonymise.", field="retention_action"
+            ) from error
         with session.begin_nested():
             retention_service.set_retention(
                 session, actor=user, years=int(retention_years), action=action
