@@ -176,6 +176,10 @@ def export_command(
     free_text: Annotated[
         bool, typer.Option("--free-text", help="Include reflections (free text)")
     ] = False,
+    consented_only: Annotated[
+        bool,
+        typer.Option("--consented-only", help="Only people who agreed to evaluation use"),
+    ] = False,
     as_user: Annotated[
         str, typer.Option("--as", help="Login of the clinician exporting")
     ] = "clinician@demo.example",
@@ -195,6 +199,7 @@ def export_command(
         study_key=study_key,
         date_shift=date_shift,
         free_text=free_text,
+        consented_only=consented_only,
     )
     with open_session(_engine(), write=True) as session:
         actor = session.exec(select(User).where(User.login == as_user)).first()
