@@ -227,3 +227,12 @@ def history(session: Session, *, patient: User) -> list[tuple[ConsentRecord, Con
         .order_by(col(ConsentRecord.given_at), col(ConsentRecord.id))
     ).all()
     return [(record, document) for record, document in rows]
+
+
+def states_by_enrolment(
+    session: Session, *, clinic_id: int, enrolments: Sequence[tuple[int, int]]
+) -> dict[int, str]:
+    """Consent state (given, outdated, missing, not_asked) by enrolment id, from
+    (enrolment id, user id) pairs: what the engagement board shows."""
+    by_user = statuses(session, clinic_id=clinic_id, user_ids=[u for _, u in enrolments])
+    return {enrolment_id: by_user[user_id].state for enrolment_id, user_id in enrolments}

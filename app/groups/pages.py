@@ -179,6 +179,7 @@ def group_page(
         "board": board,
         "codes": codes,
         "reminders": _reminders_on(session, group),
+        "consent": engagement.consent_states(session, group=group, board=board),
         "safety_flags": outcomes_service.open_safety_flags_in(session, group_ids=[group.id or 0]),
         "next_session": groups_service.next_session(session, group=group),
         "programme_key": programme_service.get_programme(session, group.programme_id).key,

@@ -178,6 +178,12 @@ def test_staff_record_paper_consent_marked_as_such(
     assert record.recorded_by_id == world.users["facilitator_a"].id
     text = visible_text(client.get(url).text)
     assert "agreed" in text and "on paper" in text and "evaluation use: no" in text
+    board = client.get("/api/v1/groups/GRP-A/board").json()
+    assert {r["participant_code"]: r["consent"] for r in board["rows"]} == {
+        "P-A1": "given",
+        "P-A2": "missing",
+    }
+    assert "not recorded" in visible_text(client.get("/groups/GRP-A").text)
     # The patient is not asked again in the app for the version they signed.
     client.cookies.clear()
     login(client, "P-A1")
