@@ -21,6 +21,7 @@ from app.groups.models import Enrolment
 from app.outcomes.models import Administration, AdministrationStatus
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.reminders.models import PushSubscription
+from app.rights import service as rights_service
 from tests.factories import PASSWORD, World, build_world, login
 from tests.pages import submit, visible_text
 
@@ -295,3 +296,26 @@ def test_staff_withdrawal_offers_the_same_choice(
     assert rows(engine, PracticeLog, world.enrolments["A1"]) == 0
     with open_session(engine) as session:
         assert session.get(Enrolment, world.enrolments["A1"].id).erased_at is not None  # type: ignore[union-attr]
+
+
+def test_an_erasure_that_fails_part_way_leaves_nothing_half_deleted(
+    client: TestClient, world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login(client, "P-A1")
+    record_practice(client, "Words")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    # Logs, ratings and words are deleted first; stopping reminders (next) fails.
+    monkeypatch.setattr(rights_service, "stop_reminders", fail)
+    with pytest.raises(RuntimeError):
+        client.post("/api/v1/me/withdraw", json={"erase": True, "password": PASSWORD})
+
+    enrolment = world.enrolments["A1"]
+    assert rows(engine, PracticeLog, enrolment) == 1
+    assert rows(engine, CheckIn, enrolment) == 1
+    assert rows(engine, Reflection, enrolment) == 1
+    with open_session(engine) as session:
+        stored = session.get(Enrolment, enrolment.id)
+        assert stored is not None and stored.erased_at is None and stored.status == "active"
