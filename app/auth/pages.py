@@ -1,5 +1,7 @@
 """Sign-in, sign-out and invite pages for people."""
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Annotated
 
@@ -100,6 +102,14 @@ def join_page(request: Request, code: str = "") -> Response:
     return render(request, "auth/join.html", {"form": {"code": code}, "code_only": True})
 
 
+def _checked_code_proof(request: Request, code: str) -> str:
+    """What the second step carries to show the first found this code valid (unforgeable
+    without the server's key, so it cannot skip the limits for a guessed code)."""
+    cleaned = code.upper().replace("-", "").replace(" ", "")
+    key = request.app.state.settings.secret_key.encode()
+    return hmac.new(key, b"join-code-checked:" + cleaned.encode(), hashlib.sha256).hexdigest()
+
+
 async def _form_fields(request: Request) -> dict[str, str]:
     # The consent step's tick boxes are named after the clinic's statements, not known here.
     form = await request.form()
@@ -114,8 +124,12 @@ def join_submit(
     code: Annotated[str, Form()] = "",
 ) -> Response:
     context: dict[str, object] = {"form": {"code": code}}
+    proof = _checked_code_proof(request, code)
     try:
-        limit_invite(request, code=code)
+        # A code the first step found valid counts once against the limits, not twice: a
+        # whole group joining on the clinic's Wi-Fi shares one address.
+        if not hmac.compare_digest(fields.get("code_checked", "").encode(), proof.encode()):
+            limit_invite(request, code=code)
     except TooManyRequests as error:
         return _refused(request, "auth/join.html", context, error, field="code")
     try:
@@ -124,6 +138,7 @@ def join_submit(
                 session, patient=auth_service.invitee(session, code=code)
             )
             context["consent"] = document
+            context["code_checked"] = proof
             if "password" not in fields:  # the code step: the sheet and the passphrase next
                 return render(request, "auth/join.html", context)
             context["form"] = {"code": code, **fields}

@@ -3,12 +3,14 @@
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.auth import service as auth_service
+from app.clinics.models import User
 from app.config import Settings
 from app.consent.models import ConsentMethod, ConsentRecord
 from app.db import open_session
+from app.groups import service as groups_service
 from tests.factories import World, build_world, login
 from tests.pages import hidden_fields, submit, visible_text
 
@@ -206,3 +208,56 @@ def test_an_empty_sheet_is_refused_next_to_its_field(client: TestClient, world: 
     assert response.status_code == 422
     assert 'id="information_sheet-error"' in response.text
     assert "None yet" in visible_text(client.get("/admin/consent").text)
+
+
+def test_a_whole_group_joins_through_the_two_steps_on_one_address(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    """Twelve patients on the clinic's Wi-Fi: each join counts once against the per-address
+    limit (20 in 15 minutes), not once per step."""
+    publish(client)
+    with open_session(engine, write=True) as session:
+        for n in range(3, 11):
+            groups_service.enrol_patient(
+                session, group=world.group_a, participant_code=f"P-A{n}", password_hash=None
+            )
+        session.commit()
+        patients = session.exec(select(User).where(col(User.login).startswith("P-"))).all()
+        codes = [
+            auth_service.issue_invite(
+                session, patient=p, issued_by=world.users["facilitator_a"], settings=settings
+            )
+            for p in patients
+        ]
+        session.commit()
+    assert len(codes) == 12
+    for code in codes:
+        client.cookies.clear()
+        step = submit(client, "/join", "/join", {"code": code})
+        assert step.status_code == 200, step.text
+        joined = client.post(
+            "/join",
+            data={**hidden_fields(step.text), "code": code, "password": PASSPHRASE, USE: "yes"},
+            follow_redirects=False,
+        )
+        assert joined.status_code == 303, joined.text
+    assert len(records(engine)) == 12
+
+
+def test_a_forged_proof_of_a_checked_code_still_counts_against_the_limit(
+    client: TestClient, world: World
+) -> None:
+    page = client.get("/join")
+    statuses = [
+        client.post(
+            "/join",
+            data={
+                **hidden_fields(page.text),
+                "code": "ZZZZ-ZZZZ-ZZZZ",
+                "code_checked": "0" * 64,
+                "password": PASSPHRASE,
+            },
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [422] * 5 + [429]
