@@ -527,8 +527,9 @@ def withdraw_submit(
         groups_service.withdraw(
             session, actor=user, group=group, enrolment=enrolment, reason=reason
         )
-        if data_choice == "erase":  # the patient asked for what they recorded to be erased
-            rights_service.erase_on_behalf(session, actor=user, enrolment=enrolment)
+        rights_service.withdraw_on_behalf(
+            session, actor=user, enrolment=enrolment, erase=data_choice == "erase"
+        )
 
     _, errors = _attempt(session, withdraw)
     if errors:

@@ -331,13 +331,17 @@ def withdraw(
     return erased
 
 
-def erase_on_behalf(session: Session, *, actor: User, enrolment: Enrolment) -> Erased:
-    """Staff withdrawing a patient who asked for erasure: what they recorded is deleted and
-    reminders stop (the withdrawal itself is ``groups.service.withdraw``). Audited."""
+def withdraw_on_behalf(
+    session: Session, *, actor: User, enrolment: Enrolment, erase: bool
+) -> Erased | None:
+    """Staff withdrawing a patient (the withdrawal itself is ``groups.service.withdraw``):
+    reminders stop and, if the patient asked, what they recorded is erased (audited)."""
     patient = session.get(User, enrolment.user_id)
     assert patient is not None and enrolment.id is not None
-    erased = erase_recordings(session, patient=patient, enrolment_ids=[enrolment.id])
     stop_reminders(session, patient=patient)
+    if not erase:
+        return None
+    erased = erase_recordings(session, patient=patient, enrolment_ids=[enrolment.id])
     audit.record(
         session,
         action="withdrawal_erased",

@@ -20,7 +20,7 @@ from app.exports import service as exports_service
 from app.groups.models import Enrolment
 from app.outcomes.models import Administration, AdministrationStatus
 from app.practice.models import CheckIn, PracticeLog, Reflection
-from app.reminders.models import PushSubscription
+from app.reminders.models import PushSubscription, ReminderPreference
 from app.rights import service as rights_service
 from tests.factories import PASSWORD, World, build_world, login
 from tests.pages import submit, visible_text
@@ -281,9 +281,22 @@ def test_staff_withdrawal_offers_the_same_choice(
     login(client, "P-A1")
     record_practice(client, "Words")
     client.cookies.clear()
+    login(client, "P-A2")
+    record_practice(client, "Words kept")
+    choice = {"practice": True, "time_of_day": "08:00", "days": [0], "timezone": "Europe/London"}
+    assert client.put("/api/v1/reminders/preferences", json=choice).status_code == 200
+    client.cookies.clear()
     login(client, "fa@one.example")
     url = "/groups/GRP-A/patients/P-A1"
     assert "Erase what was recorded." in visible_text(client.get(url).text)
+
+    kept_url = "/groups/GRP-A/patients/P-A2"
+    kept = submit(client, kept_url, f"{kept_url}/withdraw", {"reason": "Moved away"})
+    assert kept.status_code == 303
+    assert rows(engine, PracticeLog, world.enrolments["A2"]) == 1
+    with open_session(engine) as session:
+        left = session.exec(select(func.count()).select_from(ReminderPreference)).one()
+    assert left == 0  # reminders stop either way
 
     response = submit(
         client,
