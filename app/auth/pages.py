@@ -18,6 +18,7 @@ from app.db import SessionDep
 from app.errors import InvalidInput, TooManyRequests
 from app.security.dependencies import limit_invite, limit_sign_in
 from app.web.csrf import SESSION_COOKIE, verify_csrf_form
+from app.web.forms import FormFields
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"])
@@ -110,17 +111,11 @@ def _checked_code_proof(request: Request, code: str) -> str:
     return hmac.new(key, b"join-code-checked:" + cleaned.encode(), hashlib.sha256).hexdigest()
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    # The consent step's tick boxes are named after the clinic's statements, not known here.
-    form = await request.form()
-    return {name: value for name, value in form.items() if isinstance(value, str)}
-
-
 @router.post("/join", dependencies=[CsrfChecked])
 def join_submit(
     request: Request,
     session: SessionDep,
-    fields: Annotated[dict[str, str], Depends(_form_fields)],
+    fields: FormFields,
     code: Annotated[str, Form()] = "",
 ) -> Response:
     context: dict[str, object] = {"form": {"code": code}}

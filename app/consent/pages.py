@@ -15,19 +15,11 @@ from app.errors import InvalidInput
 from app.groups import service as groups_service
 from app.groups.dependencies import Patient, VisibleGroup
 from app.web.csrf import verify_csrf_form
+from app.web.forms import FormFields
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"])
 CsrfChecked = [Depends(verify_csrf_form)]
-
-
-async def _form_fields(request: Request) -> dict[str, str]:
-    # Tick boxes are named after the clinic's statements, so the form is read whole.
-    form = await request.form()
-    return {name: value for name, value in form.items() if isinstance(value, str)}
-
-
-FormFields = Annotated[dict[str, str], Depends(_form_fields)]
 
 
 def _editor_form(document: ConsentDocument | None) -> dict[str, str]:
