@@ -64,6 +64,7 @@ def my_data_withdraw(
             )
     except InvalidInput as error:
         return _my_data(request, session, user, form, {error.field or "": error.message}, 422)
+    request.state.user = None  # signed out now: the page offers no app navigation
     response = render(request, "rights/withdrawn.html", {"erased": choice == "erase"})
     clear_session_cookie(response)
     return response

@@ -62,7 +62,7 @@ def _views(session: Session, patient: User, enrolment_ids: list[int]) -> list[di
     """Who at the clinic looked at the patient's record, from the audit trail."""
     targets = [str(i) for i in enrolment_ids]
     events = session.exec(
-        select(AuditEvent, User.display_name, User.login)
+        select(AuditEvent, User.display_name)
         .outerjoin(User, col(User.id) == AuditEvent.actor_user_id)
         .where(
             col(AuditEvent.object_type).in_(("enrolment", "user")),
@@ -75,10 +75,11 @@ def _views(session: Session, patient: User, enrolment_ids: list[int]) -> list[di
         {
             "at": _iso(event.at),
             "what": event.action,
-            "by": display_name or login or "a member of staff",
+            # Their name as the clinic set it, never their email address.
+            "by": display_name or "a member of staff",
             "role": event.actor_role,
         }
-        for event, display_name, login in events
+        for event, display_name in events
         # Enrolment ids and user ids share the object_id column: match each to its own type.
         if (event.object_type == "enrolment" and event.object_id in targets)
         or (event.object_type == "user" and event.object_id == str(patient.id))

@@ -307,6 +307,7 @@ def test_staff_withdrawal_offers_the_same_choice(
 
     assert response.status_code == 303
     assert rows(engine, PracticeLog, world.enrolments["A1"]) == 0
+    assert "was erased at their request" in visible_text(client.get(url).text)
     with open_session(engine) as session:
         assert session.get(Enrolment, world.enrolments["A1"].id).erased_at is not None  # type: ignore[union-attr]
 
