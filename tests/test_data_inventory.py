@@ -67,3 +67,19 @@ def test_every_entry_has_a_known_category_and_every_table_its_facts() -> None:
         if fact not in facts[table]
     )
     assert not lacking, f"tables without these facts: {', '.join(lacking)}"
+
+
+def test_the_dpia_names_only_tests_that_exist() -> None:
+    """Each control in docs/dpia.md points at a test; a renamed or removed one fails here."""
+    dpia = (PROJECT_ROOT / "docs" / "dpia.md").read_text(encoding="utf-8")
+    named = []
+    for cell in re.finditer(r"`(tests/[\w/]+\.py)::(\w+)`((?:, `::\w+`)*)", dpia):
+        path = cell.group(1)
+        named += [(path, name) for name in [cell.group(2), *re.findall(r"::(\w+)", cell.group(3))]]
+    assert len(named) > 20
+    missing = [
+        f"{path}::{name}"
+        for path, name in named
+        if f"def {name}(" not in (PROJECT_ROOT / path).read_text(encoding="utf-8")
+    ]
+    assert not missing, f"docs/dpia.md names tests that do not exist: {', '.join(missing)}"
