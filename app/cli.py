@@ -24,6 +24,7 @@ from app.exports import service as exports_service
 from app.outcomes import summary as cohort_summary
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
+from app.retention import service as retention_service
 
 cli = typer.Typer(
     help="Tend: compassion-focused practice for persistent pain.",
@@ -194,6 +195,10 @@ def export_command(
     free_text: Annotated[
         bool, typer.Option("--free-text", help="Include reflections (free text)")
     ] = False,
+    consented_only: Annotated[
+        bool,
+        typer.Option("--consented-only", help="Only people who agreed to evaluation use"),
+    ] = False,
     as_user: Annotated[
         str | None,
         typer.Option("--as", help="Login of the clinician exporting (asked for in production)"),
@@ -214,6 +219,7 @@ def export_command(
         study_key=study_key,
         date_shift=date_shift,
         free_text=free_text,
+        consented_only=consented_only,
     )
     as_user = _acting_login(as_user)
     with open_session(_engine(), write=True) as session:
@@ -327,6 +333,10 @@ def outcomes_summary(
     _print_talking_therapies(wide, summary.as_json()["talking_therapies"])
     wide.print(summary.multiple_testing)
     wide.print(summary.limits)
+    if summary.erased_participants:
+        wide.print(
+            f"Erased at the patient's request (in no figure): {summary.erased_participants}."
+        )
 
 
 def _print_talking_therapies(wide: Console, joint: list[dict[str, Any]]) -> None:
@@ -391,6 +401,47 @@ def _print_report(report: "backup.Report", *, verb: str) -> None:
     console.print(f"Checked: {report.checked_by}.", soft_wrap=True)
     for table, rows in report.rows.items():
         console.print(f"  {table}: {rows}")
+
+
+@cli.command("retention")
+def retention_command(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Delete it (audited)")] = False,
+) -> None:
+    """What each clinic's retention setting would delete, or delete it (audited)."""
+    if dry_run == apply:
+        console.print("Say --dry-run to see what would be deleted, or --apply to delete it.")
+        raise typer.Exit(2)
+    engine = _engine()
+    if dry_run:
+        with open_session(engine) as session:
+            plans = retention_service.plan(session)
+            cleaned = retention_service.count_housekeeping(session)
+    else:
+        try:
+            plans, cleaned = retention_service.apply(engine)
+        except AppError as error:
+            console.print(error.message, soft_wrap=True)
+            raise typer.Exit(1) from error
+    verb = "would go" if dry_run else "removed"
+    for plan in plans:
+        if not plan.has_setting:
+            console.print(
+                f"{plan.slug}: no {retention_service.SETTING} set; nothing {verb}.", soft_wrap=True
+            )
+            continue
+        counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in plan.counts.items())
+        how = "pseudonymised" if plan.action == "pseudonymise" else "deleted"
+        console.print(
+            f"{plan.slug}: keeps {plan.years} years after a group ends; groups that ended "
+            f"before {plan.kept_from}: {counts} ({how}).",
+            soft_wrap=True,
+        )
+    console.print(
+        f"Short-lived rows {verb}: {cleaned.expired_invites} expired invites, "
+        f"{cleaned.ended_sessions} ended sessions, {cleaned.rate_limit_rows} rate-limit rows.",
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

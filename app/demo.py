@@ -8,7 +8,7 @@ import random
 import statistics
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from sqlmodel import Session, col, delete
 from app.auth.passwords import hash_password
 from app.clinics import service as clinics_service
 from app.clinics.models import Clinic, Role, User
+from app.consent import service as consent_service
+from app.consent.models import ConsentMethod
 from app.groups import service as groups_service
 from app.groups.models import Attendance, AttendanceStatus, Enrolment, Group, GroupSession
 from app.outcomes import instruments as instrument_registry
@@ -175,7 +177,64 @@ def seed_demo(
         session, seed=seed, cohort=cohort, today=today, staff=staff["clinician@demo.example"]
     )
     _seed_groups_extras(session, random.Random(seed + 1), staff)
+    _seed_consent(session, random.Random(seed + 2), staff["admin@demo.example"], cohort)
     return DemoSummary(clinic, created=True, practice_logs=logs, check_ins=check_ins)
+
+
+DEMO_INFORMATION_SHEET = """\
+## What Tend is
+
+Tend carries your pain group's practices home: this week's recordings, a place to say how
+each practice went, and the questionnaires the service uses to see whether the group helps.
+
+## What is recorded
+
+- when you practise, for how long, and your 0-10 ratings of pain, distress and mood;
+- what you write in reflections (private unless you choose to share them with the group);
+- your questionnaire answers and scores.
+
+## Who sees it
+
+Your group's facilitators and the service's clinicians. Anyone who looks at your record is
+recorded, and you can see who on your **My data** page. Reports for the service use a code,
+never your name.
+
+## How long it is kept, and stopping
+
+The service keeps your data for 8 years after your group ends, as NHS records rules ask.
+You can stop at any time from **My data**: keep what you recorded for the service's records,
+or erase it. Your care does not change either way.
+"""
+
+
+def _seed_consent(
+    session: Session,
+    rng: random.Random,
+    admin: User,
+    cohort: list[tuple[Group, Enrolment, Persona]],
+) -> None:
+    """The demo clinic's information sheet; every demo patient agreed to it when they joined
+    (a few said no to evaluation use, one signed on paper)."""
+    document = consent_service.publish(
+        session,
+        actor=admin,
+        information_sheet=DEMO_INFORMATION_SHEET,
+        required_statements="I agree to use Tend as part of the group.",
+        evaluation_statement="My answers may be used, without my name, to evaluate the service.",
+    )
+    for number, (group, enrolment, _persona) in enumerate(cohort):
+        patient = session.get(User, enrolment.user_id)
+        assert patient is not None
+        paper = number == 0
+        record = consent_service.record_consent(
+            session,
+            patient=patient,
+            document=document,
+            answers={"required_1": True, "evaluation": rng.random() > 0.15},
+            method=ConsentMethod.paper if paper else ConsentMethod.app,
+            recorded_by=admin if paper else None,
+        )
+        record.given_at = datetime.combine(group.start_date, time(10, 0), tzinfo=UTC)
 
 
 def _exercises_by_week(

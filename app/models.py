@@ -7,6 +7,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, Invite
 from app.clinics.models import Clinic, User
 from app.comments.models import ReflectionTheme, Theme
+from app.consent.models import ConsentDocument, ConsentRecord
 from app.groups.models import (
     Attendance,
     Enrolment,
@@ -39,6 +40,8 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "CheckIn",
+    "ConsentDocument",
+    "ConsentRecord",
     "Clinic",
     "Enrolment",
     "Exercise",

@@ -13,6 +13,7 @@ from app.auth import pages as auth_pages
 from app.auth.dependencies import get_current_user
 from app.clinics import pages as clinics_pages
 from app.comments import pages as comments_pages
+from app.consent import pages as consent_pages
 from app.exports import pages as exports_pages
 from app.groups import api as groups_api
 from app.groups import pages as groups_pages
@@ -24,6 +25,9 @@ from app.programme import api as programme_api
 from app.programme import pages as programme_pages
 from app.reminders import api as reminders_api
 from app.reminders import pages as reminders_pages
+from app.retention import pages as retention_pages
+from app.rights import api as rights_api
+from app.rights import pages as rights_pages
 from app.web import pages as web_pages
 
 SIGNED_IN = [Depends(get_current_user)]
@@ -42,6 +46,7 @@ PROTECTED_API = (
     reminders_api.router,
     outcomes_api.router,
     groups_api.router,
+    rights_api.router,
 )
 PROTECTED_PAGES = (
     audio_pages.router,
@@ -54,6 +59,9 @@ PROTECTED_PAGES = (
     outcomes_pages.router,
     comments_pages.router,
     clinics_pages.router,
+    consent_pages.router,
+    rights_pages.router,
+    retention_pages.router,
 )
 
 

@@ -9,6 +9,7 @@ from app.auth.cookies import clear_session_cookie, set_session_cookie
 from app.auth.dependencies import CurrentUser
 from app.auth.schemas import LoginRequest, Me, RedeemInviteRequest, SignedIn
 from app.clinics.models import User
+from app.consent import service as consent_service
 from app.db import SessionDep
 from app.security.dependencies import limit_invite, limit_sign_in
 from app.web.csrf import SESSION_COOKIE, csrf_token_for
@@ -54,7 +55,16 @@ def login(body: LoginRequest, request: Request, session: SessionDep) -> Response
 def redeem_invite(body: RedeemInviteRequest, request: Request, session: SessionDep) -> Response:
     """Use an invite code to set a passphrase, and sign in."""
     limit_invite(request, code=body.code)
+    document = consent_service.document_for_invitee(
+        session, patient=auth_service.invitee(session, code=body.code)
+    )
+    if document:  # refused before anything is stored when a required statement is missing
+        consent_service.check_required(document, body.consents)
     user = auth_service.redeem_invite(session, code=body.code, passphrase=body.password)
+    if document:
+        consent_service.record_consent(
+            session, patient=user, document=document, answers=body.consents
+        )
     token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
     audit.record(session, action="invite_redeemed", actor=user)
     return _signed_in(request, user, token)

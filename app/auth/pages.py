@@ -1,5 +1,7 @@
 """Sign-in, sign-out and invite pages for people."""
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Annotated
 
@@ -11,10 +13,12 @@ from app.auth import service as auth_service
 from app.auth.api import WRONG_CREDENTIALS
 from app.auth.cookies import clear_session_cookie, set_session_cookie
 from app.clinics.models import User
+from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput, TooManyRequests
 from app.security.dependencies import limit_invite, limit_sign_in
 from app.web.csrf import SESSION_COOKIE, verify_csrf_form
+from app.web.forms import FormFields
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"])
@@ -95,25 +99,57 @@ def logout_submit(request: Request, session: SessionDep) -> Response:
 
 @router.get("/join")
 def join_page(request: Request, code: str = "") -> Response:
-    return render(request, "auth/join.html", {"form": {"code": code}})
+    # The code first: what comes next (a clinic's information sheet) depends on whose it is.
+    return render(request, "auth/join.html", {"form": {"code": code}, "code_only": True})
+
+
+def _checked_code_proof(request: Request, code: str) -> str:
+    """What the second step carries to show the first found this code valid (unforgeable
+    without the server's key, so it cannot skip the limits for a guessed code)."""
+    cleaned = code.upper().replace("-", "").replace(" ", "")
+    key = request.app.state.settings.secret_key.encode()
+    return hmac.new(key, b"join-code-checked:" + cleaned.encode(), hashlib.sha256).hexdigest()
 
 
 @router.post("/join", dependencies=[CsrfChecked])
 def join_submit(
     request: Request,
     session: SessionDep,
+    fields: FormFields,
     code: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
 ) -> Response:
+    context: dict[str, object] = {"form": {"code": code}}
+    proof = _checked_code_proof(request, code)
     try:
-        limit_invite(request, code=code)
+        # A code the first step found valid counts once against the limits, not twice: a
+        # whole group joining on the clinic's Wi-Fi shares one address.
+        if not hmac.compare_digest(fields.get("code_checked", "").encode(), proof.encode()):
+            limit_invite(request, code=code)
     except TooManyRequests as error:
-        return _refused(request, "auth/join.html", {"form": {"code": code}}, error, field="code")
+        return _refused(request, "auth/join.html", context, error, field="code")
     try:
         with session.begin_nested():
-            user = auth_service.redeem_invite(session, code=code, passphrase=password)
+            document = consent_service.document_for_invitee(
+                session, patient=auth_service.invitee(session, code=code)
+            )
+            context["consent"] = document
+            context["code_checked"] = proof
+            if "password" not in fields:  # the code step: the sheet and the passphrase next
+                return render(request, "auth/join.html", context)
+            context["form"] = {"code": code, **fields}
+            answers = consent_service.answers_from_form(document, fields) if document else {}
+            if document:  # the statements first: they come before the passphrase on the page
+                consent_service.check_required(document, answers)
+            user = auth_service.redeem_invite(
+                session, code=code, passphrase=fields.get("password", "")
+            )
+            if document:
+                consent_service.record_consent(
+                    session, patient=user, document=document, answers=answers
+                )
     except InvalidInput as error:
-        context = {"form": {"code": code}, "errors": {error.field or "code": error.message}}
+        context["errors"] = {error.field or "code": error.message}
+        context["code_only"] = "consent" not in context
         return render(request, "auth/join.html", context, status_code=422)
     audit.record(session, action="invite_redeemed", actor=user)
     return _signed_in(request, session, user, home_for(user))

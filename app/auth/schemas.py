@@ -11,6 +11,8 @@ class LoginRequest(BaseModel):
 class RedeemInviteRequest(BaseModel):
     code: str = Field(min_length=4, max_length=40)
     password: str = Field(max_length=1024)
+    # The clinic's consent statements answered, by key (see its information sheet).
+    consents: dict[str, bool] = Field(default_factory=dict, max_length=50)
 
 
 class Me(BaseModel):

@@ -204,8 +204,15 @@ def _normalise_invite_code(code: str) -> str:
     return cleaned.translate(str.maketrans("OIL", "011"))
 
 
-def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
-    """Use an invite code once to set the passphrase; returns whose it was."""
+def invitee(session: Session, *, code: str) -> User:
+    """Whose open invite this code is, without using it (the join page's first step)."""
+    user = session.get(User, _open_invite(session, code=code).user_id)
+    assert user is not None
+    return user
+
+
+def _open_invite(session: Session, *, code: str) -> Invite:
+    """The unused, unexpired invite with this code, or InvalidInput naming the code field."""
     invite = session.exec(
         select(Invite)
         .where(Invite.code_hash == _sha256(_normalise_invite_code(code)))
@@ -226,8 +233,16 @@ def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
         raise InvalidInput(f"That code has already been used. {ask}", field="code")
     if invite.expires_at <= now:
         raise InvalidInput(f"That code has expired. {ask}", field="code")
+    return invite
+
+
+def redeem_invite(session: Session, *, code: str, passphrase: str) -> User:
+    """Use an invite code once to set the passphrase; returns whose it was."""
+    invite = _open_invite(session, code=code)
+    user = session.get(User, invite.user_id)
+    assert user is not None
     set_password(session, user=user, password=passphrase)
-    invite.used_at = now
+    invite.used_at = utcnow()
     session.add(invite)
     return user
 

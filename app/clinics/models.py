@@ -16,6 +16,13 @@ class Role(StrEnum):
 
 
 STAFF_ROLES = frozenset({Role.admin, Role.facilitator, Role.clinician})
+# The NHS records management code's period for adult health records.
+DEFAULT_RETENTION_YEARS = 8
+
+
+class RetentionAction(StrEnum):
+    delete = "delete"  # the patient's account and everything recorded go
+    pseudonymise = "pseudonymise"  # identifiers go; pseudonymous rows stay for evaluation
 
 
 class Clinic(SQLModel, table=True):
@@ -35,6 +42,12 @@ class Clinic(SQLModel, table=True):
     # Working days (Monday to Friday) within which someone answers a safety flag; the patient's
     # crisis text says so, and a flag still open after it is escalated to every clinician.
     safety_response_working_days: int = 1
+    # Years a patient's data is kept after their group ends (`tend retention`). New clinics
+    # start at the default; clinics from before the setting existed have none until they choose.
+    retention_years: int | None = DEFAULT_RETENTION_YEARS
+    retention_action: RetentionAction = Field(
+        default=RetentionAction.delete, sa_type=enum_type(RetentionAction)
+    )
     demo_seed: int | None = None
     demo_seeded_on: str | None = Field(default=None, max_length=10)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -70,6 +70,7 @@ def download_export(
     study_key: Annotated[str, Form()] = "",
     date_shift: Annotated[str, Form()] = "",
     free_text: Annotated[str, Form()] = "",
+    consented_only: Annotated[str, Form()] = "",
 ) -> Response:
     """Write the export to a temporary folder and send it as one file, deleted afterwards."""
     form: dict[str, object] = {
@@ -79,6 +80,7 @@ def download_export(
         "format": export_format,
         "date_shift": bool(date_shift),
         "free_text": bool(free_text),
+        "consented_only": bool(consented_only),
     }  # the study key is not echoed back into the page
     errors: dict[str, str] = {}
     first = _parse_date(date_from, "date_from", errors)
@@ -95,6 +97,7 @@ def download_export(
         study_key=study_key.strip(),
         date_shift=bool(date_shift),
         free_text=bool(free_text),
+        consented_only=bool(consented_only),
     )
     folder = Path(tempfile.mkdtemp(prefix="tend-export-"))
     try:

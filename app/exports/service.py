@@ -20,16 +20,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.clinics.models import Role, User
+from app.consent import service as consent_service
 from app.db import utcnow
 from app.errors import Forbidden, InvalidInput
 from app.exports import fhir, redcap, tables
 from app.exports.tables import REFLECTIONS, TABLES, Column, Table
 from app.groups import service as groups_service
-from app.groups.models import Group
+from app.groups.models import Enrolment, Group
 from app.programme import service as programme_service
 
 BUNDLE_VERSION = "2"
@@ -56,6 +57,8 @@ class ExportRequest:
     study_key: str = ""
     date_shift: bool = False
     free_text: bool = False
+    # Leave out participants who did not agree to evaluation use (or were never asked).
+    consented_only: bool = False
 
     def filters(self) -> dict[str, Any]:
         """The filters as the README and the audit trail state them (never the key itself)."""
@@ -67,6 +70,7 @@ class ExportRequest:
             "study_key_fingerprint": key_fingerprint(self.study_key) if self.study_key else None,
             "date_shift": self.date_shift,
             "free_text": self.free_text,
+            "consented_only": self.consented_only,
         }
 
 
@@ -332,6 +336,32 @@ def adherence_rules(session: Session, groups: Sequence[Group]) -> dict[str, str]
     return rules
 
 
+CONSENT_COLUMN = Column(
+    "consent_evaluation",
+    "boolean",
+    "Agreed that their answers may be used, without their name, to evaluate the service",
+    allowed="1 = yes, 0 = no",
+    missing="blank = never asked (no evaluation statement answered)",
+    derivation="The participant's latest answer to the clinic's evaluation statement",
+)
+
+
+def evaluation_consent(session: Session, groups: Sequence[Group]) -> dict[str, bool | None]:
+    """Each participant's latest answer to evaluation use, by participant code."""
+    answers: dict[str, bool | None] = {}
+    for clinic_id in {g.clinic_id for g in groups}:
+        enrolled = session.exec(
+            select(Enrolment.participant_code, Enrolment.user_id).where(
+                col(Enrolment.group_id).in_([g.id for g in groups if g.clinic_id == clinic_id])
+            )
+        ).all()
+        statuses = consent_service.statuses(
+            session, clinic_id=clinic_id, user_ids=[user_id for _, user_id in enrolled]
+        )
+        answers.update({code: statuses[user_id].evaluation for code, user_id in enrolled})
+    return answers
+
+
 def _app_version() -> str:
     try:
         return metadata.version("tend")
@@ -356,12 +386,41 @@ class _Context:
     pseudonymiser: Pseudonymiser
     rules: dict[str, str]
     created: datetime
+    # Each participant's answer to the evaluation statement (None: never asked).
+    consent: dict[str, bool | None] = field(default_factory=dict)
+    erased: int = 0
 
     @property
     def tables(self) -> tuple[Table, ...]:
-        return (*TABLES, REFLECTIONS) if self.request.free_text else TABLES
+        chosen = (*TABLES, REFLECTIONS) if self.request.free_text else TABLES
+        return tuple(self._with_consent_column(table) for table in chosen)
+
+    def _consented(self, participant_code: str) -> bool:
+        return not self.request.consented_only or self.consent.get(participant_code) is True
+
+    def _with_consent_column(self, table: Table) -> Table:
+        """The table with `consent_evaluation` last (the formats with their own layouts,
+        REDCap and FHIR, read the plain tables and are only filtered)."""
+        plain_rows = table.rows
+
+        def rows(session: Session, group_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+            for row in plain_rows(session, group_ids):
+                if self._consented(row[0]):
+                    answer = self.consent.get(row[0])
+                    # Ready-to-write tables hold booleans as 1/0 already (None writes blank).
+                    yield (*row, int(answer) if table.csv_ready and answer is not None else answer)
+
+        return replace(table, columns=(*table.columns, CONSENT_COLUMN), rows=rows)
 
     def rows(self, table: Table) -> Iterator[tuple[Any, ...]]:
+        if CONSENT_COLUMN not in table.columns and self.request.consented_only:
+            plain_rows = table.rows
+            table = replace(
+                table,
+                rows=lambda session, ids: (
+                    row for row in plain_rows(session, ids) if self._consented(row[0])
+                ),
+            )
         return prepared_rows(
             self.session,
             table,
@@ -386,6 +445,8 @@ def run_export(
         pseudonymiser=Pseudonymiser(request.study_key, date_shift=request.date_shift),
         rules=adherence_rules(session, groups),
         created=utcnow(),
+        consent=evaluation_consent(session, groups),
+        erased=groups_service.erased_count(session, group_ids=[g.id or 0 for g in groups]),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = _WRITERS[request.format]
@@ -504,6 +565,18 @@ def readme_lines(context: _Context, counts: dict[str, int]) -> list[str]:
         "Names, contact details and logins are never included. Free text (reflections) is "
         + ("INCLUDED in reflections.csv." if request.free_text else "not included.")
     )
+    lines += [
+        "",
+        "## Consent and erasure",
+        "",
+        "consent_evaluation (bundle and workbook) is each participant's latest answer to the "
+        "clinic's evaluation statement: 1 yes, 0 no, blank never asked.",
+        "Only participants who agreed to evaluation use are included."
+        if request.consented_only
+        else "Everyone is included, whatever their answer.",
+        f"{context.erased} participant(s) withdrew and had what they recorded erased: their "
+        "practice, ratings and words are in no file.",
+    ]
     described = {table.file: table.description for table in context.tables}
     lines += [
         "",

@@ -28,6 +28,7 @@ def get_board(group: VisibleGroup, user: StaffUser, session: SessionDep) -> Boar
     )
     engagement.record_board_view(session, actor=user, group=group)
     codes = {row.enrolment.id: row.enrolment.participant_code for row in board.rows}
+    consent = engagement.consent_states(session, group=group, board=board)
     return BoardRead(
         group=group.code,
         week=board.week,
@@ -45,6 +46,7 @@ def get_board(group: VisibleGroup, user: StaffUser, session: SessionDep) -> Boar
                 weeks_met=row.weeks_met,
                 minutes_this_week=row.minutes_this_week,
                 last_activity=row.last_activity,
+                consent=consent[row.enrolment.id or 0],
             )
             for row in board.rows
         ],

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.clinics import service as clinics_service
 from app.clinics.models import User
+from app.consent import service as consent_service
 from app.groups import service as groups_service
 from app.groups.models import AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupSession
 from app.outcomes import due as due_windows
@@ -536,3 +537,10 @@ def record_board_view(session: Session, *, actor: User, group: Group) -> None:
         object_type="group",
         object_id=group.code,
     )
+
+
+def consent_states(session: Session, *, group: Group, board: Board) -> dict[int, str]:
+    """Each patient's consent state on the board: enrolment id -> given, outdated (asked
+    again at their next visit), missing or not_asked (the clinic published no sheet)."""
+    pairs = [(row.enrolment.id or 0, row.enrolment.user_id) for row in board.rows]
+    return consent_service.states_by_enrolment(session, clinic_id=group.clinic_id, enrolments=pairs)

@@ -61,6 +61,10 @@ class Enrolment(SQLModel, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Why the patient left (withdrawn) or was moved; staff write it, it is never exported.
     status_reason: str = Field(default="", max_length=500)
+    # When what the patient recorded was erased at their request (counted in summaries).
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When retention stripped the identifiers and kept the pseudonymous rows.
+    pseudonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AttendanceStatus(StrEnum):

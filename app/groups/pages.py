@@ -17,6 +17,7 @@ from app.auth import service as auth_service
 from app.auth.dependencies import StaffUser
 from app.clinics import service as clinics_service
 from app.clinics.models import Role, User
+from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput, NotFound
 from app.groups import engagement
@@ -26,6 +27,7 @@ from app.groups.models import EnrolmentStatus, Group
 from app.outcomes import safety as safety_flags
 from app.programme import service as programme_service
 from app.reminders import service as reminders_service
+from app.rights import service as rights_service
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
 
@@ -178,6 +180,7 @@ def group_page(
         "board": board,
         "codes": codes,
         "reminders": _reminders_on(session, group),
+        "consent": engagement.consent_states(session, group=group, board=board),
         "safety_flags": safety_flags.open_safety_flags_in(session, group_ids=[group.id or 0]),
         "next_session": groups_service.next_session(session, group=group),
         "programme_key": programme_service.get_programme(session, group.programme_id).key,
@@ -483,6 +486,12 @@ def _patient_context(
         "other_groups": [
             g for g in groups_service.visible_groups(session, viewer=user) if g.id != group.id
         ],
+        "consent": consent_service.statuses(
+            session, clinic_id=group.clinic_id, user_ids=[enrolment.user_id]
+        )[enrolment.user_id],
+        "consent_document": consent_service.current_document(session, clinic_id=group.clinic_id),
+        "kept": rights_service.KEPT_WHATEVER_YOU_CHOOSE,
+        "erasable": rights_service.ERASED_ON_REQUEST,
         "form": form,
         "errors": errors,
     }
@@ -509,20 +518,24 @@ def withdraw_submit(
     user: StaffUser,
     session: SessionDep,
     reason: Annotated[str, Form()] = "",
+    data_choice: Annotated[str, Form()] = "keep",
 ) -> Response:
     enrolment = groups_service.get_enrolment_in_group(
         session, group=group, participant_code=participant_code
     )
-    _, errors = _attempt(
-        session,
-        lambda: groups_service.withdraw(
+
+    def withdraw() -> None:
+        groups_service.withdraw(
             session, actor=user, group=group, enrolment=enrolment, reason=reason
-        ),
-    )
-    if errors:
-        context = _patient_context(
-            session, group, participant_code, user, {"reason": reason}, errors
         )
+        rights_service.withdraw_on_behalf(
+            session, actor=user, enrolment=enrolment, erase=data_choice == "erase"
+        )
+
+    _, errors = _attempt(session, withdraw)
+    if errors:
+        form = {"reason": reason, "data_choice": data_choice}
+        context = _patient_context(session, group, participant_code, user, form, errors)
         return render(request, "groups/patient.html", context, status_code=422)
     return _redirect(f"/groups/{group.code}/manage#patients")
 

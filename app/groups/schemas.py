@@ -29,6 +29,8 @@ class BoardRowRead(BaseModel):
     weeks_met: int
     minutes_this_week: int
     last_activity: date | None
+    # given, outdated (asked again at the next visit), missing, or not_asked (no sheet)
+    consent: str
 
 
 class BoardRead(BaseModel):

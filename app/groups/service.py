@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from app.audit import service as audit
 from app.auth import service as auth_service
@@ -632,3 +632,14 @@ def attendance_of(session: Session, *, enrolment: Enrolment) -> dict[int, Attend
         .where(Attendance.enrolment_id == enrolment.id)
     ).all()
     return {number: AttendanceStatus(status) for number, status in rows}
+
+
+def erased_count(session: Session, *, group_ids: Sequence[int]) -> int:
+    """How many patients of these groups had what they recorded erased at their request."""
+    if not group_ids:
+        return 0
+    return session.exec(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(col(Enrolment.group_id).in_(group_ids), col(Enrolment.erased_at).is_not(None))
+    ).one()

@@ -197,6 +197,8 @@ class OutcomeSummary:
     prorated_totals: int  # prorated totals at the paired timepoints: included, or left out
     limits: str = LIMITS
     extra: dict[str, Any] = field(default_factory=dict)
+    # Patients who withdrew and had what they recorded erased: absent from every figure.
+    erased_participants: int = 0
 
     @property
     def adherence_rule(self) -> str:
@@ -223,6 +225,7 @@ class OutcomeSummary:
             "multiple_testing": self.multiple_testing,
             "exclude_prorated": self.exclude_prorated,
             "prorated_totals": self.prorated_totals,
+            "erased_participants": self.erased_participants,
             "adherence_rule": self.adherence_rule,
             "adherence_rules": [
                 {"groups": codes, "rule": rule} for codes, rule in self.adherence_rules
@@ -639,6 +642,7 @@ def summarise_outcomes(
         adherence_rules=_rules_by_group(groups, rules),
         exclude_prorated=exclude_prorated,
         prorated_totals=prorated,
+        erased_participants=groups_service.erased_count(session, group_ids=group_ids),
     )
     # Record the view.
     audit.record(

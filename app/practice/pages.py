@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import clock
+from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
@@ -74,6 +75,9 @@ def _today_context(
 @router.get("/today")
 def today_page(request: Request, patient: Patient, session: SessionDep, week: str = "") -> Response:
     """Today: this week's theme, teaching and practices, the target, and what waits to sync."""
+    if consent_service.status_of(session, patient=patient.user).needs_asking:
+        # A new information sheet: asked at this visit; nothing else changes until then.
+        return RedirectResponse("/consent", status_code=303)
     # An odd ?week= (an old bookmark, a typo) shows the current week rather than an error.
     week_number = int(week) if week.isdigit() else None
     context = _today_context(session, patient, week_number, bad_day=_bad_day(request, patient))

@@ -22,6 +22,7 @@ from app.db import open_session, utcnow
 from app.outcomes import safety_alerts
 from app.reminders import push
 from app.reminders import service as reminders_service
+from app.retention import service as retention_service
 
 log = logging.getLogger("tend.reminders")
 
@@ -81,6 +82,7 @@ def run_pass(
     finally:
         if own_http:
             http.close()
+    _retention_once_a_day(engine)
     return summary
 
 
@@ -106,6 +108,22 @@ def _alert_safety_flags(engine: Engine, settings: Settings, *, now: datetime) ->
             session.commit()
         done += 1
     return done
+
+
+def _retention_once_a_day(engine: Engine) -> None:
+    # Under the reminders lease, so one worker of many runs it; its own lease makes it daily.
+    if not retention_service.claim_daily_pass(engine):
+        return
+    plans, cleaned = retention_service.apply(engine, skip_unset=True)
+    log.info(
+        "retention: %d patients past their clinic's period, %d clinics without a setting; "
+        "removed %d expired invites, %d ended sessions, %d rate-limit rows",
+        sum(len(p.enrolment_ids) for p in plans if p.has_setting),
+        sum(not p.has_setting for p in plans),
+        cleaned.expired_invites,
+        cleaned.ended_sessions,
+        cleaned.rate_limit_rows,
+    )
 
 
 def _send_claimed(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from app.config import PROJECT_ROOT
@@ -38,7 +39,21 @@ def csrf_input(request: Request) -> Markup:
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token(request))
 
 
-templates.env.globals.update(static_url=static_url, csrf_input=csrf_input, csrf_token=csrf_token)
+# html=False: raw HTML in text a clinic wrote (an information sheet) is shown, never run.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown a clinic wrote, as HTML; any raw HTML in it is escaped, not kept."""
+    return Markup(_MARKDOWN.render(text))
+
+
+templates.env.globals.update(
+    static_url=static_url,
+    csrf_input=csrf_input,
+    csrf_token=csrf_token,
+    render_markdown=render_markdown,
+)
 
 
 def render(

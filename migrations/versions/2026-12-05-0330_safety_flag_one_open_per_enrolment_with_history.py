@@ -6,7 +6,7 @@ enrolment that already had several open flags keeps the newest open; the older o
 as merged into it, saying so, so the new unique index can hold.
 
 Revision ID: 99691556a952
-Revises: 4646b0c392bb
+Revises: 7c1e5a9d2b40
 Create Date: 2026-12-05 03:30:00
 """
 
@@ -17,7 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "99691556a952"
-down_revision: str | None = "4646b0c392bb"
+down_revision: str | None = "7c1e5a9d2b40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """clinic safety response time (working days, default 1)
 
 Revision ID: 3f1c2a7d9b10
-Revises: 99691556a952
+Revises: 3f8b2d6c9e11
 Create Date: 2026-12-05 03:31:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3f1c2a7d9b10"
-down_revision: str | None = "99691556a952"
+down_revision: str | None = "3f8b2d6c9e11"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ Staff safety alerts go out through the reminders' deliveries; unlike a reminder,
 come from its kind, an alert names the group and links to its flag.
 
 Revision ID: 5e8b0c4f2a61
-Revises: 3f1c2a7d9b10
+Revises: a4d9e0b7c352
 Create Date: 2026-12-05 03:32:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5e8b0c4f2a61"
-down_revision: str | None = "3f1c2a7d9b10"
+down_revision: str | None = "a4d9e0b7c352"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

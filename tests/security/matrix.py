@@ -269,6 +269,13 @@ ROUTES = [
     route("POST", "/reminders", PATIENTS, body="reminders_form"),
     route("POST", "/reminders/pause", PATIENTS, body="csrf_form"),
     route("POST", "/reminders/resume", PATIENTS, body="csrf_form"),
+    # Their own data: everything held, the download, and stopping (a wrong passphrase: 422).
+    route("GET", "/my-data", PATIENTS),
+    route("GET", "/api/v1/me/export", PATIENTS),
+    route("POST", "/api/v1/me/withdraw", PATIENTS, body="withdraw_wrong_passphrase", ok={422}),
+    route("POST", "/my-data/withdraw", PATIENTS, body="withdraw_form_wrong_passphrase", ok={422}),
+    route("GET", "/consent", PATIENTS),
+    route("POST", "/consent", PATIENTS, body="csrf_form"),
     # Questionnaires on the phone: only the patient's own, only when due.
     route("GET", "/api/v1/questionnaires/due", PATIENTS),
     route(
@@ -402,6 +409,28 @@ ROUTES = [
         code="group",
         participant_code="leaver",
     ),
+    # Consent on paper (no sheet published in this world: 422 at the field) and the subject
+    # access file, which carries the patient's private words, contact details and the ids of
+    # their logs on purpose (it is their whole record; tests/rights checks it holds exactly
+    # their rows).
+    route(
+        "POST",
+        "/groups/{code}/patients/{participant_code}/consent",
+        STAFF,
+        body="csrf_form",
+        ok={422},
+        code="group",
+        participant_code="participant",
+    ),
+    route(
+        "GET",
+        "/groups/{code}/patients/{participant_code}/my-data.json",
+        STAFF,
+        typed=r"Private words of patient [AB]|Xavier Private-Name|"
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        code="group",
+        participant_code="participant",
+    ),
     route(
         "POST",
         "/groups/{code}/patients/{participant_code}/move",
@@ -474,6 +503,11 @@ ROUTES = [
         body="csrf_form",
         user_id="staff_member",
     ),
+    # The clinic's information sheet and retention period (empty forms: 422 at the field).
+    route("GET", "/admin/consent", ADMINS),
+    route("POST", "/admin/consent", ADMINS, body="csrf_form", ok={422}),
+    route("GET", "/admin/retention", ADMINS),
+    route("POST", "/admin/retention", ADMINS, body="csrf_form", ok={422}),
 ]
 
 ROUTE_TABLE = {(r.method, r.path): r for r in ROUTES}

@@ -204,6 +204,12 @@ BODIES: dict[str, Callable[[Env, str, TestClient], dict[str, Any]]] = {
             "role": "facilitator",
         }
     },
+    "withdraw_wrong_passphrase": lambda env, caller, client: {
+        "json": {"erase": True, "password": "not the passphrase"}
+    },
+    "withdraw_form_wrong_passphrase": lambda env, caller, client: {
+        "data": {"choice": "erase", "password": "not the passphrase", "csrf_token": _csrf(client)}
+    },
     "practice_log": lambda env, caller, client: {
         "json": {
             "id": str(uuid.uuid4()),
