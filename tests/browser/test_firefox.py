@@ -25,7 +25,7 @@ from app.outcomes.models import Administration
 from app.practice.models import PracticeLog
 from tests.browser.conftest import _free_port
 from tests.browser.patient_audio import install_test_audio
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World, build_world
 
 TESTS = Path(__file__).resolve().parents[1]
 JOURNEYS = TESTS / "firefox" / "journeys.mjs"
@@ -80,10 +80,15 @@ class RestartableServer:
 
 
 @pytest.fixture
-def server(browser_settings: Settings, browser_engine: Engine) -> Iterator[RestartableServer]:
+def world(browser_engine: Engine, browser_settings: Settings) -> World:
     # Week 1 has begun (practice on Today) and the baseline questionnaires are still due.
-    build_world(browser_engine, started_days_ago=3)
+    world = build_world(browser_engine, started_days_ago=3)
     install_test_audio(browser_engine, browser_settings.media_dir)
+    return world
+
+
+@pytest.fixture
+def server(browser_settings: Settings, world: World) -> Iterator[RestartableServer]:
     served = RestartableServer(browser_settings)
     served.start()
     yield served
@@ -91,7 +96,11 @@ def server(browser_settings: Settings, browser_engine: Engine) -> Iterator[Resta
 
 
 def test_patient_journeys_and_axe_in_firefox(
-    firefox_ready: None, server: RestartableServer, browser_engine: Engine, tmp_path: Path
+    firefox_ready: None,
+    server: RestartableServer,
+    world: World,
+    browser_engine: Engine,
+    tmp_path: Path,
 ) -> None:
     # Screenshots to look at: TEND_SHOTS names a folder outside the repository.
     shots = Path(os.environ.get("TEND_SHOTS", str(tmp_path)))
@@ -99,6 +108,7 @@ def test_patient_journeys_and_axe_in_firefox(
     node = subprocess.Popen(
         ["node", str(JOURNEYS), server.base_url, "P-A1", PASSWORD, str(shots)],
         cwd=TESTS,
+        env={**os.environ, "TEND_SECOND_LOGIN": "P-A2"},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -129,11 +139,14 @@ def test_patient_journeys_and_axe_in_firefox(
         "back online, stored once",
         "reflections",
         "questionnaires",
+        "log in private browsing",
     ):
         assert f"ok {journey}" in said, transcript
     # What the server holds, independently of what the page said.
     with open_session(browser_engine) as session:
         logs = session.exec(select(PracticeLog)).all()
         sent = session.exec(select(Administration)).all()
-    assert sorted(log.kind.value for log in logs) == ["exercise", "own"]
+    by_patient = sorted((log.enrolment_id, log.kind.value) for log in logs)
+    a1, a2 = (enrolment.id for enrolment in (world.enrolments["A1"], world.enrolments["A2"]))
+    assert by_patient == sorted([(a1, "exercise"), (a1, "own"), (a2, "own")])
     assert [a.instrument_id for a in sent] == ["phq9"]

@@ -80,23 +80,35 @@ async function goOffline(page) {
   return async () => askHarness('start');
 }
 
-const browser = await puppeteer.launch({
-  browser: 'firefox',
-  executablePath: FIREFOX,
-  headless: true,
-  // A test page may start audio from a click without the user-gesture heuristics.
-  extraPrefsFirefox: { 'media.autoplay.default': 0 },
-});
+const launch = (prefs = {}) =>
+  puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX,
+    headless: true,
+    // A test page may start audio from a click without the user-gesture heuristics.
+    extraPrefsFirefox: { 'media.autoplay.default': 0, ...prefs },
+  });
+
+async function signIn(page, who) {
+  await page.goto(`${base}/login`);
+  await page.type('#login', who);
+  await page.type('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+  if (!page.url().endsWith('/today')) throw new Error(`${who} signed in to ${page.url()}`);
+}
+
+async function tapOwnPractice(page) {
+  const [own] = await page.$$('xpath/.//button[contains(., "I practised on my own")]');
+  await own.click();
+}
+
+const browser = await launch();
 try {
   const page = await browser.newPage();
   await page.setViewport(PHONE);
 
   // Sign in, through the form.
-  await page.goto(`${base}/login`);
-  await page.type('#login', login);
-  await page.type('#password', password);
-  await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
-  if (!page.url().endsWith('/today')) throw new Error(`signed in to ${page.url()}`);
+  await signIn(page, login);
   step('sign in');
 
   // Today, with the service worker in control (needed for offline later).
@@ -149,8 +161,7 @@ try {
   const backOnline = await goOffline(page);
   await page.reload();
   await page.waitForSelector('main h1');
-  const [own] = await page.$$('xpath/.//button[contains(., "I practised on my own")]');
-  await own.click();
+  await tapOwnPractice(page);
   await waitForText(page, '1 waiting to be sent.');
   await page.screenshot({ path: `${shots}/firefox-offline.png`, fullPage: true });
   await checkAccessible(page, '/today offline');
@@ -208,6 +219,24 @@ try {
   await checkAccessible(page, '/progress');
 } finally {
   await browser.close();
+}
+
+// Private browsing: the outbox lives in IndexedDB, which older Firefox refused there.
+const privately = await launch({ 'browser.privatebrowsing.autostart': true });
+try {
+  const page = await privately.newPage();
+  await page.setViewport(PHONE);
+  await signIn(page, process.env.TEND_SECOND_LOGIN || login);
+  const before = (await myLogs(page)).length;
+  await tapOwnPractice(page);
+  await page.waitForFunction(
+    (n) => fetch('/api/v1/practice-logs').then((r) => r.json()).then((logs) => logs.length > n),
+    { timeout: 15000, polling: 500 },
+    before,
+  );
+  step('log in private browsing');
+} finally {
+  await privately.close();
   lines.return?.();
 }
 console.log('done');
