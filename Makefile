@@ -19,8 +19,8 @@ install: $(STAMP)
 run: install
 	$(BIN)/tend migrate
 	$(BIN)/tend programme load
-	$(BIN)/tend audio build --background
 	$(BIN)/tend demo --if-stale
+	$(BIN)/tend audio build --background
 	$(BIN)/tend logins
 	$(BIN)/tend serve
 

@@ -500,9 +500,15 @@ def audio_build(
         bool, typer.Option("--background", help="Build in a detached process and return")
     ] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (default: one per core)")] = 0,
-    plain: Annotated[bool, typer.Option("--plain", help="Log lines, no progress bar")] = False,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Log lines, no progress bar (also when not a terminal)")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another build is running, wait for it, then build")
+    ] = False,
 ) -> None:
-    """Render missing or changed audio (script, pipeline or voice changed), week 1 first."""
+    """Render missing or changed audio (script, pipeline or voice changed): the week each
+    running group is in first, then the week after, then the rest in programme order."""
     from app.audio import build_cli
 
     raise typer.Exit(
@@ -513,6 +519,7 @@ def audio_build(
             background=background,
             workers=workers,
             plain=plain,
+            wait=wait,
         )
     )
 

@@ -13,6 +13,7 @@ from app.reminders import scheduler as reminders_scheduler
 from app.routes import include_routes
 from app.security.refusals import AuditRefusalsMiddleware
 from app.security.worker import WorkerIdMiddleware
+from app.web.compression import CompressionMiddleware
 from app.web.csrf import SameOriginMiddleware
 from app.web.error_handlers import install_error_handlers
 from app.web.headers import SecurityHeadersMiddleware
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     # Outermost, so that refusals by the middlewares above are recorded too.
     app.add_middleware(AuditRefusalsMiddleware)
+    # Outside everything that writes a body, so it compresses what is finally sent.
+    app.add_middleware(CompressionMiddleware)
     if settings.environment == "test":
         app.add_middleware(WorkerIdMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -2,12 +2,14 @@
 time, the outbox's drain time after reconnecting, and (if installed) Lighthouse.
 
 Run: .venv/bin/python bench/patient_app.py [--lighthouse] [--logs 20]
-Needs Debian Chromium (/usr/bin/chromium); Lighthouse from npm (`npm i -g lighthouse`).
+Needs Debian Chromium (/usr/bin/chromium); Lighthouse from npm (`npm i -E lighthouse@12.2.3`,
+on PATH or in LIGHTHOUSE). The patient is the demo clinic's P-A01 (DEMO-A, week 6), served
+by the app itself with its own compression.
 """
 
 import argparse
-import gzip
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -22,13 +24,17 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import migrate
-from app.config import Settings
-from app.db import create_db_engine
+from app import clock, migrate
+from app.config import PROJECT_ROOT, Settings
+from app.db import create_db_engine, open_session
+from app.demo import DEMO_TIMEZONE, seed_demo
 from app.main import create_app
+from app.programme import service as programme_service
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, sign_in
 from tests.browser.patient_audio import install_test_audio
-from tests.factories import PASSWORD, build_world
+
+PATIENT = "P-A01"
+PASSWORD = "bench-demo-password"
 
 PAGES = ("/today", "/practice/{exercise}", "/progress", "/reflections")
 
@@ -43,7 +49,13 @@ def serve(tmp: Path) -> tuple[str, Settings]:
         secret_key="bench-secret-key-long-enough",
     )
     engine = create_db_engine(settings.resolved_database_url)
-    build_world(engine)
+    with open_session(engine, write=True) as session:
+        programme_service.load_programme_file(
+            session,
+            programme_service.default_programme_path(PROJECT_ROOT / "audio" / "programmes"),
+        )
+        seed_demo(session, today=clock.today(DEMO_TIMEZONE), seed=1, password=PASSWORD)
+        session.commit()
     install_test_audio(engine, settings.media_dir)
     engine.dispose()
     with socket.socket() as sock:
@@ -58,23 +70,33 @@ def serve(tmp: Path) -> tuple[str, Settings]:
     return f"http://127.0.0.1:{port}", settings
 
 
-def page_weight(page, url: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """HTML, CSS and JS a first visit downloads: raw bytes and gzip -9 (as a proxy sends)."""
-    bodies: list[bytes] = []
+# The document and its CSS and JS, as Resource Timing saw them: encodedBodySize is the body
+# as it travelled (compressed), decodedBodySize after decoding.
+_WEIGHTS = """() => [...performance.getEntriesByType('navigation'),
+                     ...performance.getEntriesByType('resource')]
+  .filter(e => e.entryType === 'navigation' || /\\.(css|js)$/.test(new URL(e.name).pathname))
+  .map(e => ({url: new URL(e.name).pathname, encoded: e.encodedBodySize,
+              decoded: e.decodedBodySize, transfer: e.transferSize}))"""
+
+
+def page_weight(page, url: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """HTML, CSS and JS a first visit downloads: bytes on the wire (encoded) and decoded."""
+    encodings: dict[str, str] = {}
 
     def keep(response):  # type: ignore[no-untyped-def]
-        kind = response.request.resource_type
-        if kind in ("document", "stylesheet", "script") and response.status == 200:
-            bodies.append(response.body())
+        encodings[response.url] = response.headers.get("content-encoding", "none")
 
     page.on("response", keep)
     page.goto(url)
     page.wait_for_load_state("networkidle")
     page.remove_listener("response", keep)
+    entries = page.evaluate(_WEIGHTS)
     return {
-        "files": len(bodies),
-        "raw": sum(len(b) for b in bodies),
-        "gzip": sum(len(gzip.compress(b, 9)) for b in bodies),
+        "files": len(entries),
+        "encoded": sum(e["encoded"] for e in entries),
+        "decoded": sum(e["decoded"] for e in entries),
+        "each": {e["url"]: e["encoded"] for e in entries},
+        "content_encodings": sorted(set(encodings.values())),
     }
 
 
@@ -94,9 +116,10 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         page = context.new_page()
-        sign_in(page, base, "P-A1", PASSWORD)
+        sign_in(page, base, PATIENT, PASSWORD)
         programme = page.request.get(f"{base}/api/v1/programme").json()
-        exercise = programme["weeks"][-1]["exercises"][0]["id"]
+        current = [week for week in programme["weeks"] if week["unlocked"]][-1]
+        exercise = current["exercises"][0]["id"]
         cookies = context.cookies()
         weights = {}
         for path in PAGES:
@@ -118,7 +141,7 @@ def main() -> None:
             has_touch=True,
         )
         page = context.pages[0]
-        sign_in(page, base, "P-A1", PASSWORD)
+        sign_in(page, base, PATIENT, PASSWORD)
         page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
         page.reload()
         page.wait_for_function("() => navigator.serviceWorker.controller?.state === 'activated'")
@@ -153,14 +176,15 @@ def main() -> None:
         results["outbox_drain"] = {"logs": args.logs, "seconds": round(time.monotonic() - start, 2)}
         context.close()
 
-    if args.lighthouse and shutil.which("lighthouse"):
+    lighthouse = os.environ.get("LIGHTHOUSE") or shutil.which("lighthouse")
+    if args.lighthouse and lighthouse:
         scores = {}
         for path in PAGES:
             url = base + path.format(exercise=exercise)
             out = tmp / "lh.json"
             subprocess.run(
                 [
-                    "lighthouse",
+                    lighthouse,
                     url,
                     "--quiet",
                     "--output=json",
@@ -173,10 +197,12 @@ def main() -> None:
                     json.dumps({"Cookie": f"tend_session={session_cookie}"}),
                 ],
                 check=True,
-                env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin"},
+                env={"CHROME_PATH": CHROMIUM, "PATH": "/usr/bin:/bin", "HOME": str(tmp)},
             )
             report = json.loads(out.read_text())
             scores[path] = {k: round(v["score"] * 100) for k, v in report["categories"].items()}
+            lcp = report["audits"]["largest-contentful-paint"]["numericValue"]
+            scores[path]["lcp_ms"] = round(lcp)
             failing = [
                 a["id"]
                 for a in report["audits"].values()

@@ -20,15 +20,22 @@ def build(
     background: bool,
     workers: int,
     plain: bool,
+    wait: bool,
 ) -> int:
     """Run a build; the exit code (0 done, 1 some failed, 2 bad arguments)."""
     settings = get_settings()
     if background:
         log = worker.build_in_background(settings, only=only, week=week, workers=workers)
-        console.print(f"Building audio in the background, week 1 first (log: {log}).")
+        console.print(
+            f"Building audio in the background, the weeks groups are in first (log: {log})."
+        )
         return 0
     engine = create_db_engine(settings.resolved_database_url)
-    with worker.build_lock(settings) as locked:
+
+    def say_waiting() -> None:
+        console.print("Another audio build is running; waiting for it to finish.")
+
+    with worker.build_lock(settings, on_busy=say_waiting if wait else None) as locked:
         if not locked:
             console.print("Another audio build is running; it will render what is missing.")
             return 0
@@ -43,7 +50,8 @@ def build(
             f"({workers} worker processes)."
         )
         started = time.monotonic()
-        if plain:
+        # A bar only where someone watches it: a log file or a pipe gets one line per job.
+        if plain or not console.is_terminal:
 
             def log_line(label: str, _weight: float) -> None:
                 state = "failed" if label in report.failed else "done"

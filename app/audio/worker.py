@@ -28,7 +28,9 @@ from app.audio import service as audio_service
 from app.audio.processing import AudioRejected, Rendition
 from app.config import Settings
 from app.db import open_session, utcnow
+from app.groups import service as groups_service
 from app.programme import service as programme_service
+from app.programme.models import Exercise
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -82,12 +84,16 @@ def plan_build(
     only: Sequence[str] = (),
     week: int | None = None,
 ) -> tuple[list[_Job], BuildReport]:
-    """Decide what needs rendering, week 1 first, and record it as pending jobs."""
+    """Decide what needs rendering and record it as pending jobs, in the order patients need
+    it (see build_order)."""
     voice = speech.voice_id()
     report = BuildReport()
     jobs: list[_Job] = []
     with open_session(engine, write=True) as session:
-        exercises = programme_service.exercises_in_week_order(session)
+        exercises = build_order(
+            programme_service.exercises_in_week_order(session),
+            current=groups_service.weeks_in_progress(session),
+        )
         if only:
             unknown = set(only) - {e.key for e, _ in exercises}
             if unknown:
@@ -118,6 +124,24 @@ def plan_build(
             jobs.append(_upload_job(settings, asset_id, f"upload {asset_id}"))
         session.commit()
     return jobs, report
+
+
+def build_order(
+    exercises: Sequence[tuple[Exercise, list[int]]], *, current: Sequence[tuple[int, int]]
+) -> list[tuple[Exercise, list[int]]]:
+    """The week every running group is in first, then the week after it, then the rest in
+    programme order: a group six weeks in should not wait for weeks 1 to 5 to be rendered."""
+    now = set(current)
+    following = {(programme_id, week + 1) for programme_id, week in current}
+
+    def tier(row: tuple[Exercise, list[int]]) -> int:
+        exercise, weeks = row
+        offered = {(exercise.programme_id, week) for week in weeks}
+        if offered & now:
+            return 0
+        return 1 if offered & following else 2
+
+    return sorted(exercises, key=tier)  # stable: programme order within each tier
 
 
 def _upload_job(settings: Settings, asset_id: int, label: str) -> _Job:
@@ -234,8 +258,9 @@ def keep_upload(incoming: Path, settings: Settings, asset_id: int) -> Path:
 
 
 @contextmanager
-def build_lock(settings: Settings) -> Iterator[bool]:
-    """Hold the build lock if it is free; yields False when another build holds it.
+def build_lock(settings: Settings, *, on_busy: Callable[[], None] | None = None) -> Iterator[bool]:
+    """Hold the build lock if it is free; yields False when another build holds it, or, given
+    ``on_busy``, calls it and waits until that build ends and the lock is ours.
 
     An OS file lock: released by the kernel if the build dies, so it never goes stale.
     """
@@ -244,8 +269,11 @@ def build_lock(settings: Settings) -> Iterator[bool]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield False
-            return
+            if on_busy is None:
+                yield False
+                return
+            on_busy()
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield True
         finally:

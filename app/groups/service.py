@@ -7,6 +7,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, func, select
 
+from app import clock
 from app.audit import service as audit
 from app.auth import service as auth_service
 from app.clinics.models import Clinic, Role, User
@@ -180,6 +181,18 @@ def programme_week_on(group: Group, day: date) -> int:
     if day < group.start_date:
         return 0
     return (day - group.start_date).days // DAYS_PER_WEEK + 1
+
+
+def weeks_in_progress(session: Session) -> list[tuple[int, int]]:
+    """(programme id, week number) of every group that has started, each in its clinic's
+    calendar today. A group past its programme's last week names a week with no content."""
+    rows = session.exec(
+        select(Group, Clinic.timezone).join(Clinic, col(Clinic.id) == Group.clinic_id)
+    ).all()
+    found = {
+        (group.programme_id, programme_week_on(group, clock.today(zone))) for group, zone in rows
+    }
+    return sorted((programme_id, week) for programme_id, week in found if week >= 1)
 
 
 def week_start(group: Group, number: int) -> date:

@@ -213,7 +213,9 @@ if (saveButton && "caches" in window) {
       const cache = await caches.open("tend-media");
       for (const url of urls) {
         if (await cache.match(url)) continue;
-        const response = await fetch(url, { credentials: "same-origin" });
+        // "reload": after the player has streamed a file, Firefox's HTTP cache answers a plain
+        // fetch with a 206 of the whole file, which Cache.put refuses; ask the server instead.
+        const response = await fetch(url, { credentials: "same-origin", cache: "reload" });
         if (!response.ok) throw new Error(String(response.status));
         await cache.put(url, response);
       }

@@ -4,7 +4,9 @@ what changed, and a clinic's own recording replaces the shipped one only there."
 import hashlib
 import re
 import subprocess
+import threading
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,16 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from app import clock
+from app.audio import processing, speech, worker
 from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.audio.pcm import FFMPEG
+from app.audio.service import BuildKey
 from app.cli import cli
-from app.config import Settings, get_settings
+from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import open_session
+from app.demo import seed_demo
+from app.programme import service as programme_service
 from app.programme.models import Exercise
 from tests.factories import World, build_world, login
 
@@ -188,8 +195,6 @@ def test_a_clinic_recording_replaces_the_shipped_one_only_in_that_clinic(
 def test_only_one_build_runs_at_a_time(
     world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.audio import worker
-
     with worker.build_lock(settings) as held:
         assert held
         code, out = _tend(settings, monkeypatch, "audio", "build", "--plain")
@@ -252,3 +257,84 @@ def test_a_background_build_honours_its_options(
 
 def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
+
+
+DEMO_DAY = date(2026, 11, 26)
+
+
+def _seed_demo(engine: Engine) -> None:
+    with open_session(engine, write=True) as session:
+        programme_service.load_programme_file(
+            session,
+            programme_service.default_programme_path(PROJECT_ROOT / "audio" / "programmes"),
+        )
+        seed_demo(session, today=DEMO_DAY, seed=7, password="demo-password")
+        session.commit()
+
+
+def _week_keys(client: TestClient) -> dict[int, list[str]]:
+    weeks = client.get("/api/v1/programme").json()["weeks"]
+    return {w["number"]: [e["key"] for e in w["exercises"]] for w in weeks}
+
+
+def test_the_build_renders_the_week_a_running_group_is_in_first(
+    engine: Engine, settings: Settings, client: TestClient
+) -> None:
+    with clock.fixed_at(datetime(2026, 11, 26, 12, tzinfo=UTC)):
+        _seed_demo(engine)
+        login(client, "P-A01", "demo-password")
+        programme = client.get("/api/v1/programme").json()["weeks"]
+        current = max(w["number"] for w in programme if w["unlocked"])
+        jobs, _ = worker.plan_build(engine, settings)
+    assert current == 6  # DEMO-A is in its sixth week; DEMO-B finished months ago
+    weeks = _week_keys(client)
+    order = [job.label for job in jobs]
+    this_week = set(weeks[current])
+    next_week = set(weeks[current + 1]) - this_week
+    # P-A01's week first, then the week after, then weeks 1, 2, ... for everyone else.
+    assert set(order[: len(this_week)]) == this_week
+    assert set(order[len(this_week) : len(this_week) + len(next_week)]) == next_week
+    rest = order[len(this_week) + len(next_week) :]
+    assert rest[:3] == weeks[1][:3]
+    assert len(order) == len({key for keys in weeks.values() for key in keys})
+
+
+def _make_current(engine: Engine, settings: Settings, key: str) -> None:
+    """What a build that finishes an exercise leaves behind: a ready asset and its file."""
+    filename = _ready_asset(engine, exercise_key=key, clinic_id=None, name=key)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    (settings.media_dir / filename).write_bytes(b"opus")
+    with open_session(engine, write=True) as session:
+        exercise = session.exec(select(Exercise).where(Exercise.key == key)).one()
+        asset = session.exec(select(AudioAsset).where(AudioAsset.exercise_id == exercise.id)).one()
+        build = BuildKey(exercise.script_sha256, processing.pipeline_version, speech.voice_id())
+        asset.source_sha256, asset.pipeline_version = build.source_sha256, build.pipeline_version
+        asset.voice_id = build.voice_id
+        session.add(asset)
+        session.commit()
+
+
+def test_wait_waits_for_the_running_build_then_finds_its_work_done(
+    world: World, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result: list[tuple[int, str]] = []
+
+    def build_and_wait() -> None:
+        result.append(
+            _tend(settings, monkeypatch, "audio", "build", "--only", "breathing", "--wait")
+        )
+
+    with worker.build_lock(settings) as held:  # a build running elsewhere
+        assert held
+        waiting = threading.Thread(target=build_and_wait)
+        waiting.start()
+        time.sleep(1.5)
+        assert waiting.is_alive() and result == []  # still waiting, not "exited 0"
+        _make_current(engine, settings, "breathing")  # the other build finishes its work
+    waiting.join(timeout=60)
+    [(code, out)] = result
+    assert code == 0, out
+    assert "waiting for it to finish" in out
+    assert "Rendered 0, skipped 1, failed 0" in out
+    # Not a terminal here, so plain lines and no progress bar.
+    assert "━" not in out

@@ -93,3 +93,13 @@ def test_media_needs_a_signed_in_member_of_the_clinic(client: TestClient, world:
     assert client.get(f"/media/{FILENAME}", follow_redirects=False).status_code == 303
     login(client, "clinician@two.example")
     assert client.get(f"/media/{FILENAME}").status_code == 200  # shipped audio: every clinic
+
+
+def test_audio_is_never_compressed(client: TestClient, world: World) -> None:
+    login(client, "P-A1")
+    for extra in ({}, {"Range": "bytes=0-1023"}):
+        headers = {"Accept-Encoding": "br, gzip", **extra}
+        with client.stream("GET", f"/media/{FILENAME}", headers=headers) as response:
+            body = b"".join(response.iter_raw())
+        assert "content-encoding" not in response.headers
+        assert body == (CONTENT[:1024] if extra else CONTENT)

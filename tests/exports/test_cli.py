@@ -13,6 +13,7 @@ from app.cli import cli
 from app.config import Settings, get_settings
 from app.db import open_session
 from tests.exports.conftest import Populated
+from tests.exports.fhir_check import assert_valid_r4_bundle
 
 
 @pytest.fixture
@@ -42,6 +43,7 @@ def test_export_command_writes_each_format(
         result = runner.invoke(cli, ["export", "--out", str(out), "--format", name, *args])
         assert result.exit_code == 0, result.output
         assert (out / produced).exists()
+    assert_valid_r4_bundle(json.loads((tmp_path / "fhir" / "tend-fhir-bundle.json").read_text()))
     with open_session(engine) as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).all()
     assert [e.detail["format"] for e in events] == ["bundle", "xlsx", "fhir", "redcap"]

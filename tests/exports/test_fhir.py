@@ -4,21 +4,25 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from app import clock
+from app.config import PROJECT_ROOT
 from app.db import open_session
+from app.demo import seed_demo
 from app.exports import fhir
 from app.exports.fhir import CheckInRecord, ScoreRecord
 from app.exports.service import ExportFormat
 from app.groups.models import Enrolment
 from app.outcomes import questionnaires
+from app.programme import service as programme_service
 from tests.exports.conftest import Populated
+from tests.exports.fhir_check import assert_valid_r4_bundle, schema_errors
 from tests.exports.helpers import export
 
 PANELS = {"44249-1", "69737-5"}
@@ -74,7 +78,7 @@ def date_times(node: Any) -> Iterator[str]:
 
 def check_bundle(path: Path) -> dict[str, Any]:
     data = json.loads(path.read_text())
-    Bundle.model_validate(data)  # raises on anything R4(B) does not allow
+    assert_valid_r4_bundle(data)  # HL7's R4 schema, then the R4B models
     assert data["type"] == "collection"
     for value in date_times(data):
         assert re.search(r"(Z|[+-]\d\d:\d\d)$", value), value
@@ -157,3 +161,38 @@ def test_a_prorated_total_says_so_and_the_bundle_still_validates(tmp_path: Path)
         for o in totals
     ]
     assert marked == [[True], []]  # the PHQ-9 was prorated, the GAD-7 not
+
+
+def test_the_demo_clinics_bundle_is_valid_r4(engine: Engine, tmp_path: Path) -> None:
+    with clock.fixed_at(datetime(2026, 11, 26, 12, tzinfo=UTC)):
+        with open_session(engine, write=True) as session:
+            programme_service.load_programme_file(
+                session,
+                programme_service.default_programme_path(PROJECT_ROOT / "audio" / "programmes"),
+            )
+            seed_demo(session, today=date(2026, 11, 26), seed=7, password="demo-password")
+            session.commit()
+        export(engine, tmp_path, login="clinician@demo.example", format=ExportFormat.fhir)
+    data = check_bundle(tmp_path / "tend-fhir-bundle.json")
+    kinds = {e["resource"]["resourceType"] for e in data["entry"]}
+    assert kinds == {"QuestionnaireResponse", "Observation"}
+    assert len(data["entry"]) > 1000  # months of ratings and three rounds of measures
+
+
+def test_the_schema_check_names_what_r4_does_not_allow() -> None:
+    """The check has teeth: each of these is a real mistake an exporter could make."""
+    observation = {
+        "resourceType": "Observation",
+        "status": "done",  # not in R4's ObservationStatus
+        "code": {"text": "pain"},
+        "valueInteger": "7",  # a string where R4 wants a number
+    }
+    errors = schema_errors(observation)
+    assert any("/status" in e for e in errors) and any("/valueInteger" in e for e in errors)
+    # A resource type R4 does not have (R4B and R5 do).
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "SubscriptionStatus", "status": "active"}}],
+    }
+    assert schema_errors(bundle)

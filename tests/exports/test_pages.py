@@ -12,6 +12,7 @@ from sqlmodel import select
 from app.audit.models import AuditEvent
 from app.db import open_session
 from tests.exports.conftest import Populated
+from tests.exports.fhir_check import assert_valid_r4_bundle
 from tests.factories import login
 from tests.pages import hidden_fields, submit, visible_text
 
@@ -66,6 +67,8 @@ def test_each_format_downloads_its_file(populated: Populated, client: TestClient
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith(media)
         assert "attachment" in response.headers["content-disposition"]
+        if name == "fhir":
+            assert_valid_r4_bundle(response.json())
     redcap = zipfile.ZipFile(io.BytesIO(response.content))
     assert {"redcap_data_dictionary.csv", "redcap_records.csv"} <= set(redcap.namelist())
 

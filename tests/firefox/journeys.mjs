@@ -1,0 +1,243 @@
+// The patient journeys in Firefox (Debian firefox-esr), driven by puppeteer-core over
+// WebDriver BiDi, with axe-core on every page. Run by tests/browser/test_firefox.py, which
+// serves the app and answers "server:stop" / "server:start" on stdin when this script needs
+// "no signal" and the engine cannot simulate it.
+//
+// Usage: node tests/firefox/journeys.mjs BASE_URL LOGIN PASSWORD SCREENSHOT_DIR
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
+import puppeteer from 'puppeteer-core';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const [base, login, password, shots] = process.argv.slice(2);
+const FIREFOX = process.env.TEND_FIREFOX || '/usr/bin/firefox-esr';
+const PHONE = { width: 390, height: 844, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function askHarness(request) {
+  console.log(`server:${request}`);
+  const { value } = await lines.next();
+  if (value !== `server:${request === 'stop' ? 'stopped' : 'started'}`) {
+    throw new Error(`the harness answered ${value} to ${request}`);
+  }
+}
+
+const step = (name) => console.log(`ok ${name}`);
+async function waitForText(page, text, timeout = 15000) {
+  try {
+    await page.waitForFunction((t) => document.body.innerText.includes(t), { timeout }, text);
+  } catch (error) {
+    const seen = await page.evaluate(() => document.querySelector('main')?.innerText ?? '');
+    throw new Error(`"${text}" never appeared on ${page.url()}; the page said:\n${seen}`);
+  }
+}
+
+async function checkAccessible(page, where) {
+  // Evaluated by the driver, not inserted as a <script>: the app's CSP allows no inline script.
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
+    await page.evaluate(AXE_SOURCE);
+  }
+  const violations = await page.evaluate(
+    (tags) =>
+      window.axe
+        .run(document, { runOnly: { type: 'tag', values: tags } })
+        .then((r) => r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes[0].target})`)),
+    AXE_TAGS,
+  );
+  if (violations.length) throw new Error(`axe in Firefox on ${where}:\n${violations.join('\n')}`);
+  step(`axe ${where}`);
+}
+
+async function rate(page, prefix, values) {
+  for (const [name, value] of Object.entries(values)) {
+    await page.click(`label.rating-option:has(input[name="${prefix}_${name}"][value="${value}"])`);
+  }
+}
+
+async function myLogs(page) {
+  return page.evaluate(() =>
+    fetch('/api/v1/practice-logs', { cache: 'no-store' }).then((r) => r.json()),
+  );
+}
+
+async function goOffline(page) {
+  // Firefox's BiDi offline emulation, if it really cuts the page and its worker off;
+  // otherwise stop the server, which is what "no signal" looks like to the phone.
+  await page.setOfflineMode(true);
+  const cut = await page.evaluate(() =>
+    fetch('/healthz', { cache: 'no-store' }).then(() => false, () => true),
+  );
+  if (cut) {
+    step('offline by Firefox network emulation');
+    return async () => page.setOfflineMode(false);
+  }
+  await page.setOfflineMode(false);
+  step('offline by stopping the server');
+  await askHarness('stop');
+  return async () => askHarness('start');
+}
+
+const launch = (prefs = {}) =>
+  puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX,
+    headless: true,
+    // A test page may start audio from a click without the user-gesture heuristics.
+    extraPrefsFirefox: { 'media.autoplay.default': 0, ...prefs },
+  });
+
+async function signIn(page, who) {
+  await page.goto(`${base}/login`);
+  await page.type('#login', who);
+  await page.type('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+  if (!page.url().endsWith('/today')) throw new Error(`${who} signed in to ${page.url()}`);
+}
+
+async function tapOwnPractice(page) {
+  const [own] = await page.$$('xpath/.//button[contains(., "I practised on my own")]');
+  await own.click();
+}
+
+const browser = await launch();
+try {
+  const page = await browser.newPage();
+  await page.setViewport(PHONE);
+
+  // Sign in, through the form.
+  await signIn(page, login);
+  step('sign in');
+
+  // Today, with the service worker in control (needed for offline later).
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  if (!(await page.evaluate(() => !!navigator.serviceWorker.controller))) await page.reload();
+  await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated');
+  await page.waitForSelector('main h1');
+  await checkAccessible(page, '/today');
+  await page.screenshot({ path: `${shots}/firefox-today.png`, fullPage: true });
+  step('today');
+
+  // Play, with seeking: Firefox plays the Opus/WebM rendition and seeks by Range requests.
+  await Promise.all([page.waitForNavigation(), page.click('main a[aria-label^="Play "]')]);
+  await page.waitForFunction(() => {
+    const a = document.querySelector('[data-audio]');
+    return a && !a.paused && a.currentTime > 0.3;
+  });
+  const src = await page.evaluate(() => document.querySelector('[data-audio]').currentSrc);
+  if (!src.endsWith('.webm')) throw new Error(`Firefox was given ${src}, not the Opus rendition`);
+  await page.evaluate(() => {
+    document.querySelector('[data-audio]').currentTime = 6;
+  });
+  await page.waitForFunction(() => {
+    const a = document.querySelector('[data-audio]');
+    return !a.seeking && !a.paused && a.currentTime > 6.3;
+  });
+  step('play with seeking');
+
+  // Log with ratings, before and after.
+  await page.click('[data-before] summary');
+  await rate(page, 'before', { pain_intensity: 7, pain_distress: 6, mood: 4 });
+  await page.click('button[aria-label="Forward 15 seconds"]');
+  await page.waitForSelector('[data-after]', { visible: true, timeout: 20000 });
+  await rate(page, 'after', { pain_intensity: 5, pain_distress: 3, mood: 6 });
+  await checkAccessible(page, 'the player');
+  await page.click('[data-save-after]');
+  await waitForText(page, 'Your practice is noted. Thank you.');
+  await page.waitForFunction(() => document.getElementById('outbox-card')?.hidden !== false);
+  let logs = await myLogs(page);
+  if (logs.length !== 1 || !logs[0].completed) throw new Error(`logs: ${JSON.stringify(logs)}`);
+  step('log with ratings');
+
+  // Save the week for offline.
+  await page.goto(`${base}/today`);
+  await page.click('[data-save-offline]');
+  await waitForText(page, "This week's audio is saved on this phone.", 60000);
+  step('save week offline');
+
+  // No signal: Today opens from the phone's copy and a practice is logged into the outbox.
+  const backOnline = await goOffline(page);
+  await page.reload();
+  await page.waitForSelector('main h1');
+  await tapOwnPractice(page);
+  await waitForText(page, '1 waiting to be sent.');
+  await page.screenshot({ path: `${shots}/firefox-offline.png`, fullPage: true });
+  await checkAccessible(page, '/today offline');
+  step('offline log');
+
+  // Back online: the outbox sends it, and it is stored once however often it is sent.
+  await backOnline();
+  await page.reload();
+  await page.waitForFunction(() => document.getElementById('outbox-card')?.hidden === true, {
+    timeout: 30000,
+  });
+  logs = await myLogs(page);
+  await page.reload();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const again = await myLogs(page);
+  const kinds = again.map((l) => l.kind).sort();
+  if (logs.length !== 2 || again.length !== 2 || kinds.join() !== 'exercise,own') {
+    throw new Error(`after reconnecting: ${JSON.stringify(again)}`);
+  }
+  step('back online, stored once');
+
+  // Reflections.
+  await page.goto(`${base}/reflections`);
+  const box = await page.waitForSelector('main form textarea');
+  await box.type('Breathing out slowly when the pain rose.');
+  // The outbox sends it (no page load); without JavaScript the form would post.
+  await box.evaluate((field) => field.form.querySelector('button[type=submit]').click());
+  await waitForText(page, 'Kept. Only you can see it');
+  await checkAccessible(page, '/reflections');
+  step('reflections');
+
+  // Questionnaires: the baseline PHQ-9, refused until complete, then sent.
+  await page.goto(`${base}/questionnaires`);
+  await checkAccessible(page, '/questionnaires');
+  await Promise.all([page.waitForNavigation(), page.click('main a[href="/questionnaires/phq9/baseline"]')]);
+  await checkAccessible(page, 'the PHQ-9');
+  const questions = await page.$$('fieldset.question');
+  for (const question of questions.slice(0, -1)) {
+    const [answer] = await question.$$('xpath/.//label[contains(., "Several days")]');
+    await answer.click();
+  }
+  const [send] = await page.$$('xpath/.//button[contains(., "Send")]');
+  await Promise.all([page.waitForNavigation(), send.click()]);
+  await waitForText(page, 'Please answer every question before sending');
+  await checkAccessible(page, 'the PHQ-9 with an error');
+  const last = (await page.$$('fieldset.question')).at(-1);
+  const [none] = await last.$$('xpath/.//label[contains(., "Not at all")]');
+  await none.click();
+  const [sendAgain] = await page.$$('xpath/.//button[contains(., "Send")]');
+  await Promise.all([page.waitForNavigation(), sendAgain.click()]);
+  await waitForText(page, 'Your PHQ-9 has been sent');
+  step('questionnaires');
+
+  await page.goto(`${base}/progress`);
+  await checkAccessible(page, '/progress');
+} finally {
+  await browser.close();
+}
+
+// Private browsing: the outbox lives in IndexedDB, which older Firefox refused there.
+const privately = await launch({ 'browser.privatebrowsing.autostart': true });
+try {
+  const page = await privately.newPage();
+  await page.setViewport(PHONE);
+  await signIn(page, process.env.TEND_SECOND_LOGIN || login);
+  const before = (await myLogs(page)).length;
+  await tapOwnPractice(page);
+  await page.waitForFunction(
+    (n) => fetch('/api/v1/practice-logs').then((r) => r.json()).then((logs) => logs.length > n),
+    { timeout: 15000, polling: 500 },
+    before,
+  );
+  step('log in private browsing');
+} finally {
+  await privately.close();
+  lines.return?.();
+}
+console.log('done');
+process.exit(0);
