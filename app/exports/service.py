@@ -27,6 +27,7 @@ from app.clinics.models import Role, User
 from app.db import utcnow
 from app.errors import Forbidden, InvalidInput
 from app.exports import fhir, redcap, tables
+from app.exports.formulas import CODEBOOK_NOTE, as_text
 from app.exports.tables import REFLECTIONS, TABLES, Column, Table
 from app.groups import service as groups_service
 from app.groups.models import Group
@@ -190,6 +191,8 @@ def cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, StrEnum):
         return value.value
+    if isinstance(value, str):
+        return as_text(value)
     return value
 
 
@@ -197,12 +200,23 @@ def _iso(value: Any) -> Any:
     return value if isinstance(value, str) else value.isoformat()
 
 
-def _converters(columns: Sequence[Column] | None) -> list[tuple[int, Callable[[Any], Any]]]:
-    """Per-column conversions for CSV: only booleans and dates need any (None writes blank)."""
+def _converters(
+    columns: Sequence[Column] | None, *, csv_ready: bool
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Per-column conversions for CSV: booleans, dates (unless the rows are CSV-ready) and
+    text a person typed, which must not run as a formula (None writes blank)."""
     if columns is None:
         return []
-    by_type: dict[str, Callable[[Any], Any]] = {"boolean": int, "date": _iso, "datetime": _iso}
-    return [(i, by_type[c.type]) for i, c in enumerate(columns) if c.type in by_type]
+    by_type: dict[str, Callable[[Any], Any]] = (
+        {} if csv_ready else {"boolean": int, "date": _iso, "datetime": _iso}
+    )
+    converters: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, column in enumerate(columns):
+        if column.typed_by_person:
+            converters.append((i, as_text))
+        elif column.type in by_type:
+            converters.append((i, by_type[column.type]))
+    return converters
 
 
 class _HashingSink:
@@ -228,14 +242,16 @@ def write_csv(
     header: Sequence[str],
     rows: Iterable[Sequence[Any]],
     columns: Sequence[Column] | None = None,
+    *,
+    csv_ready: bool = False,
 ) -> FileSummary:
     """Write a CSV as the rows come, hashing as it goes.
 
-    With ``columns``, values are converted by their codebook type (fast; none at all when
-    empty); without, each value is converted by what it is.
+    With ``columns``, values are converted by their codebook type (fast; only text typed by
+    a person when the rows are ``csv_ready``); without, each value is converted by what it is.
     """
     count = 0
-    converters = _converters(columns)
+    converters = _converters(columns, csv_ready=csv_ready)
     block = _HashingSink.BLOCK_ROWS
     with path.open("wb") as raw:
         sink = _HashingSink(raw)
@@ -298,6 +314,8 @@ def codebook_rows(
                 derivation = (
                     f"{derivation}; " if derivation else ""
                 ) + "shifted by the participant's whole-day offset (intervals preserved)"
+            if column.typed_by_person:
+                derivation = (f"{derivation}. " if derivation else "") + CODEBOOK_NOTE
             yield (
                 table.file,
                 column.name,
@@ -433,7 +451,8 @@ def _write_bundle(
             out_dir / table.file,
             [c.name for c in table.columns],
             context.rows(table),
-            () if table.csv_ready and not context.pseudonymiser.date_shift else table.columns,
+            table.columns,
+            csv_ready=table.csv_ready and not context.pseudonymiser.date_shift,
         )
     files["codebook.csv"] = write_csv(
         out_dir / "codebook.csv",

@@ -38,6 +38,8 @@ class Column:
     missing: str = ""
     derivation: str = ""
     loinc: str = ""
+    # Text a person typed (a patient's words, codes staff chose): hostile to spreadsheets.
+    typed_by_person: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,9 @@ ID_COLUMNS = (
         "Pseudonymous participant code",
         derivation="The clinic's participant code, or HMAC-SHA256 of it under the study key "
         "when the export names one (see README.md)",
+        typed_by_person=True,
     ),
-    Column("group_code", "string", "Group (cohort) code"),
+    Column("group_code", "string", "Group (cohort) code", typed_by_person=True),
 )
 _BATCH = 2000
 
@@ -513,7 +516,7 @@ REFLECTIONS = Table(
         Column("week_number", "integer", "Programme week", missing="blank for end of programme"),
         Column("shared", "boolean", "Shared with the group", allowed=BOOLEAN_VALUES),
         Column("created_at", "datetime", "When written (ISO 8601, UTC)"),
-        Column("text", "string", "The reflection, as written (free text)"),
+        Column("text", "string", "The reflection, as written (free text)", typed_by_person=True),
     ),
     _reflection_rows,
     date_column="created_at",
