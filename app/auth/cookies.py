@@ -21,6 +21,12 @@ def set_session_cookie(request: Request, response: Response, *, token: str, user
     )
 
 
-def clear_session_cookie(response: Response) -> None:
-    """Remove the session cookie from the browser."""
+def clear_session_cookie(response: Response, *, keep_unsent: bool = False) -> None:
+    """Remove the session cookie and ask the browser to forget what it kept of this person.
+
+    ``storage`` also empties the outbox (IndexedDB): a patient whose practice logs have not
+    been sent yet chooses to keep them (``keep_unsent``), and only the caches are cleared.
+    """
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.headers["Clear-Site-Data"] = '"cache"' if keep_unsent else '"cache", "storage"'
+

@@ -84,12 +84,14 @@ def login_submit(
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout_submit(request: Request, session: SessionDep) -> Response:
+def logout_submit(
+    request: Request, session: SessionDep, keep_unsent: Annotated[str, Form()] = ""
+) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         auth_service.end_session(session, token=token)
     response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response)
+    clear_session_cookie(response, keep_unsent=bool(keep_unsent))
     return response
 
 

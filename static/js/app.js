@@ -1,6 +1,7 @@
 // The patient app on every page: offline worker, outbox card, one-tap logs, the bad-day
 // toggle, saving a week for offline, and a platform-aware install hint.
-import { drain, enqueue, localNow, logPractice, remove, startSync, subscribe } from "./outbox.js";
+import { anyWaiting, drain, enqueue, list, localNow, logPractice, remove, startSync, subscribe } from "./outbox.js";
+import { forgetPages } from "./forget.js";
 import { pickRendition, recoverDrafts } from "./player.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -10,9 +11,12 @@ const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => valu
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(() => {
-    // The first visit was not seen by the worker: keep this page for offline now.
-    if (!navigator.serviceWorker.controller && "caches" in window) {
-      caches.open("tend-pages").then((cache) => cache.add(location.pathname + location.search)).catch(() => {});
+    // The first visit was not seen by the worker: it fetches and keeps this page now (under
+    // the signed-in person, and only the pages it may keep).
+    if (!navigator.serviceWorker.controller) {
+      navigator.serviceWorker.ready.then((registration) => {
+        if (registration.active) registration.active.postMessage({ type: "keep", url: location.pathname + location.search });
+      });
     }
   });
 }
@@ -184,8 +188,40 @@ if (hint && !standalone && !localStorage.getItem("tend.installHintDismissed")) {
   addEventListener("appinstalled", () => { hint.hidden = true; });
 }
 
-// ---- signing out forgets the pages kept for offline (the outbox stays until it is sent)
+// ---- signing out forgets the pages kept for offline; unsent entries are never lost: with
+// some still waiting the patient chooses to wait for them or to keep them on this phone
+// (the server then clears only caches, not the outbox's storage).
 const signOut = $('form[action="/logout"]');
-if (signOut && "caches" in window) signOut.addEventListener("submit", () => { caches.delete("tend-pages"); });
+const unsentCard = $("#signout-unsent");
+async function finishSignOut(keepUnsent) {
+  if (keepUnsent) {
+    const field = document.createElement("input");
+    Object.assign(field, { type: "hidden", name: "keep_unsent", value: "1" });
+    signOut.append(field);
+  }
+  await forgetPages().catch(() => {});
+  signOut.submit();
+}
+if (signOut) {
+  signOut.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const waiting = unsentCard ? await list().catch(() => []) : [];
+    // Another person's kept entries (a shared phone) stay too, without asking this one.
+    if (!waiting.length) { await finishSignOut(await anyWaiting().catch(() => true)); return; }
+    $("[data-signout-unsent-count]", unsentCard).textContent = fill(text("outboxWaiting"), { n: waiting.length });
+    unsentCard.hidden = false;
+    unsentCard.scrollIntoView();
+    $("[data-signout-wait]", unsentCard).focus();
+  });
+}
+if (unsentCard) {
+  $("[data-signout-wait]", unsentCard).addEventListener("click", async () => {
+    await drain();
+    if (!(await list()).length) { await finishSignOut(await anyWaiting().catch(() => true)); return; }
+    $("[data-signout-unsent-count]", unsentCard).textContent =
+      `${fill(text("outboxWaiting"), { n: (await list()).length })} ${text("outboxOffline")}`;
+  });
+  $("[data-signout-anyway]", unsentCard).addEventListener("click", () => finishSignOut(true));
+}
 
 export { drain };
