@@ -29,4 +29,3 @@ def clear_session_cookie(response: Response, *, keep_unsent: bool = False) -> No
     """
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.headers["Clear-Site-Data"] = '"cache"' if keep_unsent else '"cache", "storage"'
-

@@ -137,13 +137,22 @@ def end_session(session: Session, *, token: str) -> None:
     )
 
 
-def end_all_sessions(session: Session, *, user: User) -> None:
-    """Revoke every session of ``user`` (password change, account disabled)."""
-    session.exec(
+def end_all_sessions(session: Session, *, user: User) -> int:
+    """Sign ``user`` out on every device: password change, withdrawal, a new invite, a staff
+    "sign out everywhere", a deactivated account. Returns how many sessions were live.
+
+    The one way to end someone's sessions: callers record the audit event in their domain.
+    """
+    result = session.exec(
         update(AuthSession)
-        .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None))
+        .where(
+            col(AuthSession.user_id) == user.id,
+            col(AuthSession.revoked_at).is_(None),
+            col(AuthSession.expires_at) > utcnow(),
+        )
         .values(revoked_at=utcnow())
     )
+    return int(result.rowcount or 0)
 
 
 def set_password(session: Session, *, user: User, password: str) -> None:

@@ -5,14 +5,15 @@ import contextlib
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from tests.browser.conftest import assert_accessible, sign_in
-from tests.browser.test_patient_app import (  # noqa: F401 (world_with_audio is a fixture)
+from tests.browser.test_patient_app import (
     outbox_count,
     server_logs,
     wait_for_worker,
-    world_with_audio,
+    world_with_audio,  # noqa: F401 (a fixture)
 )
 from tests.factories import PASSWORD
 
@@ -38,8 +39,9 @@ def _offline_text(page: Any, url: str) -> str:
     raise AssertionError(f"{url} never settled")
 
 
+@pytest.mark.usefixtures("world_with_audio")
 def test_after_sign_out_offline_pages_show_nothing_of_the_patient(
-    live_server: str, phone: Any, world_with_audio: None
+    live_server: str, phone: Any
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -54,8 +56,9 @@ def test_after_sign_out_offline_pages_show_nothing_of_the_patient(
     # Nothing with the patient's own words or history is kept, even while signed in.
     kept = page.evaluate(
         """async () => { const out = [];
-        for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys())
-          out.push(new URL(r.url).pathname); return out; }"""
+        for (const name of await caches.keys())
+          for (const r of await (await caches.open(name)).keys()) out.push(new URL(r.url).pathname);
+        return out; }"""
     )
     assert "/today" in kept and "/reflections" not in kept and "/progress" not in kept
 
@@ -69,8 +72,9 @@ def test_after_sign_out_offline_pages_show_nothing_of_the_patient(
     page.screenshot(path=f"{SHOTS}/offline-after-sign-out.png")
 
 
+@pytest.mark.usefixtures("world_with_audio")
 def test_signing_out_with_unsent_practice_asks_first_and_keeps_it(
-    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+    live_server: str, phone: Any, browser_engine: Engine
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -101,8 +105,9 @@ def test_signing_out_with_unsent_practice_asks_first_and_keeps_it(
     assert [log.kind.value for log in server_logs(browser_engine)] == ["own"]
 
 
+@pytest.mark.usefixtures("world_with_audio")
 def test_waiting_sends_the_practice_then_signs_out(
-    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+    live_server: str, phone: Any, browser_engine: Engine
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -117,8 +122,9 @@ def test_waiting_sends_the_practice_then_signs_out(
     assert [log.kind.value for log in server_logs(browser_engine)] == ["own"]
 
 
+@pytest.mark.usefixtures("world_with_audio")
 def test_a_second_patient_on_the_phone_never_gets_the_first_ones_pages(
-    live_server: str, phone: Any, world_with_audio: None
+    live_server: str, phone: Any
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
