@@ -51,6 +51,7 @@ class ScoreRecord:
     instrument_title: str = ""
     loinc_panel: str | None = None
     loinc_total: str | None = None
+    group_code: str = ""  # dates shift per group
 
 
 @dataclass(frozen=True)

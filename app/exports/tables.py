@@ -40,6 +40,8 @@ class Column:
     loinc: str = ""
     # Text a person typed (a patient's words, codes staff chose): hostile to spreadsheets.
     typed_by_person: bool = False
+    # What a study key replaces this value with: "participant", "group" or "row" (an id).
+    pseudonym: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,17 @@ ID_COLUMNS = (
         derivation="The clinic's participant code, or HMAC-SHA256 of it under the study key "
         "when the export names one (see README.md)",
         typed_by_person=True,
+        pseudonym="participant",
     ),
-    Column("group_code", "string", "Group (cohort) code", typed_by_person=True),
+    Column(
+        "group_code",
+        "string",
+        "Group (cohort) code",
+        derivation="The clinic's group code, or HMAC-SHA256 of it under the study key when the "
+        "export names one",
+        typed_by_person=True,
+        pseudonym="group",
+    ),
 )
 _BATCH = 2000
 
@@ -301,7 +312,7 @@ TABLES = (
         "One row per act of practice, as recorded on the patient's phone.",
         (
             *ID_COLUMNS,
-            Column("log_id", "string", "UUID made on the phone; unique"),
+            Column("log_id", "string", "UUID made on the phone; unique", pseudonym="row"),
             Column(
                 "kind",
                 "string",
@@ -350,12 +361,13 @@ TABLES = (
         "0-10 ratings: before or after a practice, or on their own.",
         (
             *ID_COLUMNS,
-            Column("checkin_id", "string", "UUID; unique"),
+            Column("checkin_id", "string", "UUID; unique", pseudonym="row"),
             Column(
                 "practice_log_id",
                 "string",
-                "The practice rated",
+                "The practice rated (its log_id)",
                 missing="blank for standalone ratings",
+                pseudonym="row",
             ),
             Column(
                 "moment",
@@ -511,7 +523,7 @@ REFLECTIONS = Table(
     "Patients' own words (weekly and end-of-programme reflections). Free text: may identify.",
     (
         *ID_COLUMNS,
-        Column("reflection_id", "string", "UUID; unique"),
+        Column("reflection_id", "string", "UUID; unique", pseudonym="row"),
         Column("kind", "string", "Which reflection", allowed="weekly, end_of_programme"),
         Column("week_number", "integer", "Programme week", missing="blank for end of programme"),
         Column("shared", "boolean", "Shared with the group", allowed=BOOLEAN_VALUES),
@@ -526,7 +538,7 @@ REFLECTIONS = Table(
 def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreRecord]:
     """The questionnaire administrations for the FHIR export, with real participant codes and
     UTC times (the export service pseudonymises and shifts them)."""
-    for administration, participant, _group in outcomes_service.exported_administrations(
+    for administration, participant, group in outcomes_service.exported_administrations(
         session, group_ids=group_ids
     ):
         if administration.score_total is None or administration.submitted_at is None:
@@ -547,4 +559,5 @@ def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreR
             instrument_title=instrument.title,
             loinc_panel=instrument.loinc.panel,
             loinc_total=instrument.loinc.total,
+            group_code=group,
         )
