@@ -38,9 +38,14 @@ class Settings(BaseSettings):
     # Only for tests against a stand-in push service: accept any endpoint, plain http too.
     push_allow_test_endpoints: bool = False
     # Rate limits: attempts per window, per account and per address (docs/security.md).
+    # Sign-in: refused per account *from one address* (or one remembered browser), so a
+    # stranger cannot lock anyone else out; account-wide, attempts past the slowdown are
+    # only delayed, except from a browser that signed in to the account before.
     login_limit_per_account: int = 10
     login_limit_per_address: int = 50
     login_limit_seconds: int = 900
+    login_slowdown_after: int = 10
+    login_slowdown_seconds: float = 2.0
     invite_limit_per_code: int = 5
     invite_limit_per_address: int = 20
     invite_limit_seconds: int = 900

@@ -26,7 +26,7 @@ from app.reminders.models import (
     SchedulerLease,
     VapidKey,
 )
-from app.security.models import RateLimitBucket
+from app.security.models import RateLimitBucket, RefusalCount
 
 metadata = SQLModel.metadata
 
@@ -63,4 +63,5 @@ __all__ = [
     "Theme",
     "WeekUnlock",
     "RateLimitBucket",
+    "RefusalCount",
 ]

@@ -10,7 +10,7 @@ from app.auth.dependencies import CurrentUser
 from app.auth.schemas import LoginRequest, Me, RedeemInviteRequest, SignedIn
 from app.clinics.models import User
 from app.db import SessionDep
-from app.security.dependencies import limit_invite, limit_sign_in
+from app.security.dependencies import client_address, limit_invite, limit_sign_in
 from app.web.csrf import SESSION_COOKIE, csrf_token_for
 
 public_router = APIRouter(prefix="/auth", tags=["auth"])
@@ -41,7 +41,12 @@ def login(body: LoginRequest, request: Request, session: SessionDep) -> Response
     limit_sign_in(request, login=body.login)
     user = auth_service.authenticate(session, login=body.login, password=body.password)
     if user is None:
-        audit.record(session, action="sign_in_failed", actor=None)
+        auth_service.record_failed_sign_in(
+            session,
+            login=body.login,
+            address=client_address(request),
+            settings=request.app.state.settings,
+        )
         return JSONResponse({"detail": WRONG_CREDENTIALS}, status_code=401)
     token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
     audit.record(session, action="sign_in", actor=user)

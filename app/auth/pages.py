@@ -13,7 +13,7 @@ from app.auth.cookies import clear_session_cookie, set_session_cookie
 from app.clinics.models import User
 from app.db import SessionDep
 from app.errors import InvalidInput, TooManyRequests
-from app.security.dependencies import limit_invite, limit_sign_in
+from app.security.dependencies import client_address, limit_invite, limit_sign_in
 from app.web.csrf import SESSION_COOKIE, verify_csrf_form
 from app.web.templating import render
 
@@ -72,7 +72,12 @@ def login_submit(
         return _refused(request, "auth/login.html", context, error, field="password")
     user = auth_service.authenticate(session, login=login, password=password)
     if user is None:
-        audit.record(session, action="sign_in_failed", actor=None)
+        auth_service.record_failed_sign_in(
+            session,
+            login=login,
+            address=client_address(request),
+            settings=request.app.state.settings,
+        )
         context = {
             "next": _safe_next(next),
             "form": {"login": login},

@@ -138,6 +138,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             # The matrix signs in many times from one address; limits have their own tests.
             login_limit_per_account=10_000,
             login_limit_per_address=10_000,
+            login_slowdown_after=10_000,
             invite_limit_per_code=10_000,
             invite_limit_per_address=10_000,
             export_limit_per_account=10_000,

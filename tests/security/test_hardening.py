@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db import open_session
 from app.main import create_app
 from app.security import service as security_service
+from app.security.models import RefusalCount
 from app.security.service import Limit
 from app.web.templating import TEMPLATES_DIR
 from tests.factories import PASSWORD, World, build_world, login
@@ -169,8 +170,9 @@ def test_sign_in_is_limited_per_account_with_retry_after(
     assert int(answers[-1].headers["retry-after"]) > 0
     assert right.status_code == 429
     assert other.status_code == 200  # another account is not affected
-    with open_session(engine) as session:
-        assert session.exec(select(AuditEvent).where(AuditEvent.action == "rate_limited")).all()
+    with open_session(engine) as session:  # anonymous: counted per address and hour
+        [counter] = session.exec(select(RefusalCount).where(RefusalCount.status == 429)).all()
+        assert counter.refusals == 2
 
 
 def test_sign_in_is_limited_per_address(strict_settings: Settings, world: World) -> None:
