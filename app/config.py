@@ -15,7 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEND_", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    # Production unless said otherwise: a forgotten setting must not run with a known secret.
+    environment: Literal["development", "test", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("var")
@@ -57,8 +58,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":
-        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError("TEND_SECRET_KEY must be set to a long random value in production")
+        if self.environment not in ("development", "test") and self.secret_key in (
+            "",
+            DEVELOPMENT_SECRET,
+        ):
+            raise ValueError(
+                "TEND_SECRET_KEY must be set to a long random value (for example the output "
+                "of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or "
+                "TEND_ENVIRONMENT=development for a development machine"
+            )
         return self
 
     @property
