@@ -11,7 +11,7 @@ from app.auth.schemas import LoginRequest, Me, RedeemInviteRequest, SignedIn
 from app.clinics.models import User
 from app.db import SessionDep
 from app.security.dependencies import client_address, limit_invite, limit_sign_in
-from app.web.csrf import SESSION_COOKIE, csrf_token_for
+from app.web.csrf import csrf_token_for, session_token
 
 public_router = APIRouter(prefix="/auth", tags=["auth"])
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -68,11 +68,11 @@ def redeem_invite(body: RedeemInviteRequest, request: Request, session: SessionD
 @public_router.post("/logout", status_code=204)
 def logout(request: Request, session: SessionDep) -> Response:
     """End this session on the server and forget the cookie."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if token:
         auth_service.end_session(session, token=token)
     response = Response(status_code=204)
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 

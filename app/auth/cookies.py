@@ -9,7 +9,7 @@ from fastapi import Request, Response
 
 from app.auth.service import normalise_login
 from app.clinics.models import Role, User
-from app.web.csrf import SESSION_COOKIE
+from app.web.csrf import session_cookie_name
 
 DEVICE_COOKIE = "tend_device"
 _DEVICE_DAYS = 365
@@ -49,7 +49,7 @@ def set_session_cookie(request: Request, response: Response, *, token: str, user
     settings = request.app.state.settings
     max_age = settings.patient_session_days * 86400 if user.role == Role.patient else None
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(request),
         token,
         max_age=max_age,
         httponly=True,
@@ -60,11 +60,15 @@ def set_session_cookie(request: Request, response: Response, *, token: str, user
     remember_device(request, response, user=user)
 
 
-def clear_session_cookie(response: Response, *, keep_unsent: bool = False) -> None:
+def clear_session_cookie(
+    request: Request, response: Response, *, keep_unsent: bool = False
+) -> None:
     """Remove the session cookie and ask the browser to forget what it kept of this person.
 
     ``storage`` also empties the outbox (IndexedDB): a patient whose practice logs have not
     been sent yet chooses to keep them (``keep_unsent``), and only the caches are cleared.
     """
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(
+        session_cookie_name(request), path="/", secure=request.url.scheme == "https"
+    )
     response.headers["Clear-Site-Data"] = '"cache"' if keep_unsent else '"cache", "storage"'

@@ -14,7 +14,7 @@ from app.clinics.models import User
 from app.db import SessionDep
 from app.errors import InvalidInput, TooManyRequests
 from app.security.dependencies import client_address, limit_invite, limit_sign_in
-from app.web.csrf import SESSION_COOKIE, verify_csrf_form
+from app.web.csrf import session_token, verify_csrf_form
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"])
@@ -92,11 +92,11 @@ def login_submit(
 def logout_submit(
     request: Request, session: SessionDep, keep_unsent: Annotated[str, Form()] = ""
 ) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if token:
         auth_service.end_session(session, token=token)
     response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response, keep_unsent=bool(keep_unsent))
+    clear_session_cookie(request, response, keep_unsent=bool(keep_unsent))
     return response
 
 
