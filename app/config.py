@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # when `tend reminders run` runs as its own process. Never in tests.
     reminders_in_process: bool = True
     reminders_interval_seconds: int = 60
+    # The VAPID private key (PEM) from a file only the app's user can read; without it the
+    # key is made once and kept in the database (docs/deploy.md says which is safer).
+    vapid_private_key_file: Path | None = None
     # VAPID "sub" claim: how a push service can reach whoever runs this Tend.
     push_contact: str = "mailto:reminders@tend.invalid"
     # Only for tests against a stand-in push service: accept any endpoint, plain http too.
