@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## run: set everything up (first time) and serve the demo on http://$${TEND_HOST:-127.0.0.1}:$${TEND_PORT:-8000}
+run: export TEND_ENVIRONMENT ?= development
 run: install
 	$(BIN)/tend migrate
 	$(BIN)/tend programme load

@@ -13,6 +13,7 @@ A restore checks the file the same way and replaces the live schema in a single 
 Without the PostgreSQL client tools the commands refuse with a message.
 """
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from app import clock
 from app.models import metadata
@@ -139,10 +140,31 @@ def restore_sqlite(
 
 
 def _libpq_url(url: str, database: str | None = None) -> str:
+    """The URL for psycopg, in this process (password included)."""
     parsed = make_url(url).set(drivername="postgresql")
     if database is not None:
         parsed = parsed.set(database=database)
     return parsed.render_as_string(hide_password=False)
+
+
+def _command_url(url: str, database: str | None = None) -> str:
+    """The URL for pg_dump and pg_restore: without the password, which any local user could
+    read from the process list; it goes in PGPASSWORD (or comes from ~/.pgpass)."""
+    parsed = make_url(url)
+    without = URL.create(
+        "postgresql",
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=database if database is not None else parsed.database,
+        query=parsed.query,
+    )
+    return without.render_as_string(hide_password=False)
+
+
+def _password_env(url: str) -> dict[str, str] | None:
+    password = make_url(url).password
+    return {**os.environ, "PGPASSWORD": str(password)} if password else None
 
 
 def _tool(name: str) -> str:
@@ -155,8 +177,9 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(command: list[str]) -> str:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run(command: list[str], *, url: str = "") -> str:
+    env = _password_env(url) if url else None
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed: {result.stderr.strip()[-800:]}")
     return result.stdout
@@ -180,7 +203,10 @@ def backup_postgres(url: str, out: Path) -> Report:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
-        _run([pg_dump, "--format=custom", "--no-owner", "--file", str(partial), _libpq_url(url)])
+        _run(
+            [pg_dump, "--format=custom", "--no-owner", "--file", str(partial), _command_url(url)],
+            url=url,
+        )
         revision, rows = read_postgres_dump(partial)
         partial.replace(out)
     finally:
@@ -231,7 +257,8 @@ def restore_postgres(
     backup_postgres(url, kept)
     _run(
         [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error"]
-        + ["--single-transaction", "-d", _libpq_url(url), str(dump)]
+        + ["--single-transaction", "-d", _command_url(url), str(dump)],
+        url=url,
     )
     revision, rows = _postgres_counts(_libpq_url(url))
     if rows != expected:

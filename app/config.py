@@ -15,7 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEND_", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    # Production unless said otherwise: a forgotten setting must not run with a known secret.
+    environment: Literal["development", "test", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("var")
@@ -40,14 +41,22 @@ class Settings(BaseSettings):
     # when `tend reminders run` runs as its own process. Never in tests.
     reminders_in_process: bool = True
     reminders_interval_seconds: int = 60
+    # The VAPID private key (PEM) from a file only the app's user can read; without it the
+    # key is made once and kept in the database (docs/deploy.md says which is safer).
+    vapid_private_key_file: Path | None = None
     # VAPID "sub" claim: how a push service can reach whoever runs this Tend.
     push_contact: str = "mailto:reminders@tend.invalid"
     # Only for tests against a stand-in push service: accept any endpoint, plain http too.
     push_allow_test_endpoints: bool = False
     # Rate limits: attempts per window, per account and per address (docs/security.md).
+    # Sign-in: refused per account *from one address* (or one remembered browser), so a
+    # stranger cannot lock anyone else out; account-wide, attempts past the slowdown are
+    # only delayed, except from a browser that signed in to the account before.
     login_limit_per_account: int = 10
     login_limit_per_address: int = 50
     login_limit_seconds: int = 900
+    login_slowdown_after: int = 10
+    login_slowdown_seconds: float = 2.0
     invite_limit_per_code: int = 5
     invite_limit_per_address: int = 20
     invite_limit_seconds: int = 900
@@ -63,8 +72,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":
-        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError("TEND_SECRET_KEY must be set to a long random value in production")
+        if self.environment not in ("development", "test") and self.secret_key in (
+            "",
+            DEVELOPMENT_SECRET,
+        ):
+            raise ValueError(
+                "TEND_SECRET_KEY must be set to a long random value (for example the output "
+                "of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or "
+                "TEND_ENVIRONMENT=development for a development machine"
+            )
         return self
 
     @property

@@ -27,7 +27,7 @@ from app.reminders.models import (
     SchedulerLease,
     VapidKey,
 )
-from app.security.models import RateLimitBucket
+from app.security.models import RateLimitBucket, RefusalCount
 
 metadata = SQLModel.metadata
 
@@ -67,4 +67,5 @@ __all__ = [
     "Theme",
     "WeekUnlock",
     "RateLimitBucket",
+    "RefusalCount",
 ]

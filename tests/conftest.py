@@ -26,6 +26,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_POSTGRES = os.environ.get("TEND_REQUIRE_POSTGRES") == "1"
+# Commands and servers started by tests read the environment, whose default is production.
+os.environ.setdefault("TEND_ENVIRONMENT", "test")
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ cached for good under content-hashed names, and only to signed-in people of the 
 
 import re
 from gettext import gettext as _
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -10,12 +11,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile as StarletteUpload
+from starlette.types import Message, Receive
 
 from app.audio import probe, worker
 from app.audio import service as audio_service
 from app.audio.processing import AudioRejected
 from app.auth.dependencies import AdminUser, CurrentUser
 from app.clinics.models import User
+from app.config import Settings
 from app.db import SessionDep
 from app.errors import NotFound
 from app.programme import service as programme_service
@@ -81,6 +84,43 @@ def admin_audio(request: Request, user: AdminUser, session: SessionDep) -> Respo
     return render(request, "audio/admin.html", _admin_context(session, user))
 
 
+class _BodyTooLarge(Exception):
+    """The request body went past the upload cap while streaming in."""
+
+
+def _capped_receive(request: Request, limit: int) -> Receive:
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+        return message
+
+    return receive
+
+
+async def _receive_recording(
+    request: Request, settings: Settings
+) -> tuple[str | None, Path | None, str, str]:
+    """(error, the file on disk, its name, its SHA-256) from the upload form."""
+    async with request.form(max_files=1, max_fields=4) as form:
+        verify_csrf_form(request, str(form.get("csrf_token") or ""))
+        upload = form.get("recording")
+        if not isinstance(upload, StarletteUpload) or not upload.filename:
+            return _("Choose a recording to upload."), None, "", ""
+        try:
+            incoming, sha256, _size = await run_in_threadpool(
+                worker.receive_upload, upload.file, settings
+            )
+        except ValueError:
+            return _too_big(), None, "", ""
+        return None, incoming, upload.filename, sha256
+
+
 @router.post("/admin/audio/{exercise_id}")
 async def upload_recording(
     exercise_id: int,
@@ -101,20 +141,13 @@ async def upload_recording(
     if declared > worker.MAX_UPLOAD_BYTES + 2**20:
         error = _too_big()
     else:
-        # Starlette spools file parts to a temporary file past 1 MB: never all in memory.
-        async with request.form(max_files=1, max_fields=4) as form:
-            verify_csrf_form(request, str(form.get("csrf_token") or ""))
-            upload = form.get("recording")
-            if not isinstance(upload, StarletteUpload) or not upload.filename:
-                error = _("Choose a recording to upload.")
-            else:
-                try:
-                    incoming, sha256, _size = await run_in_threadpool(
-                        worker.receive_upload, upload.file, settings
-                    )
-                except ValueError:
-                    error = _too_big()
-                filename = upload.filename
+        # Starlette spools file parts to a temporary file past 1 MB: never all in memory; the
+        # body is counted as it streams in, so a request without a length stops at the cap.
+        capped = Request(request.scope, _capped_receive(request, worker.MAX_UPLOAD_BYTES + 2**20))
+        try:
+            error, incoming, filename, sha256 = await _receive_recording(capped, settings)
+        except _BodyTooLarge:
+            error = _too_big()
     if incoming is not None:
         try:
             await run_in_threadpool(probe.probe_recording, incoming)

@@ -1,6 +1,7 @@
 """The one place pydub is set up: bundled ffmpeg, and conversions between segments and samples."""
 
 import math
+import resource
 import warnings
 
 import imageio_ffmpeg
@@ -18,6 +19,19 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 AudioSegment.converter = FFMPEG
 
 SAMPLE_RATE = 48_000
+# ffmpeg reading an uploaded file runs under these limits: a crafted file that makes a decoder
+# spin or balloon is killed by the kernel instead of starving the server. A ten-minute
+# recording decodes in seconds and well under 200 MB.
+FFMPEG_CPU_SECONDS = 300
+FFMPEG_MEMORY_BYTES = 1 << 30
+
+
+def limit_ffmpeg() -> None:
+    """Runs in the ffmpeg child before it starts (subprocess ``preexec_fn``): CPU and memory."""
+    resource.setrlimit(resource.RLIMIT_CPU, (FFMPEG_CPU_SECONDS, FFMPEG_CPU_SECONDS))
+    resource.setrlimit(resource.RLIMIT_AS, (FFMPEG_MEMORY_BYTES, FFMPEG_MEMORY_BYTES))
+
+
 _INT16_SCALE = 32768.0
 
 Samples = NDArray[np.float32]

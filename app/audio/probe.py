@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.audio.pcm import FFMPEG
+from app.audio.pcm import FFMPEG, limit_ffmpeg
 from app.audio.processing import (
     MAX_RECORDING_S,
     MIN_RECORDING_S,
@@ -47,7 +47,9 @@ def probe_recording(path: Path) -> Probe:
     command += ["-t", f"{MAX_RECORDING_S + 1:.0f}", "-af", "ebur128=peak=sample"]
     command += ["-f", "null", "-", "-progress", "pipe:1"]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT_S)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=_TIMEOUT_S, preexec_fn=limit_ffmpeg
+        )
     except subprocess.TimeoutExpired as error:
         raise AudioRejected("This file took too long to read as audio.") from error
     times = _TIME.findall(result.stdout)

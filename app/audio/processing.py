@@ -24,6 +24,7 @@ from app.audio.pcm import (
     AudioSegment,
     Samples,
     from_samples,
+    limit_ffmpeg,
     silence,
     standardise,
     to_samples,
@@ -141,7 +142,9 @@ def _decode_file(path: Path, name: str, max_seconds: float | None) -> AudioSegme
         command += ["-t", f"{max_seconds:.3f}"]
     command += ["-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
     try:
-        result = subprocess.run(command, capture_output=True, timeout=_DECODE_TIMEOUT_S)
+        result = subprocess.run(
+            command, capture_output=True, timeout=_DECODE_TIMEOUT_S, preexec_fn=limit_ffmpeg
+        )
     except subprocess.TimeoutExpired as error:
         raise AudioRejected(f"{name} took too long to read as audio.") from error
     # Two bytes per sample: ffmpeg never writes half a sample, but a cut-off stream might.

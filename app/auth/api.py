@@ -11,8 +11,8 @@ from app.auth.schemas import LoginRequest, Me, RedeemInviteRequest, SignedIn
 from app.clinics.models import User
 from app.consent import service as consent_service
 from app.db import SessionDep
-from app.security.dependencies import limit_invite, limit_sign_in
-from app.web.csrf import SESSION_COOKIE, csrf_token_for
+from app.security.dependencies import client_address, limit_invite, limit_sign_in
+from app.web.csrf import csrf_token_for, session_token
 
 public_router = APIRouter(prefix="/auth", tags=["auth"])
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -42,7 +42,12 @@ def login(body: LoginRequest, request: Request, session: SessionDep) -> Response
     limit_sign_in(request, login=body.login)
     user = auth_service.authenticate(session, login=body.login, password=body.password)
     if user is None:
-        audit.record(session, action="sign_in_failed", actor=None)
+        auth_service.record_failed_sign_in(
+            session,
+            login=body.login,
+            address=client_address(request),
+            settings=request.app.state.settings,
+        )
         return JSONResponse({"detail": WRONG_CREDENTIALS}, status_code=401)
     token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
     audit.record(session, action="sign_in", actor=user)
@@ -73,11 +78,11 @@ def redeem_invite(body: RedeemInviteRequest, request: Request, session: SessionD
 @public_router.post("/logout", status_code=204)
 def logout(request: Request, session: SessionDep) -> Response:
     """End this session on the server and forget the cookie."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if token:
         auth_service.end_session(session, token=token)
     response = Response(status_code=204)
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 

@@ -8,7 +8,7 @@ from app.auth import service as auth_service
 from app.clinics.models import Role, User
 from app.db import open_lookup_session, open_session
 from app.errors import Forbidden, NotAuthenticated
-from app.web.csrf import SESSION_COOKIE
+from app.web.csrf import session_token
 
 
 def get_current_user(request: Request) -> User:
@@ -21,7 +21,7 @@ def get_current_user(request: Request) -> User:
     the `Patient` loader reads from ``request.state.placement``: one lookup, not two, on
     every patient request.
     """
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     user = _signed_in_user(request, token) if token else None
     if user is None:
         raise NotAuthenticated("Please sign in.")

@@ -16,8 +16,8 @@ from app.clinics.models import User
 from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput, TooManyRequests
-from app.security.dependencies import limit_invite, limit_sign_in
-from app.web.csrf import SESSION_COOKIE, verify_csrf_form
+from app.security.dependencies import client_address, limit_invite, limit_sign_in
+from app.web.csrf import session_token, verify_csrf_form
 from app.web.forms import FormFields
 from app.web.templating import render
 
@@ -76,7 +76,12 @@ def login_submit(
         return _refused(request, "auth/login.html", context, error, field="password")
     user = auth_service.authenticate(session, login=login, password=password)
     if user is None:
-        audit.record(session, action="sign_in_failed", actor=None)
+        auth_service.record_failed_sign_in(
+            session,
+            login=login,
+            address=client_address(request),
+            settings=request.app.state.settings,
+        )
         context = {
             "next": _safe_next(next),
             "form": {"login": login},
@@ -88,12 +93,14 @@ def login_submit(
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout_submit(request: Request, session: SessionDep) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
+def logout_submit(
+    request: Request, session: SessionDep, keep_unsent: Annotated[str, Form()] = ""
+) -> Response:
+    token = session_token(request)
     if token:
         auth_service.end_session(session, token=token)
     response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response)
+    clear_session_cookie(request, response, keep_unsent=bool(keep_unsent))
     return response
 
 

@@ -1,6 +1,7 @@
 """Signing in and out, server-side sessions, and single-use invite codes (patients, staff)."""
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -9,6 +10,7 @@ from sqlalchemy import and_, bindparam
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select, update
 
+from app.audit import service as audit
 from app.auth.models import AuthSession, Invite
 from app.auth.passwords import MIN_PASSPHRASE_LENGTH, hash_password, verify_password
 from app.clinics.models import Clinic, Role, User
@@ -37,6 +39,30 @@ def authenticate(session: Session, *, login: str, password: str) -> User | None:
     )
     valid = verify_password(user.password_hash if user else None, password)
     return user if user and valid and user.is_active else None
+
+
+def record_failed_sign_in(
+    session: Session, *, login: str, address: str, settings: Settings
+) -> None:
+    """Audit a failed sign-in where the clinic's admin sees it: the login as a keyed hash
+    (never in clear: it may be a password typed in the wrong box), the address, and the
+    clinic of the account it names, if any."""
+    normalised = normalise_login(login)
+    account = (
+        None
+        if "\x00" in normalised
+        else session.exec(select(User).where(User.login == normalised)).first()
+    )
+    digest = hmac.new(settings.secret_key.encode(), normalised.encode(), hashlib.sha256)
+    audit.record(
+        session,
+        action="sign_in_failed",
+        actor=None,
+        clinic_id=account.clinic_id if account else None,
+        login_hash=digest.hexdigest()[:16],
+        address=address,
+        known_account=account is not None,
+    )
 
 
 def normalise_login(login: str) -> str:
@@ -137,13 +163,22 @@ def end_session(session: Session, *, token: str) -> None:
     )
 
 
-def end_all_sessions(session: Session, *, user: User) -> None:
-    """Revoke every session of ``user`` (password change, account disabled)."""
-    session.exec(
+def end_all_sessions(session: Session, *, user: User) -> int:
+    """Sign ``user`` out on every device: password change, withdrawal, a new invite, a staff
+    "sign out everywhere", a deactivated account. Returns how many sessions were live.
+
+    The one way to end someone's sessions: callers record the audit event in their domain.
+    """
+    result = session.exec(
         update(AuthSession)
-        .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None))
+        .where(
+            col(AuthSession.user_id) == user.id,
+            col(AuthSession.revoked_at).is_(None),
+            col(AuthSession.expires_at) > utcnow(),
+        )
         .values(revoked_at=utcnow())
     )
+    return int(result.rowcount or 0)
 
 
 def set_password(session: Session, *, user: User, password: str) -> None:

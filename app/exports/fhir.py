@@ -53,6 +53,7 @@ class ScoreRecord:
     loinc_panel: str | None = None
     loinc_total: str | None = None
     prorated: bool = False  # unanswered items filled by the mean of the answered ones
+    group_code: str = ""  # dates shift per group
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,14 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     groups = groups_service.visible_groups(session, viewer=user)
-    context = {"groups": groups, "form": form, "errors": errors, "formats": FORMAT_LABELS}
+    context = {
+        "groups": groups,
+        "form": form,
+        "errors": errors,
+        "formats": FORMAT_LABELS,
+        # Offered once, never stored: the clinician keeps it with the study's records.
+        "new_study_key": exports_service.generate_study_key(),
+    }
     return render(request, "exports/index.html", context, status_code=status_code)
 
 

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import io
 import json
+import secrets
 import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,6 +29,7 @@ from app.consent import service as consent_service
 from app.db import utcnow
 from app.errors import Forbidden, InvalidInput
 from app.exports import fhir, redcap, tables
+from app.exports.formulas import CODEBOOK_NOTE, as_text
 from app.exports.tables import REFLECTIONS, TABLES, Column, Table
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
@@ -35,8 +37,11 @@ from app.programme import service as programme_service
 
 BUNDLE_VERSION = "2"
 EXPORT_ROLES = frozenset({Role.clinician, Role.admin})
-# Per-participant date shifts are whole days in [-MAX_SHIFT_DAYS, -1] or [1, MAX_SHIFT_DAYS].
+# Per-group date shifts are whole days in [-MAX_SHIFT_DAYS, -1] or [1, MAX_SHIFT_DAYS].
 MAX_SHIFT_DAYS = 365
+# 20 characters of a passphrase or more; Tend's generated keys are 32 (192 random bits).
+MIN_STUDY_KEY_LENGTH = 20
+FINGERPRINT_SALT = b"tend-study-key-fingerprint"
 
 
 class ExportFormat(StrEnum):
@@ -60,14 +65,14 @@ class ExportRequest:
     # Leave out participants who did not agree to evaluation use (or were never asked).
     consented_only: bool = False
 
-    def filters(self) -> dict[str, Any]:
+    def filters(self, fingerprint: str | None) -> dict[str, Any]:
         """The filters as the README and the audit trail state them (never the key itself)."""
         return {
             "groups": list(self.group_codes),
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "pseudonymised": bool(self.study_key),
-            "study_key_fingerprint": key_fingerprint(self.study_key) if self.study_key else None,
+            "study_key_fingerprint": fingerprint,
             "date_shift": self.date_shift,
             "free_text": self.free_text,
             "consented_only": self.consented_only,
@@ -91,19 +96,44 @@ class ExportResult:
 
 
 def key_fingerprint(study_key: str) -> str:
-    """A short fingerprint of the study key, to tell exports made with the same key apart."""
-    return hmac.new(study_key.encode(), b"tend-key-fingerprint", hashlib.sha256).hexdigest()[:12]
+    """A short fingerprint of the study key, to tell exports made with the same key apart.
+
+    scrypt (16 MiB, about 50 ms a guess) rather than a fast hash: the fingerprint sits in the
+    README and the audit trail, and must not let anyone try keys against it cheaply.
+    """
+    digest = hashlib.scrypt(study_key.encode(), salt=FINGERPRINT_SALT, n=2**14, r=8, p=1, dklen=8)
+    return digest.hex()[:12]
+
+
+def check_study_key(study_key: str) -> None:
+    """Refuse a key short enough to guess: every pseudonym is only as strong as the key."""
+    if study_key and len(study_key) < MIN_STUDY_KEY_LENGTH:
+        raise InvalidInput(
+            f"Use a study key of at least {MIN_STUDY_KEY_LENGTH} characters (or leave it "
+            "blank to generate one): a short key lets anyone with the export link "
+            "pseudonyms back to participant codes.",
+            field="study_key",
+        )
+
+
+def generate_study_key() -> str:
+    """A fresh study key: 192 random bits, shown once and never stored by Tend."""
+    return secrets.token_urlsafe(24)
 
 
 class Pseudonymiser:
-    """Participant codes and date shifts under one study key (none: real codes, no shift)."""
+    """Participant and group codes, row ids and date shifts under one study key (none: real
+    codes and ids, no shift). Every pseudonym is a keyed HMAC-SHA256, each kind under its own
+    label, so the same value is the same pseudonym across files and exports with the key."""
 
     def __init__(self, study_key: str = "", *, date_shift: bool = False) -> None:
         if date_shift and not study_key:
             raise InvalidInput("Date shifting needs a study key.", field="study_key")
+        check_study_key(study_key)
         self._key = study_key.encode()
+        self.fingerprint = key_fingerprint(study_key) if study_key else None
         self.date_shift = date_shift
-        self._codes: dict[str, str] = {}
+        self._cache: dict[tuple[str, str], str] = {}
         self._shifts: dict[str, timedelta] = {}
 
     @property
@@ -111,28 +141,57 @@ class Pseudonymiser:
         """Whether codes or dates change at all."""
         return bool(self._key)
 
+    def _keyed(self, kind: str, value: str, prefix: str, digits: int) -> str:
+        cached = self._cache.get((kind, value))
+        if cached is None:
+            message = f"{kind}:{value}".encode() if kind != "participant" else value.encode()
+            digest = hmac.new(self._key, message, hashlib.sha256).hexdigest()
+            cached = self._cache[(kind, value)] = f"{prefix}{digest[:digits].upper()}"
+        return cached
+
     def code(self, participant_code: str) -> str:
         """The participant's code in this export: stable within a study, unrelated across."""
         if not self._key:
             return participant_code
-        cached = self._codes.get(participant_code)
-        if cached is None:
-            digest = hmac.new(self._key, participant_code.encode(), hashlib.sha256).hexdigest()
-            cached = self._codes[participant_code] = f"S-{digest[:16].upper()}"
-        return cached
+        return self._keyed("participant", participant_code, "S-", 16)
 
-    def shift(self, participant_code: str) -> timedelta:
-        """The whole-day shift applied to all of this participant's dates (zero when off)."""
+    def group(self, group_code: str) -> str:
+        """The group's code in this export."""
+        if not self._key:
+            return group_code
+        return self._keyed("group", group_code, "G-", 12)
+
+    def row_id(self, row_id: Any) -> Any:
+        """A row's id (a log, rating, reflection or questionnaire) in this export: still
+        unique and still joining the files, but not the id the clinic's database holds."""
+        if not self._key or row_id is None or row_id == "":
+            return row_id
+        return self._keyed("row", str(row_id), "R-", 32)
+
+    def pseudonym(self, kind: str, value: Any) -> Any:
+        """``value`` replaced as a column of this ``kind`` says (see Column.pseudonym)."""
+        if kind == "participant":
+            return self.code(value)
+        if kind == "group":
+            return self.group(value)
+        return self.row_id(value)
+
+    def shift(self, group_code: str) -> timedelta:
+        """The whole-day shift applied to all dates of this group (zero when off).
+
+        Per group, not per participant: everyone in a group meets on the same days, so a
+        per-participant shift would be undone by lining up their session dates.
+        """
         if not self.date_shift:
             return timedelta(0)
-        cached = self._shifts.get(participant_code)
+        cached = self._shifts.get(group_code)
         if cached is None:
             digest = hmac.new(
-                self._key, b"date-shift:" + participant_code.encode(), hashlib.sha256
+                self._key, b"date-shift:group:" + group_code.encode(), hashlib.sha256
             ).digest()
             n = int.from_bytes(digest[:8], "big") % (2 * MAX_SHIFT_DAYS)
             days = n - MAX_SHIFT_DAYS if n < MAX_SHIFT_DAYS else n - MAX_SHIFT_DAYS + 1
-            cached = self._shifts[participant_code] = timedelta(days=days)
+            cached = self._shifts[group_code] = timedelta(days=days)
         return cached
 
 
@@ -163,6 +222,8 @@ def prepared_rows(
     """The table's rows, filtered by date, pseudonymised and date-shifted, as they stream."""
     names = [c.name for c in table.columns]
     temporal = [i for i, c in enumerate(table.columns) if c.type in ("date", "datetime")]
+    replaced = [(i, c.pseudonym) for i, c in enumerate(table.columns) if c.pseudonym]
+    group_index = names.index("group_code")
     date_index = names.index(table.date_column) if table.date_column else None
     first, last = request.date_from, request.date_to
     if not (first or last or pseudonymiser.active):
@@ -173,14 +234,15 @@ def prepared_rows(
             day = _day_of(row[date_index])
             if day is None or (first and day < first) or (last and day > last):
                 continue
-        participant = row[0]
         values = list(row)
-        values[0] = pseudonymiser.code(participant)
         if pseudonymiser.date_shift:
-            delta = pseudonymiser.shift(participant)
+            delta = pseudonymiser.shift(row[group_index])
             for i in temporal:
                 moment = _as_temporal(values[i])
                 values[i] = None if moment is None else moment + delta
+        if pseudonymiser.active:
+            for i, kind in replaced:
+                values[i] = pseudonymiser.pseudonym(kind, values[i])
         yield tuple(values)
 
 
@@ -194,6 +256,8 @@ def cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, StrEnum):
         return value.value
+    if isinstance(value, str):
+        return as_text(value)
     return value
 
 
@@ -201,12 +265,23 @@ def _iso(value: Any) -> Any:
     return value if isinstance(value, str) else value.isoformat()
 
 
-def _converters(columns: Sequence[Column] | None) -> list[tuple[int, Callable[[Any], Any]]]:
-    """Per-column conversions for CSV: only booleans and dates need any (None writes blank)."""
+def _converters(
+    columns: Sequence[Column] | None, *, csv_ready: bool
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Per-column conversions for CSV: booleans, dates (unless the rows are CSV-ready) and
+    text a person typed, which must not run as a formula (None writes blank)."""
     if columns is None:
         return []
-    by_type: dict[str, Callable[[Any], Any]] = {"boolean": int, "date": _iso, "datetime": _iso}
-    return [(i, by_type[c.type]) for i, c in enumerate(columns) if c.type in by_type]
+    by_type: dict[str, Callable[[Any], Any]] = (
+        {} if csv_ready else {"boolean": int, "date": _iso, "datetime": _iso}
+    )
+    converters: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, column in enumerate(columns):
+        if column.typed_by_person:
+            converters.append((i, as_text))
+        elif column.type in by_type:
+            converters.append((i, by_type[column.type]))
+    return converters
 
 
 class _HashingSink:
@@ -232,14 +307,16 @@ def write_csv(
     header: Sequence[str],
     rows: Iterable[Sequence[Any]],
     columns: Sequence[Column] | None = None,
+    *,
+    csv_ready: bool = False,
 ) -> FileSummary:
     """Write a CSV as the rows come, hashing as it goes.
 
-    With ``columns``, values are converted by their codebook type (fast; none at all when
-    empty); without, each value is converted by what it is.
+    With ``columns``, values are converted by their codebook type (fast; only text typed by
+    a person when the rows are ``csv_ready``); without, each value is converted by what it is.
     """
     count = 0
-    converters = _converters(columns)
+    converters = _converters(columns, csv_ready=csv_ready)
     block = _HashingSink.BLOCK_ROWS
     with path.open("wb") as raw:
         sink = _HashingSink(raw)
@@ -299,9 +376,17 @@ def codebook_rows(
             ):
                 derivation = f"{derivation}. Rule: {rule_text}"
             if pseudonymiser.date_shift and column.type in ("date", "datetime"):
-                derivation = (
-                    f"{derivation}; " if derivation else ""
-                ) + "shifted by the participant's whole-day offset (intervals preserved)"
+                derivation = (f"{derivation}; " if derivation else "") + (
+                    "shifted by the group's whole-day offset (intervals within a group "
+                    "preserved, across groups not)"
+                )
+            if pseudonymiser.active and column.pseudonym == "row":
+                derivation = (f"{derivation}; " if derivation else "") + (
+                    "replaced by R- and 32 hex digits of HMAC-SHA256(study key, id): unique "
+                    "and joining the files, but not the clinic's id"
+                )
+            if column.typed_by_person:
+                derivation = (f"{derivation}. " if derivation else "") + CODEBOOK_NOTE
             yield (
                 table.file,
                 column.name,
@@ -459,7 +544,7 @@ def run_export(
         object_type="export",
         format=request.format.value,
         groups=codes,
-        filters={**request.filters(), "groups": codes},
+        filters={**request.filters(context.pseudonymiser.fingerprint), "groups": codes},
         files={name: {"sha256": s.sha256, "rows": s.rows} for name, s in files.items()},
         table_rows=table_rows,
     )
@@ -496,7 +581,8 @@ def _write_bundle(
             out_dir / table.file,
             [c.name for c in table.columns],
             context.rows(table),
-            () if table.csv_ready and not context.pseudonymiser.date_shift else table.columns,
+            table.columns,
+            csv_ready=table.csv_ready and not context.pseudonymiser.date_shift,
         )
     files["codebook.csv"] = write_csv(
         out_dir / "codebook.csv",
@@ -508,7 +594,7 @@ def _write_bundle(
     manifest = {
         "bundle_version": BUNDLE_VERSION,
         "created_at": context.created.isoformat(),
-        "groups": [g.code for g in context.groups],
+        "groups": [context.pseudonymiser.group(g.code) for g in context.groups],
         "files": {name: {"sha256": s.sha256, "rows": s.rows} for name, s in files.items()},
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -528,7 +614,7 @@ def readme_lines(context: _Context, counts: dict[str, int]) -> list[str]:
         "",
         "## Filters",
         "",
-        f"- Groups: {', '.join(g.code for g in context.groups) or '(none)'}",
+        f"- Groups: {', '.join(pseudo.group(g.code) for g in context.groups) or '(none)'}",
         f"- From: {request.date_from.isoformat() if request.date_from else '(start)'}",
         f"- To: {request.date_to.isoformat() if request.date_to else '(today)'}",
         "- The date range applies to local_date (practice, check-ins), completed_at (scores, "
@@ -545,8 +631,11 @@ def readme_lines(context: _Context, counts: dict[str, int]) -> list[str]:
     if request.study_key:
         lines.append(
             "Participant codes are replaced by `S-` and the first 16 hex digits of "
-            "HMAC-SHA256(study key, participant code): the same under the same study key, "
-            f"unrelated under another. Study key fingerprint: {key_fingerprint(request.study_key)}."
+            "HMAC-SHA256(study key, participant code), group codes by `G-` and 12 hex digits, "
+            "and row ids (log_id, checkin_id, practice_log_id, reflection_id, questionnaire "
+            "ids) by `R-` and 32 hex digits, each kind under its own label: the same under the "
+            "same study key, unrelated under another, and joinable across files. Study key "
+            f"fingerprint (scrypt): {pseudo.fingerprint}."
         )
     else:
         lines.append(
@@ -554,10 +643,11 @@ def readme_lines(context: _Context, counts: dict[str, int]) -> list[str]:
         )
     if pseudo.date_shift:
         lines.append(
-            "Dates are shifted: every date and time of a participant moves by the same whole "
-            f"number of days (between 1 and {MAX_SHIFT_DAYS}, earlier or later, derived from the "
-            "study key), so intervals within a participant are preserved; calendar dates, "
-            "weekdays and seasons are not."
+            "Dates are shifted per group: every date and time of everyone in a group moves by "
+            f"the same whole number of days (between 1 and {MAX_SHIFT_DAYS}, earlier or later, "
+            "derived from the study key), so intervals within a group (between participants "
+            "and their group sessions too) are preserved; intervals across groups, calendar "
+            "dates, weekdays and seasons are not."
         )
     else:
         lines.append("Dates are not shifted.")
@@ -622,7 +712,7 @@ def _write_redcap(
     dictionary_rows = redcap.dictionary_rows(rules=context.rules)
     files = {dictionary.name: write_csv(dictionary, redcap.DICTIONARY_HEADER, dictionary_rows)}
     participants = (
-        (context.pseudonymiser.code(code), group)
+        (context.pseudonymiser.code(code), context.pseudonymiser.group(group))
         for code, group in redcap.participants(context.session, context.group_ids)
     )
     counts: dict[str, int] = {}
@@ -665,8 +755,9 @@ def _score_records(context: _Context) -> Iterator[fhir.ScoreRecord]:
             continue
         yield replace(
             record,
+            administration_id=str(pseudo.row_id(record.administration_id)),
             participant_code=pseudo.code(record.participant_code),
-            completed_at=record.completed_at + pseudo.shift(record.participant_code),
+            completed_at=record.completed_at + pseudo.shift(record.group_code),
         )
 
 

@@ -40,6 +40,10 @@ class Column:
     missing: str = ""
     derivation: str = ""
     loinc: str = ""
+    # Text a person typed (a patient's words, codes staff chose): hostile to spreadsheets.
+    typed_by_person: bool = False
+    # What a study key replaces this value with: "participant", "group" or "row" (an id).
+    pseudonym: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,18 @@ ID_COLUMNS = (
         "Pseudonymous participant code",
         derivation="The clinic's participant code, or HMAC-SHA256 of it under the study key "
         "when the export names one (see README.md)",
+        typed_by_person=True,
+        pseudonym="participant",
     ),
-    Column("group_code", "string", "Group (cohort) code"),
+    Column(
+        "group_code",
+        "string",
+        "Group (cohort) code",
+        derivation="The clinic's group code, or HMAC-SHA256 of it under the study key when the "
+        "export names one",
+        typed_by_person=True,
+        pseudonym="group",
+    ),
 )
 _BATCH = 2000
 
@@ -303,7 +317,7 @@ TABLES = (
         "One row per act of practice, as recorded on the patient's phone.",
         (
             *ID_COLUMNS,
-            Column("log_id", "string", "UUID made on the phone; unique"),
+            Column("log_id", "string", "UUID made on the phone; unique", pseudonym="row"),
             Column(
                 "kind",
                 "string",
@@ -352,12 +366,13 @@ TABLES = (
         "0-10 ratings: before or after a practice, or on their own.",
         (
             *ID_COLUMNS,
-            Column("checkin_id", "string", "UUID; unique"),
+            Column("checkin_id", "string", "UUID; unique", pseudonym="row"),
             Column(
                 "practice_log_id",
                 "string",
-                "The practice rated",
+                "The practice rated (its log_id)",
                 missing="blank for standalone ratings",
+                pseudonym="row",
             ),
             Column(
                 "moment",
@@ -522,12 +537,12 @@ REFLECTIONS = Table(
     "Patients' own words (weekly and end-of-programme reflections). Free text: may identify.",
     (
         *ID_COLUMNS,
-        Column("reflection_id", "string", "UUID; unique"),
+        Column("reflection_id", "string", "UUID; unique", pseudonym="row"),
         Column("kind", "string", "Which reflection", allowed="weekly, end_of_programme"),
         Column("week_number", "integer", "Programme week", missing="blank for end of programme"),
         Column("shared", "boolean", "Shared with the group", allowed=BOOLEAN_VALUES),
         Column("created_at", "datetime", "When written (ISO 8601, UTC)"),
-        Column("text", "string", "The reflection, as written (free text)"),
+        Column("text", "string", "The reflection, as written (free text)", typed_by_person=True),
     ),
     _reflection_rows,
     date_column="created_at",
@@ -537,7 +552,7 @@ REFLECTIONS = Table(
 def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreRecord]:
     """The questionnaire administrations for the FHIR export, with real participant codes and
     UTC times (the export service pseudonymises and shifts them)."""
-    for administration, participant, _group in export_rows.exported_administrations(
+    for administration, participant, group in export_rows.exported_administrations(
         session, group_ids=group_ids
     ):
         if administration.score_total is None or administration.submitted_at is None:
@@ -559,4 +574,5 @@ def score_records(session: Session, group_ids: Sequence[int]) -> Iterator[ScoreR
             loinc_panel=instrument.loinc.panel,
             loinc_total=instrument.loinc.total,
             prorated=administration.prorated,
+            group_code=group,
         )

@@ -6,8 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from app.exports.tables import Table
+from app.exports.formulas import as_text
+from app.exports.tables import Column, Table
 
 # Excel's sheet limit is 1,048,576 rows; longer tables continue on "<name> (2)", ...
 MAX_SHEET_ROWS = 1_048_575
@@ -29,6 +32,28 @@ def _sheet_value(value: Any, kind: str = "") -> Any:
     if isinstance(value, str) and any(ch in _ILLEGAL for ch in value):
         return "".join(ch for ch in value if ch not in _ILLEGAL)
     return value
+
+
+def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
+    """A string cell: never a formula, whatever the text begins with."""
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    return cell
+
+
+def _row_writer(sheet: WriteOnlyWorksheet, columns: Sequence[Column]) -> Callable[..., list[Any]]:
+    """Turns a table row into sheet cells: typed values, and person-typed text as text."""
+    kinds = [c.type for c in columns]
+    person = {i for i, c in enumerate(columns) if c.typed_by_person}
+
+    def cells(row: Sequence[Any]) -> list[Any]:
+        values = [_sheet_value(v, k) for v, k in zip(row, kinds, strict=True)]
+        for i in person:
+            if isinstance(values[i], str):
+                values[i] = _text_cell(sheet, as_text(values[i]))
+        return values
+
+    return cells
 
 
 def write_workbook(
@@ -53,21 +78,22 @@ def write_workbook(
     for table, table_rows in tables:
         base = table.file.removesuffix(".csv")
         header = [c.name for c in table.columns]
-        kinds = [c.type for c in table.columns]
         part, in_sheet, total = 1, 0, 0
         sheet = book.create_sheet(base)
         sheet.append(header)
+        cells = _row_writer(sheet, table.columns)
         for row in table_rows:
             if in_sheet == MAX_SHEET_ROWS:
                 part += 1
                 in_sheet = 0
                 sheet = book.create_sheet(f"{base} ({part})")
                 sheet.append(header)
-            sheet.append([_sheet_value(v, k) for v, k in zip(row, kinds, strict=True)])
+                cells = _row_writer(sheet, table.columns)
+            sheet.append(cells(row))
             in_sheet += 1
             total += 1
         counts[table.file] = total
-    for line in readme(counts):
-        readme_sheet.append([line])
+    for line in readme(counts):  # names group codes, which staff typed
+        readme_sheet.append([_text_cell(readme_sheet, line)])
     book.save(path)
     return counts

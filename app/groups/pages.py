@@ -588,6 +588,19 @@ def revoke_invite_submit(
     return _redirect(f"/groups/{group.code}/patients/{enrolment.participant_code}")
 
 
+@router.post(
+    "/groups/{code}/patients/{participant_code}/sign-out-everywhere", dependencies=CsrfChecked
+)
+def sign_out_everywhere_submit(
+    group: VisibleGroup, participant_code: str, user: StaffUser, session: SessionDep
+) -> Response:
+    enrolment = groups_service.get_enrolment_in_group(
+        session, group=group, participant_code=participant_code
+    )
+    groups_service.sign_out_everywhere(session, actor=user, group=group, enrolment=enrolment)
+    return _redirect(f"/groups/{group.code}/patients/{enrolment.participant_code}?signed_out=1")
+
+
 # --- Invite sheet ---
 
 

@@ -504,7 +504,8 @@ def _reason(reason: str) -> str:
 def withdraw(
     session: Session, *, actor: User, group: Group, enrolment: Enrolment, reason: str
 ) -> None:
-    """Withdraw a patient from the group (with a reason); their open invites stop working."""
+    """Withdraw a patient from the group (with a reason); their open invites stop working and
+    they are signed out on every device."""
     reason = _reason(reason)
     if enrolment.status == EnrolmentStatus.withdrawn:
         raise InvalidInput("This patient has already been withdrawn.", field="reason")
@@ -513,9 +514,18 @@ def withdraw(
     enrolment.status_reason = reason
     session.add(enrolment)
     patient = session.get(User, enrolment.user_id)
+    ended = 0
     if patient is not None:
         auth_service.revoke_invites(session, patient=patient)
-    _audit_group(session, actor, group, "enrolment_withdrawn", enrolment_id=enrolment.id)
+        ended = auth_service.end_all_sessions(session, user=patient)
+    _audit_group(
+        session,
+        actor,
+        group,
+        "enrolment_withdrawn",
+        enrolment_id=enrolment.id,
+        sessions_ended=ended,
+    )
 
 
 def move_enrolment(
@@ -553,8 +563,10 @@ def issue_invites(
     enrolments: Sequence[Enrolment],
     settings: Settings,
 ) -> list[tuple[Enrolment, str]]:
-    """New single-use codes for active patients (their older open codes stop working)."""
+    """New single-use codes for active patients: their older open codes stop working and they
+    are signed out on every device (a new code is for a new or lost phone)."""
     issued = []
+    ended = 0
     for enrolment in enrolments:
         if enrolment.status != EnrolmentStatus.active or enrolment.group_id != group.id:
             continue
@@ -563,6 +575,7 @@ def issue_invites(
         code = auth_service.issue_invite(
             session, patient=patient, issued_by=actor, settings=settings
         )
+        ended += auth_service.end_all_sessions(session, user=patient)
         issued.append((enrolment, code))
     _audit_group(
         session,
@@ -570,8 +583,27 @@ def issue_invites(
         group,
         "invites_issued",
         enrolment_ids=[enrolment.id for enrolment, _ in issued],
+        sessions_ended=ended,
     )
     return issued
+
+
+def sign_out_everywhere(
+    session: Session, *, actor: User, group: Group, enrolment: Enrolment
+) -> int:
+    """End every session of a patient (a lost or handed-back phone); returns how many."""
+    patient = session.get(User, enrolment.user_id)
+    assert patient is not None
+    ended = auth_service.end_all_sessions(session, user=patient)
+    _audit_group(
+        session,
+        actor,
+        group,
+        "patient_signed_out_everywhere",
+        enrolment_id=enrolment.id,
+        sessions_ended=ended,
+    )
+    return ended
 
 
 def revoke_invite(session: Session, *, actor: User, group: Group, enrolment: Enrolment) -> int:

@@ -75,9 +75,11 @@ def resume(user: PatientUser, session: SessionDep) -> ReminderPreferenceRead:
 
 
 @router.get("/vapid-public-key", response_model=VapidPublicKey)
-def vapid_public_key(session: SessionDep) -> VapidPublicKey:
+def vapid_public_key(request: Request, session: SessionDep) -> VapidPublicKey:
     """The server's public VAPID key (the page's applicationServerKey)."""
-    return VapidPublicKey(public_key=reminders_service.ensure_vapid_key(session).public_key)
+    settings = request.app.state.settings
+    vapid = reminders_service.current_vapid(session, settings=settings)
+    return VapidPublicKey(public_key=vapid.public_key)
 
 
 @router.post(

@@ -69,7 +69,7 @@ def run_pass(
         summary.planned = reminders_service.plan_deliveries(session, now=now)
         session.commit()
     with open_session(engine, write=True) as session:
-        vapid_key = reminders_service.ensure_vapid_key(session)
+        vapid_key = reminders_service.current_vapid(session, settings=settings)
         claimed = reminders_service.claim_due(session, now=now)
         # Committed before sending: once a delivery says "sending" nobody else will send it.
         session.commit()

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, delete, select
 
 from app.clinics.models import User
+from app.config import Settings
 from app.db import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.groups import service as groups_service
@@ -316,6 +317,21 @@ def _insert(session: Session, table: type[SQLModel]) -> Any:
     # The dialect's own INSERT, for ON CONFLICT DO NOTHING (both engines support it).
     dialect = session.get_bind().dialect.name
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+class VapidPair(NamedTuple):
+    private_key_pem: str
+    public_key: str
+
+
+def current_vapid(session: Session, *, settings: Settings) -> VapidPair:
+    """The VAPID key to sign with: from TEND_VAPID_PRIVATE_KEY_FILE when set (a database
+    dump then holds no signing key), else the one kept in the database."""
+    if settings.vapid_private_key_file is not None:
+        pem = settings.vapid_private_key_file.read_text(encoding="ascii")
+        return VapidPair(pem, push.public_key_of(push.load_vapid(pem)))
+    stored = ensure_vapid_key(session)
+    return VapidPair(stored.private_key_pem, stored.public_key)
 
 
 def ensure_vapid_key(session: Session) -> VapidKey:

@@ -3,7 +3,7 @@
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.auth.cookies import clear_session_cookie
@@ -32,7 +32,9 @@ def export_my_data(user: PatientUser, session: SessionDep) -> Response:
 
 
 @router.post("/withdraw", response_model=WithdrawResult)
-def withdraw_me(body: WithdrawRequest, user: PatientUser, session: SessionDep) -> Response:
+def withdraw_me(
+    request: Request, body: WithdrawRequest, user: PatientUser, session: SessionDep
+) -> Response:
     """Stop using Tend (needs the passphrase again): the account closes, sessions end and
     reminders stop; with ``erase`` what I recorded is deleted too. Kept either way: completed
     questionnaires, safety flags and the audit trail."""
@@ -45,5 +47,5 @@ def withdraw_me(body: WithdrawRequest, user: PatientUser, session: SessionDep) -
         kept=list(rights_service.KEPT_WHATEVER_YOU_CHOOSE),
     )
     response = JSONResponse(result.model_dump())
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response

@@ -66,7 +66,7 @@ def my_data_withdraw(
         return _my_data(request, session, user, form, {error.field or "": error.message}, 422)
     request.state.user = None  # signed out now: the page offers no app navigation
     response = render(request, "rights/withdrawn.html", {"erased": choice == "erase"})
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     return response
 
 

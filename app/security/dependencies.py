@@ -6,10 +6,12 @@ that (and on SQLite the request's write lock must not be held yet). Exports are 
 the request's own session: they are signed in already, and a refused export changes nothing.
 """
 
+from time import sleep
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.auth.cookies import known_device
 from app.auth.dependencies import ClinicianUser
 from app.db import SessionDep, open_session
 from app.security import limits
@@ -30,11 +32,26 @@ def enforce_before_work(request: Request, limit_list: list[Limit]) -> None:
 
 
 def limit_sign_in(request: Request, *, login: str) -> None:
-    """Call first thing in a sign-in route."""
+    """Call first thing in a sign-in route: refuse this address (or remembered browser) when
+    it has guessed too often, counting refusals too; slow down, never refuse, an account
+    that many are trying, unless this browser has signed in to it before."""
     settings = request.app.state.settings
-    enforce_before_work(
-        request, limits.sign_in_limits(settings, login=login, address=client_address(request))
+    device = known_device(request, login=login)
+    refusing = limits.sign_in_limits(
+        settings, login=login, address=client_address(request), device=device
     )
+    slowdown = limits.sign_in_slowdown(settings, login=login)
+    with open_session(request.app.state.engine, write=True) as session:
+        try:
+            security_service.enforce(session, limits=refusing, count_refused=True)
+        except security_service.TooManyRequests:
+            session.commit()
+            raise
+        slow = device is None and security_service.reached(session, slowdown)
+        security_service.count(session, limits=[slowdown])
+        session.commit()
+    if slow:
+        sleep(settings.login_slowdown_seconds)  # a sync route: only this thread waits
 
 
 def limit_invite(request: Request, *, code: str) -> None:

@@ -1,6 +1,8 @@
-"""Refused requests (401, 403, 429) leave an audit event, written after the request is over.
+"""Refused requests (401, 403, 429) are recorded after the request is over: a signed-in
+caller's as one audit event each, an anonymous caller's as a counter per address and hour
+(``refusal_count``), so noise from the internet cannot fill the append-only trail.
 
-The request's own transaction is rolled back when it fails, so the event is written in a
+The request's own transaction is rolled back when it fails, so the record is written in a
 separate short transaction once the answer exists; a failure to write it never changes the
 answer the caller gets.
 """
@@ -15,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.audit import service as audit
 from app.clinics.models import User
 from app.db import open_session
+from app.security import service as security_service
 
 logger = logging.getLogger(__name__)
 REFUSED = frozenset({401, 403, 429})
@@ -22,16 +25,21 @@ REFUSED = frozenset({401, 403, 429})
 _AUDITED_ELSEWHERE = frozenset({("POST", "/api/v1/auth/login"), ("POST", "/login")})
 
 
-def _record(engine: Engine, *, actor: User | None, method: str, path: str, status: int) -> None:
+def _record(
+    engine: Engine, *, actor: User | None, address: str, method: str, path: str, status: int
+) -> None:
     with open_session(engine, write=True) as session:
-        audit.record(
-            session,
-            action="rate_limited" if status == 429 else "access_refused",
-            actor=actor,
-            method=method,
-            path=path[:200],
-            status=status,
-        )
+        if actor is None:
+            security_service.count_refusal(session, address=address, status=status)
+        else:
+            audit.record(
+                session,
+                action="rate_limited" if status == 429 else "access_refused",
+                actor=actor,
+                method=method,
+                path=path[:200],
+                status=status,
+            )
         session.commit()
 
 
@@ -63,6 +71,7 @@ class AuditRefusalsMiddleware:
                     _record,
                     request.app.state.engine,
                     actor=getattr(request.state, "user", None),
+                    address=request.client.host if request.client else "unknown",
                     method=method,
                     path=path,
                     status=status,

@@ -1,5 +1,8 @@
 """Security headers on every response."""
 
+import hashlib
+import hmac
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,5 +51,19 @@ def _add_headers(headers: MutableHeaders, scope: Scope) -> None:
     if scope["scheme"] == "https":
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     # request.state keeps its attributes in scope["state"]; the user is set by authentication.
-    if scope.get("state", {}).get("user") is not None:
+    user = scope.get("state", {}).get("user")
+    if user is not None:
         headers.setdefault("Cache-Control", "no-store")
+        secret = scope["app"].state.settings.secret_key
+        headers.setdefault(PERSON_HEADER, person_key(secret, user.id))
+
+
+# The service worker files the pages it keeps offline under this key and serves them to no
+# one else: a different key (another patient signed in on the phone) empties the old cache.
+PERSON_HEADER = "X-Tend-Person"
+
+
+def person_key(secret_key: str, user_id: int) -> str:
+    """An opaque, stable key for one account on this server (not its id or login)."""
+    message = f"offline-pages:{user_id}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:24]

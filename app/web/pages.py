@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from app.auth import service as auth_service
 from app.db import open_session
-from app.web.csrf import SESSION_COOKIE
+from app.web.csrf import session_token
 from app.web.templating import STATIC_DIR
 
 router = APIRouter(tags=["public"])
@@ -15,7 +15,7 @@ router = APIRouter(tags=["public"])
 @router.get("/", include_in_schema=False)
 def landing(request: Request) -> Response:
     """Send people to their home page, or to sign in."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if token:
         with open_session(request.app.state.engine) as session:
             signed_in = auth_service.resolve_session_for_read(

@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from app.config import PROJECT_ROOT
-from app.web.csrf import csrf_token
+from app.web.csrf import csrf_token, set_presession_cookie
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
@@ -61,7 +61,9 @@ def render(
 ) -> HTMLResponse:
     """Render a page template; ``user`` (if signed in) is always available to it."""
     full = {"user": getattr(request.state, "user", None), **(context or {})}
-    return templates.TemplateResponse(request, name, full, status_code=status_code)
+    response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    set_presession_cookie(request, response)  # a form rendered before sign-in needs it
+    return response
 
 
 def render_error_page(request: Request, status_code: int, message: str) -> HTMLResponse:

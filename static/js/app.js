@@ -1,6 +1,7 @@
 // The patient app on every page: offline worker, outbox card, one-tap logs with Undo,
 // saving a week for offline, and a platform-aware install hint.
-import { drain, enqueue, list, localNow, logPractice, remove, startSync, subscribe } from "./outbox.js";
+import { anyWaiting, drain, enqueue, list, localNow, logPractice, remove, startSync, subscribe } from "./outbox.js";
+import { forgetPages } from "./forget.js";
 import { pickRendition, recoverDrafts } from "./player.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -10,25 +11,29 @@ const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => valu
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(() => {
-    // The first visit was not seen by the worker: keep this page for offline now.
-    if (!navigator.serviceWorker.controller && "caches" in window) {
-      caches.open("tend-pages").then((cache) => cache.add(location.pathname + location.search)).catch(() => {});
+    // The first visit was not seen by the worker: it fetches and keeps this page now (under
+    // the signed-in person, and only the pages it may keep).
+    if (!navigator.serviceWorker.controller) {
+      navigator.serviceWorker.ready.then((registration) => {
+        if (registration.active) registration.active.postMessage({ type: "keep", url: location.pathname + location.search });
+      });
     }
   });
 }
 
-// ---- urgent support and the questionnaires open with no signal: kept at sign-in (the first
-// page after it, or whenever the copy is missing, e.g. after signing out), then once per visit
+// ---- urgent support and the questionnaires open with no signal: the worker keeps them for
+// the signed-in person at sign-in (the first page after it, or whenever the copy is missing),
+// then once per visit
 const PAGES_KEPT = "tend-help-kept";
-if ("caches" in window && navigator.onLine && document.getElementById("i18n")?.dataset.user) {
-  caches.open("tend-pages").then(async (cache) => {
-    if ((await cache.match("/help")) && sessionStorage.getItem(PAGES_KEPT)) return;
-    await cache.add("/help");
+if ("serviceWorker" in navigator && navigator.onLine && document.getElementById("i18n")?.dataset.user) {
+  navigator.serviceWorker.ready.then(async (registration) => {
+    if ((await caches.match("/help")) && sessionStorage.getItem(PAGES_KEPT)) return;
+    const keep = (url) => registration.active?.postMessage({ type: "keep", url });
+    keep("/help");
+    keep("/questionnaires");
     const listing = await fetch("/questionnaires", { credentials: "same-origin" });
     if (!listing.ok || listing.redirected) return;
-    await cache.put("/questionnaires", listing.clone());
-    const links = [...(await listing.text()).matchAll(/href="(\/questionnaires\/[a-z0-9_]+\/[a-z0-9_]+)"/g)];
-    await Promise.allSettled(links.map(([, url]) => cache.add(url)));
+    for (const [, url] of (await listing.text()).matchAll(/href="(\/questionnaires\/[a-z0-9_]+\/[a-z0-9_]+)"/g)) keep(url);
     sessionStorage.setItem(PAGES_KEPT, "1");
   }).catch(() => {});
 }
@@ -272,32 +277,40 @@ if (firstError) {
   firstError.focus();
 }
 
-// ---- signing out with entries still waiting asks first: they could be lost
-const signOutForm = $("form[data-sign-out]");
-const signOutConfirm = $("[data-sign-out-confirm]");
-if (signOutForm && signOutConfirm) {
-  let confirmed = false;
-  signOutForm.addEventListener("submit", async (event) => {
-    if (confirmed) return;
-    event.preventDefault();
-    const waiting = (await list()).length;
-    if (!waiting) { confirmed = true; signOutForm.requestSubmit(); return; }
-    $("[data-sign-out-count]").textContent = fill(text("signOutWaiting"), { n: waiting });
-    signOutConfirm.hidden = false;
-    signOutConfirm.focus();
-  });
-  $("[data-sign-out-wait]").addEventListener("click", async () => {
-    const outcome = await drain();
-    const left = (await list()).length;
-    $("[data-sign-out-count]").textContent = left ? fill(text("signOutWaiting"), { n: left }) : text("signOutSent");
-    if (!left) signOutConfirm.querySelector("[data-sign-out-wait]").hidden = true;
-    return outcome;
-  });
-  $("[data-sign-out-anyway]").addEventListener("click", () => { confirmed = true; signOutForm.requestSubmit(); });
-}
-
-// ---- signing out forgets the pages kept for offline (the outbox stays until it is sent)
+// ---- signing out forgets the pages kept for offline; unsent entries are never lost: with
+// some still waiting the patient chooses to wait for them or to keep them on this phone
+// (the server then clears only caches, not the outbox's storage).
 const signOut = $('form[action="/logout"]');
-if (signOut && "caches" in window) signOut.addEventListener("submit", () => { caches.delete("tend-pages"); });
+const unsentCard = $("#signout-unsent");
+async function finishSignOut(keepUnsent) {
+  if (keepUnsent) {
+    const field = document.createElement("input");
+    Object.assign(field, { type: "hidden", name: "keep_unsent", value: "1" });
+    signOut.append(field);
+  }
+  await forgetPages().catch(() => {});
+  signOut.submit();
+}
+if (signOut) {
+  signOut.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const waiting = unsentCard ? await list().catch(() => []) : [];
+    // Another person's kept entries (a shared phone) stay too, without asking this one.
+    if (!waiting.length) { await finishSignOut(await anyWaiting().catch(() => true)); return; }
+    $("[data-signout-unsent-count]", unsentCard).textContent = fill(text("outboxWaiting"), { n: waiting.length });
+    unsentCard.hidden = false;
+    unsentCard.scrollIntoView();
+    $("[data-signout-wait]", unsentCard).focus();
+  });
+}
+if (unsentCard) {
+  $("[data-signout-wait]", unsentCard).addEventListener("click", async () => {
+    await drain();
+    if (!(await list()).length) { await finishSignOut(await anyWaiting().catch(() => true)); return; }
+    $("[data-signout-unsent-count]", unsentCard).textContent =
+      `${fill(text("outboxWaiting"), { n: (await list()).length })} ${text("outboxOffline")}`;
+  });
+  $("[data-signout-anyway]", unsentCard).addEventListener("click", () => finishSignOut(true));
+}
 
 export { drain };

@@ -1,6 +1,9 @@
 // The outbox: every log, rating and reflection is written to IndexedDB first and sent when
 // the phone is online. An entry is deleted only after the server confirms it (2xx); a 422 is
-// kept and marked as needing attention; a 401 keeps everything until the patient signs in.
+// kept and marked as needing attention; a 401 keeps everything until the patient signs in
+// (and forgets the pages kept for offline: the session has ended).
+import { forgetPages } from "./forget.js";
+
 const DB_NAME = "tend";
 const STORE = "outbox";
 const listeners = new Set();
@@ -42,6 +45,11 @@ function csrfToken() {
 export async function list() {
   const all = ((await tx("readonly", (store) => store.getAll())) || []).filter((e) => e.owner === owner());
   return all.sort((a, b) => a.created - b.created);
+}
+
+/** Whether anything at all waits on this phone, whoever made it (sign-out must keep it). */
+export async function anyWaiting() {
+  return ((await tx("readonly", (store) => store.count())) || 0) > 0;
 }
 
 /** Keep a request to send; an entry with the same id (an edit still waiting) is replaced. */
@@ -89,6 +97,7 @@ async function sendOne(entry) {
     await tx("readwrite", (store) => store.put({ ...entry, state: "attention", message }));
     return "attention";
   }
+  if (response.status === 401) forgetPages().catch(() => {});
   if (response.status === 401 || response.status === 403) return "signin";
   return "later";
 }

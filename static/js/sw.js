@@ -7,12 +7,20 @@ const PAGES_CACHE = "tend-pages";
 const MEDIA_CACHE = "tend-media";
 const SHELL = [
   "/static/css/app.css", "/static/js/app.js", "/static/js/outbox.js", "/static/js/player.js",
-  "/static/js/local-time.js", "/manifest.webmanifest", "/static/icons/icon.svg",
+  "/static/js/local-time.js", "/static/js/forget.js", "/manifest.webmanifest", "/static/icons/icon.svg",
   "/static/icons/icon-192.png", "/static/icons/icon-512.png",
 ];
 SHELL.push("/static/js/questionnaire.js");
-const PATIENT_PAGES = [/^\/today$/, /^\/practice\/\d+$/, /^\/progress$/, /^\/reflections$/, /^\/exercises\/\d+\/transcript$/];
-// Help and questionnaires open with no signal too (issue 14): urgent support is one tap away.
+const PATIENT_PAGES = [/^\/today$/, /^\/practice\/\d+$/, /^\/exercises\/\d+\/transcript$/];
+// A patient's own words and history are never kept on the phone: network only.
+const NEVER_KEPT = [/^\/progress$/, /^\/reflections$/];
+// Kept pages belong to one person (the server's X-Tend-Person key): tend-pages-<person>.
+// tend-session notes who is signed in; nobody else is served that person's pages.
+const SESSION_CACHE = "tend-session";
+const PERSON_URL = "/__tend/person";
+const PERSON_HEADER = "X-Tend-Person";
+const OFFLINE_PAGE = "<!doctype html><html lang=\"en-GB\"><title>Offline</title><p>You are offline. Open Tend again when you have signal.</p></html>";
+// Help and questionnaires open with no signal too: urgent support is one tap away.
 PATIENT_PAGES.push(/^\/help$/, /^\/questionnaires$/, /^\/questionnaires\/[a-z0-9_]+\/[a-z0-9_]+$/);
 
 self.addEventListener("install", (event) => {
@@ -22,7 +30,8 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("tend-shell-") && k !== SHELL_CACHE).map((k) => caches.delete(k))))
+      // "tend-pages" (one cache for whoever was signed in) predates per-person caches.
+      .then((keys) => Promise.all(keys.filter((k) => (k.startsWith("tend-shell-") && k !== SHELL_CACHE) || k === PAGES_CACHE).map((k) => caches.delete(k))))
       .then(() => self.clients.claim())
   );
 });
@@ -47,23 +56,64 @@ async function shellFirst(request) {
   }
 }
 
+async function signedInPerson() {
+  const note = await (await caches.open(SESSION_CACHE)).match(PERSON_URL);
+  return note ? note.text() : "";
+}
+
+async function forgetPages() {
+  const names = await caches.keys();
+  await Promise.all(names.filter((n) => n.startsWith(PAGES_CACHE) || n === SESSION_CACHE).map((n) => caches.delete(n)));
+}
+
+/** Note who the server says is signed in; someone new (or no one) empties the kept pages. */
+async function notePerson(response) {
+  const person = response.ok && !response.redirected ? response.headers.get(PERSON_HEADER) || "" : "";
+  if (person === (await signedInPerson())) return person;
+  await forgetPages();
+  if (person) await (await caches.open(SESSION_CACHE)).put(PERSON_URL, new Response(person));
+  return person;
+}
+
+function offlinePage() {
+  return new Response(OFFLINE_PAGE, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
 async function pageNetworkFirst(request) {
-  const cache = await caches.open(PAGES_CACHE);
   try {
     const response = await fetch(request);
-    // Keep only real pages: not the sign-in page a lapsed session is redirected to.
-    if (response.ok && !response.redirected) cache.put(request, response.clone());
+    const person = await notePerson(response);
+    // Keep only real pages of a signed-in person: not the sign-in page a lapsed session gets.
+    if (person) (await caches.open(`${PAGES_CACHE}-${person}`)).put(request, response.clone());
     return response;
   } catch (error) {
+    const person = await signedInPerson();
+    if (!person) return offlinePage();
+    const cache = await caches.open(`${PAGES_CACHE}-${person}`);
     const url = new URL(request.url);
     const hit = (await cache.match(request)) || (await cache.match(url.pathname, { ignoreSearch: true }));
-    if (hit) return hit;
-    const today = await cache.match("/today");
-    if (today) return today;
-    return new Response("<!doctype html><title>Offline</title><p>You are offline. Open Tend again when you have signal.</p>",
-      { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+    return hit || (await cache.match("/today")) || offlinePage();
   }
 }
+
+async function networkOnly(request) {
+  try {
+    const response = await fetch(request);
+    await notePerson(response);
+    return response;
+  } catch (error) {
+    return offlinePage();
+  }
+}
+
+// The page's first visit happened before the worker controlled it: keep that page now.
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.type !== "keep" || typeof data.url !== "string") return;
+  const url = new URL(data.url, self.location.origin);
+  if (url.origin !== self.location.origin || !PATIENT_PAGES.some((re) => re.test(url.pathname))) return;
+  event.waitUntil(pageNetworkFirst(new Request(url.href, { credentials: "same-origin" })).catch(() => {}));
+});
 
 async function mediaFromCache(request) {
   const cache = await caches.open(MEDIA_CACHE);
@@ -101,5 +151,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(mediaFromCache(request));
   } else if (request.mode === "navigate" && PATIENT_PAGES.some((re) => re.test(url.pathname))) {
     event.respondWith(pageNetworkFirst(request));
+  } else if (request.mode === "navigate" && NEVER_KEPT.some((re) => re.test(url.pathname))) {
+    event.respondWith(networkOnly(request));
   }
 });

@@ -2,10 +2,13 @@
 accepted and rendered like the shipped voice; a bad file gets a message next to its field
 and changes nothing."""
 
+import asyncio
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import func, select
@@ -196,3 +199,77 @@ def test_the_page_shows_a_failed_upload_with_its_reason(
     assert (
         "Your upload “session-3.m4a” could not be used: This recording seems to be silent." in page
     )
+
+
+def test_an_upload_without_a_length_is_cut_off_at_the_cap_while_streaming(
+    world: World,
+    engine: Engine,
+    app: FastAPI,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.audio import worker
+
+    monkeypatch.setattr(worker, "MAX_UPLOAD_BYTES", 1 << 20)  # the cap is this plus 1 MB
+    login(client, "admin@one.example")
+    token = hidden_fields(client.get("/admin/audio").text)["csrf_token"]
+    boundary = "tendboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f"{token}\r\n--{boundary}\r\nContent-Disposition: form-data; "
+        'name="recording"; filename="huge.wav"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    chunks = [head] + [b"\0" * (1 << 20)] * 64  # 64 MB offered, with no Content-Length
+    read = 0
+    answer: dict[str, Any] = {}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        read += 1
+        more = read < len(chunks)
+        return {"type": "http.request", "body": chunks[read - 1], "more_body": more}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] = answer.get("body", b"") + message.get("body", b"")
+
+    cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/admin/audio/{_exercise_id(engine)}",
+        "raw_path": b"",
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+            (b"sec-fetch-site", b"same-origin"),
+            (b"cookie", cookies.encode()),
+        ],
+    }
+    asyncio.run(app(scope, receive, send))
+    assert answer["status"] == 422 and b"larger than" in answer["body"]
+    assert read <= 4  # it stopped reading past the cap (2 MB), not after spooling all 64 MB
+    assert _counts(engine) == (0, 0)
+
+
+def test_ffmpeg_reads_uploads_under_cpu_and_memory_limits(tmp_path: Path) -> None:
+    from app.audio.pcm import FFMPEG_CPU_SECONDS, FFMPEG_MEMORY_BYTES, limit_ffmpeg
+
+    limits = subprocess.run(
+        ["sh", "-c", "ulimit -t; ulimit -v"],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_ffmpeg,
+        check=True,
+    ).stdout.split()
+    assert limits == [str(FFMPEG_CPU_SECONDS), str(FFMPEG_MEMORY_BYTES // 1024)]

@@ -131,7 +131,11 @@ def test_exported_bundle_from_real_records_validates_and_is_pseudonymised(
         )
         session.commit()
     result = export(
-        engine, tmp_path / "f", format=ExportFormat.fhir, study_key="k", date_shift=True
+        engine,
+        tmp_path / "f",
+        format=ExportFormat.fhir,
+        study_key="a study key of twenty-plus characters",
+        date_shift=True,
     )
     data = check_bundle(tmp_path / "f" / "tend-fhir-bundle.json")
     subjects = {r["subject"]["identifier"]["value"] for e in data["entry"] for r in [e["resource"]]}

@@ -21,6 +21,8 @@ from tests.exports.helpers import export, read_csv, typed
 KEY = ("participant_code", "group_code", "instrument", "timepoint")
 Row = dict[str, str]
 
+STUDY_KEY = "a study key of twenty-plus characters"
+
 
 def key(row: Row) -> tuple[str, ...]:
     return tuple(row[column] for column in KEY)
@@ -100,7 +102,7 @@ def test_pseudonyms_and_date_shifts_are_those_of_scores_csv(
     scored: Scored, engine: Engine, tmp_path: Path
 ) -> None:
     export(engine, tmp_path / "plain")
-    export(engine, tmp_path / "shifted", study_key="k", date_shift=True)
+    export(engine, tmp_path / "shifted", study_key=STUDY_KEY, date_shift=True)
     plain_items = read_csv(tmp_path / "plain" / "item_responses.csv")
     scores, items = exported(tmp_path / "shifted")
 
@@ -110,8 +112,8 @@ def test_pseudonyms_and_date_shifts_are_those_of_scores_csv(
     joined = {(*key(row), row["completed_at"]) for row in scores}
     assert all((*key(row), row["completed_at"]) in joined for row in items)
     # P-A1's answers move by the same whole days as P-A1's practice.
-    pseudonyms = Pseudonymiser("k", date_shift=True)
-    code, shift = pseudonyms.code("P-A1"), pseudonyms.shift("P-A1")
+    pseudonyms = Pseudonymiser(STUDY_KEY, date_shift=True)
+    code, shift = pseudonyms.code("P-A1"), pseudonyms.shift("GRP-A")
     assert shift != timedelta(0)
     for name, column in (
         ("item_responses.csv", "completed_at"),

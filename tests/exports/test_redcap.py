@@ -60,7 +60,12 @@ def _check_value(value: str, field: dict[str, str]) -> None:
 
 
 def test_dictionary_and_records_match(scored: Scored, engine: Engine, tmp_path: Path) -> None:
-    export(engine, tmp_path / "r", format=ExportFormat.redcap, study_key="s")
+    export(
+        engine,
+        tmp_path / "r",
+        format=ExportFormat.redcap,
+        study_key="a study key of twenty-plus characters",
+    )
     dictionary_path = tmp_path / "r" / "redcap_data_dictionary.csv"
     assert dictionary_path.read_text().splitlines()[0].split(",")[0] == "Variable / Field Name"
     dictionary = read_csv(dictionary_path)

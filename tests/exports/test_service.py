@@ -1,7 +1,9 @@
 """The export bundle: what a researcher receives, and what it must never contain."""
 
 import hashlib
+import hmac
 import json
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ from sqlmodel import select
 from app.audit.models import AuditEvent
 from app.db import open_session
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.exports.service import ExportFormat
+from app.exports.service import ExportFormat, Pseudonymiser, key_fingerprint
 from tests.exports.conftest import REFLECTION_TEXT, Populated
 from tests.exports.helpers import export, read_csv, typed
 
@@ -26,6 +28,8 @@ BUNDLE_FILES = {
     "adherence_weekly.csv",
     "codebook.csv",
 }
+
+STUDY_KEY = "a study key of twenty-plus characters"
 
 
 def test_bundle_manifest_hashes_and_counts_match_the_files(
@@ -125,9 +129,9 @@ def _codes(path: Path) -> set[str]:
 def test_pseudonyms_are_stable_within_a_study_and_differ_across_studies(
     populated: Populated, engine: Engine, tmp_path: Path
 ) -> None:
-    export(engine, tmp_path / "one", study_key="study one")
-    export(engine, tmp_path / "again", study_key="study one")
-    export(engine, tmp_path / "two", study_key="study two")
+    export(engine, tmp_path / "one", study_key="study one: a long passphrase")
+    export(engine, tmp_path / "again", study_key="study one: a long passphrase")
+    export(engine, tmp_path / "two", study_key="study two: a long passphrase")
     one, again, two = _codes(tmp_path / "one"), _codes(tmp_path / "again"), _codes(tmp_path / "two")
     assert one == again and len(one) == 3
     assert not one & two
@@ -141,17 +145,18 @@ def test_pseudonyms_are_stable_within_a_study_and_differ_across_studies(
     assert one <= codes_in_weeks
 
 
-def test_date_shifting_moves_each_participant_by_whole_days_and_keeps_intervals(
+def test_date_shifting_moves_each_group_by_whole_days_and_keeps_intervals(
     populated: Populated, engine: Engine, tmp_path: Path
 ) -> None:
     export(engine, tmp_path / "plain")
-    export(engine, tmp_path / "shifted", study_key="k", date_shift=True)
-    export(engine, tmp_path / "pseudo", study_key="k")
+    export(engine, tmp_path / "shifted", study_key=STUDY_KEY, date_shift=True)
+    export(engine, tmp_path / "pseudo", study_key=STUDY_KEY)
     plain = read_csv(tmp_path / "plain" / "practice_logs.csv")
     shifted = read_csv(tmp_path / "shifted" / "practice_logs.csv")
     pseudo = read_csv(tmp_path / "pseudo" / "practice_logs.csv")
     assert [r["participant_code"] for r in shifted] == [r["participant_code"] for r in pseudo]
-    by_log = {r["log_id"]: r for r in plain}
+    ids = Pseudonymiser(STUDY_KEY)
+    by_log = {ids.row_id(r["log_id"]): r for r in plain}
     shifts: dict[str, set[timedelta]] = defaultdict(set)
     for row in shifted:
         before = by_log[row["log_id"]]
@@ -162,16 +167,77 @@ def test_date_shifting_moves_each_participant_by_whole_days_and_keeps_intervals(
         ):
             delta = typed(row[column], kind) - typed(before[column], kind)
             assert delta.total_seconds() % 86400 == 0 and delta != timedelta(0)
-            shifts[row["participant_code"]].add(delta)
-    assert all(len(deltas) == 1 for deltas in shifts.values())  # one shift per person
-    assert len({next(iter(d)) for d in shifts.values()}) > 1  # not the same for everyone
-    # Intervals between a participant's practices are unchanged.
-    a1 = [typed(r["started_at"], "datetime") for r in plain if r["participant_code"] == "P-A1"]
-    code = next(r["participant_code"] for r in shifted if r["log_id"] == plain[0]["log_id"])
-    s1 = [typed(r["started_at"], "datetime") for r in shifted if r["participant_code"] == code]
-    assert [b - a for a, b in zip(a1, a1[1:], strict=False)] == [
-        b - a for a, b in zip(s1, s1[1:], strict=False)
-    ]
+            shifts[before["group_code"]].add(delta)
+    # One shift per group, so everyone in a group keeps their place beside the others and
+    # beside the group's sessions; different groups move differently.
+    assert all(len(deltas) == 1 for deltas in shifts.values())
+    assert len({next(iter(d)) for d in shifts.values()}) > 1
+    group_a = [typed(r["started_at"], "datetime") for r in plain if r["group_code"] == "GRP-A"]
+    code_a = ids.group("GRP-A")
+    moved_a = [typed(r["started_at"], "datetime") for r in shifted if r["group_code"] == code_a]
+    assert sorted(b - a for a in group_a for b in group_a) == sorted(
+        b - a for a in moved_a for b in moved_a
+    )
+    # The group's session moves by the group's shift: it cannot undo a participant's shift.
+    [session_plain] = read_csv(tmp_path / "plain" / "attendance.csv")[:1]
+    [session_moved] = read_csv(tmp_path / "shifted" / "attendance.csv")[:1]
+    assert typed(session_moved["session_date"], "date") - typed(
+        session_plain["session_date"], "date"
+    ) == next(iter(shifts["GRP-A"]))
+    codebook = {r["variable"]: r for r in read_csv(tmp_path / "shifted" / "codebook.csv")}
+    assert "group's whole-day offset" in codebook["started_at"]["derivation"]
+
+
+def test_row_ids_and_group_codes_are_pseudonymised_with_the_study_key(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "plain", free_text=True)
+    export(engine, tmp_path / "pseudo", study_key=STUDY_KEY, free_text=True)
+    identifiers = {
+        "practice_logs.csv": ("log_id", "group_code"),
+        "checkins.csv": ("checkin_id", "practice_log_id", "group_code"),
+        "reflections.csv": ("reflection_id", "group_code"),
+        "attendance.csv": ("group_code",),
+    }
+    for name, columns in identifiers.items():
+        plain = read_csv(tmp_path / "plain" / name)
+        pseudo = read_csv(tmp_path / "pseudo" / name)
+        assert plain and len(plain) == len(pseudo)
+        for column in columns:
+            before = {r[column] for r in plain if r[column]}
+            after = {r[column] for r in pseudo if r[column]}
+            assert before and not before & after, (name, column)
+            assert len(after) == len(before)  # still unique
+    # Ratings still join the practice they rate.
+    logs = {r["log_id"] for r in read_csv(tmp_path / "pseudo" / "practice_logs.csv")}
+    rated = {r["practice_log_id"] for r in read_csv(tmp_path / "pseudo" / "checkins.csv")}
+    assert rated and rated <= logs
+    everything = "".join(p.read_text() for p in (tmp_path / "pseudo").iterdir())
+    assert "GRP-A" not in everything and "GRP-B" not in everything
+
+
+def test_a_weak_study_key_is_refused_naming_the_field(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    for weak in ("k", "nineteen characters"):
+        with pytest.raises(InvalidInput) as refused:
+            export(engine, tmp_path / "weak", study_key=weak)
+        assert refused.value.field == "study_key" and "20 characters" in refused.value.message
+    assert not (tmp_path / "weak").exists()
+
+
+def test_the_key_fingerprint_is_slow_to_compute(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    export(engine, tmp_path / "b", study_key=STUDY_KEY)
+    fingerprint = key_fingerprint(STUDY_KEY)
+    assert f"fingerprint (scrypt): {fingerprint}" in (tmp_path / "b" / "README.md").read_text()
+    fast = hmac.new(STUDY_KEY.encode(), b"tend-key-fingerprint", hashlib.sha256).hexdigest()
+    assert fingerprint != fast[:12]
+    started = time.perf_counter()
+    for _ in range(5):
+        key_fingerprint(STUDY_KEY)
+    assert (time.perf_counter() - started) / 5 > 0.01  # a guess costs at least 10 ms
 
 
 def test_date_range_keeps_only_the_days_asked_for(
@@ -216,7 +282,11 @@ def test_every_export_leaves_an_audit_event_with_filters_files_and_hashes(
     populated: Populated, engine: Engine, tmp_path: Path
 ) -> None:
     result = export(
-        engine, tmp_path / "b", group_codes=["GRP-A"], study_key="secret", format=ExportFormat.xlsx
+        engine,
+        tmp_path / "b",
+        group_codes=["GRP-A"],
+        study_key="secret key of the STUDY-42 trial",
+        format=ExportFormat.xlsx,
     )
     with open_session(engine) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).one()
@@ -224,7 +294,7 @@ def test_every_export_leaves_an_audit_event_with_filters_files_and_hashes(
     assert event.detail["format"] == "xlsx"
     assert event.detail["filters"]["groups"] == ["GRP-A"]
     assert event.detail["filters"]["pseudonymised"] is True
-    assert "secret" not in json.dumps(event.detail)
+    assert "secret key of the STUDY-42 trial" not in json.dumps(event.detail)
     ((name, summary),) = result.files.items()
     assert event.detail["files"][name] == {"sha256": summary.sha256, "rows": summary.rows}
     assert event.detail["table_rows"]["practice_logs.csv"] == 8

@@ -98,7 +98,7 @@ async function signIn(page, who) {
 }
 
 async function tapOwnPractice(page) {
-  const [own] = await page.$$('xpath/.//button[contains(., "I practised on my own")]');
+  const [own] = await page.$$('xpath/.//button[contains(., "I practised without the app")]');
   await own.click();
 }
 

@@ -3,11 +3,13 @@ named; the Today partial; the facilitator board's "reminders on"; the CLI."""
 
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from app.config import Settings
 from app.db import open_session, utcnow
 from app.reminders import service as reminders_service
 from app.web.templating import templates
@@ -259,3 +261,25 @@ def test_only_known_push_services_are_accepted(engine: Engine) -> None:
             auth=keys["auth"],  # type: ignore[index]
         )
         assert created and subscription.id is not None
+
+
+def test_the_vapid_key_can_come_from_a_file_instead_of_the_database(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    from sqlmodel import func, select
+
+    from app.main import create_app
+    from app.reminders import push
+    from app.reminders.models import VapidKey
+
+    build_world(engine)
+    pem, public = push.generate_vapid_key()
+    key_file = tmp_path / "vapid.pem"
+    key_file.write_text(pem)
+    app = create_app(settings.model_copy(update={"vapid_private_key_file": key_file}))
+    with TestClient(app) as client:
+        login(client, "P-A1")
+        answer = client.get("/api/v1/reminders/vapid-public-key").json()["public_key"]
+    assert answer == public
+    with open_session(engine) as session:  # no signing key was written to the database
+        assert session.exec(select(func.count()).select_from(VapidKey)).one() == 0

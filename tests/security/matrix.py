@@ -403,6 +403,14 @@ ROUTES = [
     ),
     route(
         "POST",
+        "/groups/{code}/patients/{participant_code}/sign-out-everywhere",
+        STAFF,
+        body="csrf_form",
+        code="group",
+        participant_code="participant",
+    ),
+    route(
+        "POST",
         "/groups/{code}/patients/{participant_code}/withdraw",
         STAFF,
         body="withdraw_form",

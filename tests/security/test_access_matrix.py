@@ -33,7 +33,7 @@ from app.outcomes.models import SafetyFlag
 from app.programme import service as programme_service
 from app.programme.models import Programme
 from app.reminders import service as reminders_service
-from app.web.csrf import SESSION_COOKIE, csrf_token_for
+from app.web.csrf import PRESESSION_COOKIE, PRESESSION_PREFIX, SESSION_COOKIE, csrf_token_for
 from tests.factories import PASSWORD
 
 from .databases import ENGINES, private_database
@@ -113,6 +113,7 @@ class Env:
         tests; starting the session directly keeps the matrix free of password hashing)."""
         client = TestClient(self.app, base_url="http://testserver")
         client.__enter__()
+        client.cookies.set(PRESESSION_COOKIE, f"matrix-{caller}")  # sign-in forms' CSRF
         if caller != ANON:
             user = self.mworld.world.users[self.mworld.user_keys[caller]]
             with open_session(self.app.state.engine, write=True) as session:
@@ -142,6 +143,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             # The matrix signs in many times from one address; limits have their own tests.
             login_limit_per_account=10_000,
             login_limit_per_address=10_000,
+            login_slowdown_after=10_000,
             invite_limit_per_code=10_000,
             invite_limit_per_address=10_000,
             export_limit_per_account=10_000,
@@ -162,7 +164,8 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 def _csrf(client: TestClient) -> str:
-    return csrf_token_for(SECRET_KEY, client.cookies.get(SESSION_COOKIE) or "anonymous")
+    presession = PRESESSION_PREFIX + (client.cookies.get(PRESESSION_COOKIE) or "")
+    return csrf_token_for(SECRET_KEY, client.cookies.get(SESSION_COOKIE) or presession)
 
 
 def _login_of(env: Env, caller: str) -> str:

@@ -48,6 +48,7 @@ def fuzz_app(
                 secret_key="fuzz-secret-key-long-enough-for-tests",
                 login_limit_per_account=UNLIMITED,
                 login_limit_per_address=UNLIMITED,
+                login_slowdown_after=UNLIMITED,
                 invite_limit_per_code=UNLIMITED,
                 invite_limit_per_address=UNLIMITED,
             )

@@ -167,3 +167,26 @@ def test_postgres_backup_as_a_role_without_createdb_is_checked_before_it_is_kept
             with psycopg.connect(admin_url, autocommit=True) as admin:
                 admin.execute(f'DROP OWNED BY "{role}"')
                 admin.execute(f'DROP ROLE "{role}"')
+
+
+def test_the_postgres_password_never_reaches_a_command_line(
+    postgres_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import make_url
+
+    from app import backup
+
+    url = make_url(postgres_database).set(password="pw-never-in-argv").render_as_string(False)
+    seen: list[tuple[list[str], dict[str, str] | None]] = []
+    real_run = backup.subprocess.run
+
+    def spy(command: list[str], **options: object) -> object:
+        seen.append((command, options.get("env")))  # type: ignore[arg-type]
+        return real_run(command, **options)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(backup.subprocess, "run", spy)
+    report = backup.backup(url, tmp_path / "tend.dump")
+    assert report.rows and seen
+    for command, _env in seen:
+        assert not any("pw-never-in-argv" in part for part in command)
+    assert any(env and env.get("PGPASSWORD") == "pw-never-in-argv" for _, env in seen)
