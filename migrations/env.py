@@ -34,16 +34,29 @@ def run_migrations_online() -> None:
 
 def _migrate(engine: Engine) -> None:
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration copies a table and drops the old one; with foreign keys on,
+            # that drop deletes every row that cascades from it (clinic -> users -> practice).
+            # SQLite ignores this pragma inside a transaction, so it goes to the driver before
+            # SQLAlchemy begins one; the rows are checked against their keys before the commit.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(
             connection=connection,
             target_metadata=metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
             render_item=_render_item,
             compare_type=True,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left rows without their parents: {broken[:5]}")
         connection.commit()
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 run_migrations_online()
