@@ -5,6 +5,9 @@ The independent computation below uses only numpy/scipy and the published rules 
 Therapies thresholds PHQ-9 6 and GAD-7 4 points; Jacobson & Truax 1991 for the SCS-SF with
 r = 0.86 and the baseline SD; Hedges' J = 1 - 3 / (4 df - 1); the interval for the
 standardised mean change by inverting the noncentral t, Algina & Keselman 2003), not Tend's code.
+
+The demo clinic is seeded relative to today, so every test here runs at the fixed instants of
+tests/clock.py (`@pytest.mark.clock`), and the CLI they run is given the same instant (TEND_NOW).
 """
 
 import csv
@@ -14,7 +17,6 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,14 @@ from scipy import optimize, stats
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from app import demo
+from app import clock, demo
 from app.clinics.models import User
 from app.config import PROJECT_ROOT, Settings
 from app.db import open_session
 from app.groups.models import Group
 from app.outcomes import service as outcomes_service
 from app.programme import service as programme_service
+from tests.clock import DATE_INSTANTS, LONDON, child_environment
 from tests.factories import login
 
 DEMO_PASSWORD = "demo-password-for-tests"
@@ -67,7 +70,7 @@ def _seed(engine: Engine, settings: Settings) -> None:
     with open_session(engine, write=True) as session:
         path = programme_service.default_programme_path(settings.programmes_dir)
         programme_service.load_programme_file(session, path)
-        demo.seed_demo(session, today=date.today(), seed=7, password=DEMO_PASSWORD)
+        demo.seed_demo(session, today=clock.today(LONDON), seed=7, password=DEMO_PASSWORD)
         session.commit()
 
 
@@ -77,6 +80,7 @@ def _tend(settings: Settings, *args: str, returncode: int = 0) -> str:
         "TEND_DATABASE_URL": settings.resolved_database_url,
         "TEND_DATA_DIR": str(settings.data_dir),
         "TEND_SECRET_KEY": settings.secret_key,
+        **child_environment(),
     }
     result = subprocess.run(
         [sys.executable, "-m", "app", *args],
@@ -120,6 +124,7 @@ def demo_clinic(engine: Engine, settings: Settings) -> Settings:
     return settings
 
 
+@pytest.mark.clock(*DATE_INSTANTS)
 def test_cli_api_and_clinician_page_show_the_same_summary(
     demo_clinic: Settings, client: TestClient
 ) -> None:
@@ -196,6 +201,7 @@ def _read_scores(path: Path) -> dict[tuple[str, str, str], float]:
     }
 
 
+@pytest.mark.clock(*DATE_INSTANTS)
 def test_every_figure_recomputed_from_the_exported_scores(
     demo_clinic: Settings, tmp_path: Path
 ) -> None:
@@ -217,18 +223,21 @@ def test_every_figure_recomputed_from_the_exported_scores(
         pre = np.array([started[p] for p in people])
         post = np.array([at[measure["to"]][p] for p in people])
         diff = post - pre
+        assert measure["too_few"] is (n < 5)
         assert measure["pre_mean"] == pytest.approx(pre.mean(), **close)
         assert measure["post_mean"] == pytest.approx(post.mean(), **close)
         assert measure["pre_sd"] == pytest.approx(pre.std(ddof=1), **close)
         assert measure["post_sd"] == pytest.approx(post.std(ddof=1), **close)
         assert measure["mean_change"] == pytest.approx(diff.mean(), **close)
         assert measure["higher_is_better"] is (measure["instrument"] not in LOWER_IS_BETTER)
-        ci = stats.t.interval(0.95, n - 1, loc=diff.mean(), scale=stats.sem(diff))
-        assert measure["mean_change_ci"] == pytest.approx(list(ci), **close)
 
         if n < 5:
-            assert measure["too_few"] and measure["d_av"] is None and measure["g_av"] is None
+            # Below five pairs only means and SDs are given: no interval, test or effect size.
+            inference = ("mean_change_ci", "t", "p", "d_av", "g_av", "g_av_ci", "d_z")
+            assert [measure[name] for name in inference] == [None] * len(inference)
         else:
+            ci = stats.t.interval(0.95, n - 1, loc=diff.mean(), scale=stats.sem(diff))
+            assert measure["mean_change_ci"] == pytest.approx(list(ci), **close)
             test = stats.ttest_rel(post, pre)
             assert measure["t"] == pytest.approx(test.statistic, **close)
             assert measure["p"] == pytest.approx(test.pvalue, **close)
@@ -275,6 +284,7 @@ def test_every_figure_recomputed_from_the_exported_scores(
             assert tt["reliable_recovery"] == int((recovered & reliable).sum())
 
 
+@pytest.mark.clock(*DATE_INSTANTS)
 def test_demo_effect_sizes_resemble_the_seed_study(demo_clinic: Settings) -> None:
     """DEMO-B alone: plausible improvements of the size the seed study reported (0.2 to 0.9)."""
     summary = json.loads(
@@ -288,6 +298,7 @@ def test_demo_effect_sizes_resemble_the_seed_study(demo_clinic: Settings) -> Non
         assert 0.1 < better < 1.0, (instrument, better)
 
 
+@pytest.mark.clock(*DATE_INSTANTS)
 def test_demo_outcomes_are_reproducible_with_one_open_safety_flag(
     engine: Engine, settings: Settings
 ) -> None:
@@ -312,7 +323,7 @@ def test_demo_outcomes_are_reproducible_with_one_open_safety_flag(
     _seed(engine, settings)
     first = snapshot()
     with open_session(engine, write=True) as session:
-        demo.seed_demo(session, today=date.today(), seed=7, password=DEMO_PASSWORD)
+        demo.seed_demo(session, today=clock.today(LONDON), seed=7, password=DEMO_PASSWORD)
         session.commit()
     assert snapshot() == first
     rows, flags = first
