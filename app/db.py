@@ -2,9 +2,14 @@
 
 SQLite is the embedded default (WAL, synchronous=FULL, foreign keys on, and write
 transactions that take the write lock up front); PostgreSQL runs the same code.
+
+A 201 promises the row survives a power cut. Every SQLite connection is checked as it opens
+(journal_mode=wal, synchronous=2) and refused otherwise; PostgreSQL's fsync and
+synchronous_commit are checked at start-up (`check_durability`).
 """
 
 import functools
+import logging
 import os
 import sqlite3
 import threading
@@ -43,6 +48,7 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
 _T = TypeVar("_T")
+log = logging.getLogger("tend.db")
 
 
 def utcnow() -> datetime:
@@ -144,7 +150,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")  # a 201 means the row survived power loss
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        try:
+            _refuse_weak_sqlite(cursor)
+        finally:
+            cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -153,6 +162,54 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.connection.dbapi_connection.begin_write()
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+class DurabilityError(RuntimeError):
+    """The database would not keep a committed write through a power cut."""
+
+
+def _refuse_weak_sqlite(cursor: Any) -> None:
+    # Asked back, not assumed: WAL cannot be set on some filesystems (and an in-memory
+    # database reports "memory"), and a PRAGMA that does not take effect says nothing.
+    journal_mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    synchronous = int(cursor.execute("PRAGMA synchronous").fetchone()[0])
+    if (journal_mode, synchronous) != ("wal", 2):
+        raise DurabilityError(
+            f"SQLite reports journal_mode={journal_mode}, synchronous={synchronous}; Tend needs "
+            "journal_mode=wal and synchronous=2 (FULL) so that a saved write survives power loss"
+        )
+
+
+# synchronous_commit: every value but "off" waits for the local WAL flush before COMMIT returns.
+_POSTGRES_FLUSHING_COMMITS = {"on", "local", "remote_write", "remote_apply"}
+
+
+def postgres_durability_problems(engine: Engine) -> list[str]:
+    """What in this PostgreSQL server's settings could lose a committed write on power loss."""
+    with engine.connect() as connection:
+        fsync = connection.exec_driver_sql("SHOW fsync").scalar()
+        synchronous_commit = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
+    problems = []
+    if fsync != "on":
+        problems.append(f"fsync={fsync} (must be on)")
+    if synchronous_commit not in _POSTGRES_FLUSHING_COMMITS:
+        problems.append(f"synchronous_commit={synchronous_commit} (must be on)")
+    return problems
+
+
+def check_durability(engine: Engine, *, production: bool) -> None:
+    """At start-up: refuse to serve in production on a PostgreSQL that could lose committed
+    writes; anywhere else, warn loudly (a developer may run PostgreSQL with fsync off).
+    SQLite needs nothing here: each connection is checked as it opens."""
+    if engine.dialect.name != "postgresql":
+        return
+    problems = postgres_durability_problems(engine)
+    if not problems:
+        return
+    message = "PostgreSQL could lose committed writes on power loss: " + ", ".join(problems)
+    if production:
+        raise DurabilityError(message + ". Refusing to start.")
+    log.warning("DURABILITY WARNING: %s. Never run a clinic like this.", message)
 
 
 def create_db_engine(url: str) -> Engine:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.db import create_db_engine
+from app.db import check_durability, create_db_engine
 from app.reminders import scheduler as reminders_scheduler
 from app.routes import include_routes
 from app.security.refusals import AuditRefusalsMiddleware
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_durability(engine, production=settings.environment == "production")
         reminders = (
             reminders_scheduler.start_in_background(engine, settings)
             if settings.runs_reminders_in_process

@@ -1,12 +1,12 @@
 """Outcome pages in a real browser: a questionnaire on a phone, the clinician's summary and a
 patient's printable summary, each accessible (axe) and kept as a screenshot."""
 
-from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from app import clock as app_clock
 from app import demo
 from app.config import Settings
 from app.db import open_session
@@ -22,7 +22,9 @@ def _seed_demo(engine: Engine, settings: Settings) -> None:
     with open_session(engine, write=True) as session:
         path = programme_service.default_programme_path(settings.programmes_dir)
         programme_service.load_programme_file(session, path)
-        demo.seed_demo(session, today=date.today(), seed=7, password=DEMO_PASSWORD)
+        demo.seed_demo(
+            session, today=app_clock.today("Europe/London"), seed=7, password=DEMO_PASSWORD
+        )
         session.commit()
 
 

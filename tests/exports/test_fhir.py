@@ -11,6 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from app import clock as app_clock
 from app.db import open_session
 from app.exports import fhir
 from app.exports.fhir import CheckInRecord, ScoreRecord
@@ -91,7 +92,7 @@ def test_hand_built_scores_and_check_ins_make_a_valid_bundle(tmp_path: Path) -> 
         CheckInRecord("P-A1", "c2", datetime(2026, 3, 3, 8, 20), 4, None, 7),  # naive: UTC
     ]
     counts = fhir.write_bundle(
-        path, scores=[phq9(), gad7()], check_ins=check_ins, timestamp=datetime.now(UTC)
+        path, scores=[phq9(), gad7()], check_ins=check_ins, timestamp=app_clock.now()
     )
     data = check_bundle(path)
     assert counts == {"QuestionnaireResponse": 2, "Observation": 4 + 4}
@@ -121,7 +122,7 @@ def test_exported_bundle_from_real_records_validates_and_is_pseudonymised(
             enrolment=enrolment,
             instrument_id="phq9",
             timepoint="baseline",
-            submitted_at=datetime.now(UTC) - timedelta(days=1),
+            submitted_at=app_clock.now() - timedelta(days=1),
             answers={f"q{i + 1}": a for i, a in enumerate((1, 2, 0, 3, 1, 1, 2, 0, 0))},
         )
         session.commit()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from app import clock as app_clock
 from app.db import open_session
 from app.practice.models import CheckIn, PracticeLog
 from tests.factories import World, build_world, login
@@ -33,7 +34,7 @@ def first_exercise_id(client: TestClient) -> int:
 
 
 def practice_body(client: TestClient, **changes: Any) -> dict[str, Any]:
-    started = datetime.now(LONDON) - timedelta(minutes=20)
+    started = app_clock.now_in(LONDON) - timedelta(minutes=20)
     body: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "exercise_id": first_exercise_id(client),
@@ -137,7 +138,7 @@ def test_practice_late_in_the_evening_counts_for_that_local_day(patient: TestCli
 
 
 def test_a_phone_clock_far_in_the_future_is_stored_and_flagged(patient: TestClient) -> None:
-    started = datetime.now(LONDON) + timedelta(days=3)
+    started = app_clock.now_in(LONDON) + timedelta(days=3)
     body = practice_body(
         patient, started_at=started.isoformat(), local_date=started.date().isoformat()
     )
@@ -184,7 +185,7 @@ def test_signing_in_is_needed(client: TestClient, world: World) -> None:
 
 
 def test_standalone_ratings_are_idempotent(patient: TestClient, engine: Engine) -> None:
-    now = datetime.now(LONDON)
+    now = app_clock.now_in(LONDON)
     body = {
         "id": str(uuid.uuid4()),
         "recorded_at": now.isoformat(),

@@ -1,7 +1,7 @@
 """The patient's pages: Today, the player, My progress and reflections, as a patient reads them."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app import clock as app_clock
 from tests.factories import World, build_world, login
 from tests.pages import visible_text
 
@@ -26,7 +27,7 @@ def patient(client: TestClient, world: World) -> TestClient:
 
 
 def _log(client: TestClient, *, days_ago: int = 0, minutes: int = 10, **extra: Any) -> None:
-    started = datetime.now(LONDON) - timedelta(days=days_ago, minutes=minutes + 1)
+    started = app_clock.now_in(LONDON) - timedelta(days=days_ago, minutes=minutes + 1)
     body = {
         "id": str(uuid.uuid4()),
         "kind": "own",

@@ -6,7 +6,7 @@ import threading
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, text
 from sqlmodel import select
 
+from app import clock as app_clock
 from app.db import create_db_engine, open_session
 from app.practice.models import CheckIn, PracticeLog
 from app.programme.models import Exercise
@@ -31,7 +32,7 @@ RETRIES = 50  # the same body sent again, concurrently, as a phone with a flaky 
 
 def _bodies(exercise_id: int) -> list[tuple[str, dict[str, Any]]]:
     rng = random.Random(1)
-    now = datetime.now(UTC)
+    now = app_clock.now()
     bodies = []
     for n in range(UNIQUE_LOGS):
         started = now - timedelta(minutes=n)
