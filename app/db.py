@@ -3,9 +3,10 @@
 SQLite is the embedded default (WAL, synchronous=FULL, foreign keys on, and write
 transactions that take the write lock up front); PostgreSQL runs the same code.
 
-A 201 promises the row survives a power cut. Every SQLite connection is checked as it opens
-(journal_mode=wal, synchronous=2) and refused otherwise; PostgreSQL's fsync and
-synchronous_commit are checked at start-up (`check_durability`).
+A 201 promises the row survives a power cut. Every connection is checked as it opens: SQLite's
+must report journal_mode=wal and synchronous=2 (FULL), PostgreSQL's fsync=on and
+synchronous_commit=on (refused in production, a loud warning elsewhere); `check_durability`
+opens one at start-up so that a production server on a weak database does not start.
 """
 
 import functools
@@ -35,6 +36,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
 from app import clock
@@ -184,11 +186,11 @@ def _refuse_weak_sqlite(cursor: Any) -> None:
 _POSTGRES_FLUSHING_COMMITS = {"on", "local", "remote_write", "remote_apply"}
 
 
-def postgres_durability_problems(engine: Engine) -> list[str]:
-    """What in this PostgreSQL server's settings could lose a committed write on power loss."""
-    with engine.connect() as connection:
-        fsync = connection.exec_driver_sql("SHOW fsync").scalar()
-        synchronous_commit = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
+def _postgres_problems(cursor: Any) -> list[str]:
+    cursor.execute("SHOW fsync")
+    fsync = cursor.fetchone()[0]
+    cursor.execute("SHOW synchronous_commit")
+    synchronous_commit = cursor.fetchone()[0]
     problems = []
     if fsync != "on":
         problems.append(f"fsync={fsync} (must be on)")
@@ -197,23 +199,51 @@ def postgres_durability_problems(engine: Engine) -> list[str]:
     return problems
 
 
-def check_durability(engine: Engine, *, production: bool) -> None:
-    """At start-up: refuse to serve in production on a PostgreSQL that could lose committed
-    writes; anywhere else, warn loudly (a developer may run PostgreSQL with fsync off).
-    SQLite needs nothing here: each connection is checked as it opens."""
-    if engine.dialect.name != "postgresql":
-        return
-    problems = postgres_durability_problems(engine)
-    if not problems:
-        return
-    message = "PostgreSQL could lose committed writes on power loss: " + ", ".join(problems)
-    if production:
-        raise DurabilityError(message + ". Refusing to start.")
-    log.warning("DURABILITY WARNING: %s. Never run a clinic like this.", message)
+def postgres_durability_problems(engine: Engine) -> list[str]:
+    """What in this PostgreSQL server's settings could lose a committed write on power loss."""
+    raw = engine.raw_connection()
+    try:
+        return _postgres_problems(raw.cursor())
+    finally:
+        raw.close()
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url`` with Tend's connection settings applied."""
+def _check_postgres_connections(engine: Engine, *, production: bool) -> None:
+    """Each new connection asks the server (settings can differ per database and role, and
+    a server may be down when Tend starts). In production a connection that could lose
+    committed writes is refused; anywhere else Tend warns loudly, once (a developer may run
+    PostgreSQL with fsync off)."""
+    warned = threading.Event()
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            problems = _postgres_problems(cursor)
+        dbapi_connection.rollback()  # SHOW began a transaction; leave the connection idle
+        if not problems:
+            return
+        message = "PostgreSQL could lose committed writes on power loss: " + ", ".join(problems)
+        if production:
+            raise DurabilityError(message + ". Refusing to use it in production.")
+        if not warned.is_set():
+            warned.set()
+            log.warning("DURABILITY WARNING: %s. Never run a clinic like this.", message)
+
+
+def check_durability(engine: Engine) -> None:
+    """At start-up: open a connection, so that a database that could lose committed writes
+    stops a production server before it serves anyone (each connection is checked as it
+    opens). A database that does not answer yet is left to /healthz to report."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        log.warning("database unreachable at start-up: %s", error.__class__.__name__)
+
+
+def create_db_engine(url: str, *, production: bool = False) -> Engine:
+    """An engine for ``url`` with Tend's connection settings applied; ``production`` makes a
+    PostgreSQL connection that could lose committed writes an error rather than a warning."""
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(
             url,
@@ -228,7 +258,9 @@ def create_db_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    _check_postgres_connections(engine, production=production)
+    return engine
 
 
 def open_session(engine: Engine, *, write: bool = False) -> Session:

@@ -21,11 +21,12 @@ from app.web.templating import STATIC_DIR
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Tend application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
-    engine = create_db_engine(settings.resolved_database_url)
+    production = settings.environment == "production"
+    engine = create_db_engine(settings.resolved_database_url, production=production)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        check_durability(engine, production=settings.environment == "production")
+        check_durability(engine)
         reminders = (
             reminders_scheduler.start_in_background(engine, settings)
             if settings.runs_reminders_in_process

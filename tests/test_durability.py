@@ -115,6 +115,9 @@ def test_production_refuses_to_start_on_a_postgresql_that_does_not_wait_for_the_
     _commits_without_waiting(url)
     try:
         refused = pytest.raises(DurabilityError, match="synchronous_commit=off")
+        with refused, create_db_engine(url, production=True).connect():
+            pass
+        refused = pytest.raises(DurabilityError, match="synchronous_commit=off")
         with refused, TestClient(create_app(settings)):
             pass
 

@@ -137,6 +137,7 @@ def test_practice_late_in_the_evening_counts_for_that_local_day(patient: TestCli
     assert response.json()["local_date"] == "2026-03-14"
 
 
+@pytest.mark.clock
 def test_a_phone_clock_far_in_the_future_is_stored_and_flagged(patient: TestClient) -> None:
     started = app_clock.now_in(LONDON) + timedelta(days=3)
     body = practice_body(
@@ -184,6 +185,7 @@ def test_signing_in_is_needed(client: TestClient, world: World) -> None:
     assert client.get("/api/v1/programme").status_code == 401
 
 
+@pytest.mark.clock
 def test_standalone_ratings_are_idempotent(patient: TestClient, engine: Engine) -> None:
     now = app_clock.now_in(LONDON)
     body = {

@@ -44,6 +44,7 @@ def _log(client: TestClient, *, days_ago: int = 0, minutes: int = 10, **extra: A
     assert response.status_code == 201, response.text
 
 
+@pytest.mark.clock
 def test_today_shows_the_current_week_its_teaching_and_a_kind_target(patient: TestClient) -> None:
     _log(patient, days_ago=0)
     text = visible_text(patient.get("/today").text)
@@ -54,6 +55,7 @@ def test_today_shows_the_current_week_its_teaching_and_a_kind_target(patient: Te
     assert "Body scan" in text and "10 min" in text
 
 
+@pytest.mark.clock
 def test_earlier_weeks_stay_open_and_later_ones_do_not(patient: TestClient) -> None:
     text = visible_text(patient.get("/today?week=1").text)
     assert "Week 1" in text and "Welcome" in text and "an earlier week" in text
@@ -71,6 +73,7 @@ def test_the_player_page_has_its_transcript_one_tap_away(patient: TestClient) ->
     assert "Read the words" in visible_text(page.text)
 
 
+@pytest.mark.clock
 def test_progress_shows_days_against_the_target_and_what_helps(patient: TestClient) -> None:
     programme = patient.get("/api/v1/programme").json()
     exercise_id = programme["weeks"][1]["exercises"][0]["id"]

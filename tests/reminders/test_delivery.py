@@ -24,6 +24,9 @@ from app.reminders.models import (
 from tests.factories import build_world, login
 from tests.reminders.push_endpoint import BrowserSubscription, push_endpoint, verify_vapid
 
+# Reminders are due at times of day: every test runs at each instant of tests/clock.py.
+pytestmark = pytest.mark.clock
+
 LONDON = ZoneInfo("Europe/London")
 GENTLE = {
     "title": "Tend",
