@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint format install clean-data
+.PHONY: run test lint format install clean-data screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: install
 ## test: the whole suite, lint and type checks included
 test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+## screenshots: refresh docs/screenshots/ from the browser tests (tests alone write to a temp folder)
+screenshots: install
+	TEND_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -m browser -q
 
 format: install
 	$(BIN)/ruff format .

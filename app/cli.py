@@ -52,7 +52,10 @@ DEMO_ACTOR = "clinician@demo.example"
 
 
 def _engine() -> Engine:
-    return create_db_engine(get_settings().resolved_database_url)
+    settings = get_settings()
+    return create_db_engine(
+        settings.resolved_database_url, production=settings.environment == "production"
+    )
 
 
 @cli.command()

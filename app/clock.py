@@ -3,14 +3,33 @@
 Code never calls `datetime.now()` or `date.today()` itself. Tests move the clock with
 `set_now` (or the `clock` fixture in tests/conftest.py) and every service, page, the demo
 seeder and the reminder scheduler see the same instant.
+
+A child process (the `tend` CLI run by a test, a server started for a test) cannot share
+this module's state, so the clock also starts fixed when TEND_NOW holds an ISO 8601 instant
+with an offset (e.g. `2027-10-31T01:30:00+00:00`). The settings refuse TEND_NOW in
+production: a frozen clock there would stop reminders and date every record wrongly.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-_fixed: datetime | None = None
+FIXED_NOW_VARIABLE = "TEND_NOW"
+
+
+def _from_environment() -> datetime | None:
+    value = os.environ.get(FIXED_NOW_VARIABLE, "").strip()
+    if not value:
+        return None
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise ValueError(f"{FIXED_NOW_VARIABLE} needs an offset, e.g. {value}+00:00")
+    return instant.astimezone(UTC)
+
+
+_fixed: datetime | None = _from_environment()
 
 
 def now() -> datetime:
@@ -28,8 +47,16 @@ def today(zone: str | tzinfo) -> date:
     return now_in(zone).date()
 
 
+def is_fixed() -> bool:
+    """Whether the clock is fixed (by set_now, fixed_at or TEND_NOW) rather than the system's."""
+    return _fixed is not None
+
+
 def set_now(instant: datetime | None) -> None:
-    """Fix the clock at `instant` (timezone-aware), or give it back to the system with None."""
+    """Fix the clock at `instant` (timezone-aware), or give it back to the system with None.
+
+    None means the system clock even when TEND_NOW fixed it at start: tests reset with it.
+    """
     global _fixed
     if instant is not None and instant.tzinfo is None:
         raise ValueError("the clock takes timezone-aware instants only")

@@ -1,11 +1,14 @@
 """Every setting Tend reads from the environment lives here (prefix ``TEND_``)."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.clock import FIXED_NOW_VARIABLE
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 DEFAULT_DEMO_PASSWORD = "tend-demo-2026"
@@ -81,6 +84,13 @@ class Settings(BaseSettings):
                 "of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or "
                 "TEND_ENVIRONMENT=development for a development machine"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_a_fixed_clock_in_production(self) -> "Settings":
+        # TEND_NOW fixes app.clock for tests' child processes; never for a real clinic.
+        if self.environment == "production" and os.environ.get(FIXED_NOW_VARIABLE):
+            raise ValueError(f"{FIXED_NOW_VARIABLE} fixes the clock and is for tests only")
         return self
 
     @property

@@ -2,9 +2,15 @@
 
 SQLite is the embedded default (WAL, synchronous=FULL, foreign keys on, and write
 transactions that take the write lock up front); PostgreSQL runs the same code.
+
+A 201 promises the row survives a power cut. Every connection is checked as it opens: SQLite's
+must report journal_mode=wal and synchronous=2 (FULL), PostgreSQL's fsync=on and
+synchronous_commit=on (refused in production, a loud warning elsewhere); `check_durability`
+opens one at start-up so that a production server on a weak database does not start.
 """
 
 import functools
+import logging
 import os
 import sqlite3
 import threading
@@ -30,6 +36,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
 from app import clock
@@ -43,6 +50,7 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
 _T = TypeVar("_T")
+log = logging.getLogger("tend.db")
 
 
 def utcnow() -> datetime:
@@ -144,7 +152,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")  # a 201 means the row survived power loss
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        try:
+            _refuse_weak_sqlite(cursor)
+        finally:
+            cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -155,8 +166,84 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url`` with Tend's connection settings applied."""
+class DurabilityError(RuntimeError):
+    """The database would not keep a committed write through a power cut."""
+
+
+def _refuse_weak_sqlite(cursor: Any) -> None:
+    # Asked back, not assumed: WAL cannot be set on some filesystems (and an in-memory
+    # database reports "memory"), and a PRAGMA that does not take effect says nothing.
+    journal_mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    synchronous = int(cursor.execute("PRAGMA synchronous").fetchone()[0])
+    if (journal_mode, synchronous) != ("wal", 2):
+        raise DurabilityError(
+            f"SQLite reports journal_mode={journal_mode}, synchronous={synchronous}; Tend needs "
+            "journal_mode=wal and synchronous=2 (FULL) so that a saved write survives power loss"
+        )
+
+
+# synchronous_commit: every value but "off" waits for the local WAL flush before COMMIT returns.
+_POSTGRES_FLUSHING_COMMITS = {"on", "local", "remote_write", "remote_apply"}
+
+
+def _postgres_problems(cursor: Any) -> list[str]:
+    cursor.execute("SHOW fsync")
+    fsync = cursor.fetchone()[0]
+    cursor.execute("SHOW synchronous_commit")
+    synchronous_commit = cursor.fetchone()[0]
+    problems = []
+    if fsync != "on":
+        problems.append(f"fsync={fsync} (must be on)")
+    if synchronous_commit not in _POSTGRES_FLUSHING_COMMITS:
+        problems.append(f"synchronous_commit={synchronous_commit} (must be on)")
+    return problems
+
+
+def postgres_durability_problems(engine: Engine) -> list[str]:
+    """What in this PostgreSQL server's settings could lose a committed write on power loss."""
+    raw = engine.raw_connection()
+    try:
+        return _postgres_problems(raw.cursor())
+    finally:
+        raw.close()
+
+
+def _check_postgres_connections(engine: Engine, *, production: bool) -> None:
+    """Each new connection asks the server (settings can differ per database and role, and
+    a server may be down when Tend starts). In production a connection that could lose
+    committed writes is refused; anywhere else Tend warns loudly, once (a developer may run
+    PostgreSQL with fsync off)."""
+    warned = threading.Event()
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            problems = _postgres_problems(cursor)
+        dbapi_connection.rollback()  # SHOW began a transaction; leave the connection idle
+        if not problems:
+            return
+        message = "PostgreSQL could lose committed writes on power loss: " + ", ".join(problems)
+        if production:
+            raise DurabilityError(message + ". Refusing to use it in production.")
+        if not warned.is_set():
+            warned.set()
+            log.warning("DURABILITY WARNING: %s. Never run a clinic like this.", message)
+
+
+def check_durability(engine: Engine) -> None:
+    """At start-up: open a connection, so that a database that could lose committed writes
+    stops a production server before it serves anyone (each connection is checked as it
+    opens). A database that does not answer yet is left to /healthz to report."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        log.warning("database unreachable at start-up: %s", error.__class__.__name__)
+
+
+def create_db_engine(url: str, *, production: bool = False) -> Engine:
+    """An engine for ``url`` with Tend's connection settings applied; ``production`` makes a
+    PostgreSQL connection that could lose committed writes an error rather than a warning."""
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(
             url,
@@ -171,7 +258,9 @@ def create_db_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    _check_postgres_connections(engine, production=production)
+    return engine
 
 
 def open_session(engine: Engine, *, write: bool = False) -> Session:

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.db import create_db_engine, open_session
+from app.db import check_durability, create_db_engine, open_session
 from app.outcomes import safety as safety_flags
 from app.reminders import scheduler as reminders_scheduler
 from app.routes import include_routes
@@ -36,10 +36,12 @@ templates.env.globals["overdue_safety_flags"] = overdue_safety_flags
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Tend application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
-    engine = create_db_engine(settings.resolved_database_url)
+    production = settings.environment == "production"
+    engine = create_db_engine(settings.resolved_database_url, production=production)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_durability(engine)
         reminders = (
             reminders_scheduler.start_in_background(engine, settings)
             if settings.runs_reminders_in_process

@@ -15,11 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from app import clock, migrate
+from app import clock as app_clock
+from app import migrate
 from app.config import PROJECT_ROOT, Settings
 from app.db import create_db_engine
 from app.main import create_app
 from app.models import metadata
+from tests.clock import INSTANTS, TestClock
 from tests.mail_server import smtp_server  # noqa: F401  (a real SMTP server for any test)
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -30,11 +32,31 @@ REQUIRE_POSTGRES = os.environ.get("TEND_REQUIRE_POSTGRES") == "1"
 os.environ.setdefault("TEND_ENVIRONMENT", "test")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.clock` runs the test at every instant in tests/clock.py's INSTANTS, or at
+    the names the marker lists (`@pytest.mark.clock("weekday_noon", "autumn_0130_gmt")`)."""
+    marker = metafunc.definition.get_closest_marker("clock")
+    if marker is None:
+        return
+    names = list(marker.args) or list(INSTANTS)
+    unknown = set(names) - set(INSTANTS)
+    if unknown:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: no instant named {unknown}")
+    metafunc.parametrize("clock", names, indirect=True)
+
+
 @pytest.fixture(autouse=True)
-def _clock_back_to_the_system() -> Iterator[None]:
-    """A test that fixed the clock (app.clock.set_now / fixed_at) leaves it as it found it."""
-    yield
-    clock.set_now(None)
+def clock(request: pytest.FixtureRequest) -> Iterator[TestClock]:
+    """The app clock for this test: fixed at the instant `@pytest.mark.clock` gives, or left on
+    the system clock for an unmarked test (which may still set it). Every test leaves the clock
+    as it found it: on the system clock.
+
+    Autouse so that the clock is fixed before any fixture seeds data (a `world`, the demo)."""
+    name: str | None = getattr(request, "param", None)
+    if name is not None:
+        app_clock.set_now(INSTANTS[name])
+    yield TestClock(name)
+    app_clock.set_now(None)
 
 
 def _postgres_unreachable_reason() -> str | None:
@@ -162,3 +184,18 @@ def app_role_url(database_url: str, request: pytest.FixtureRequest) -> str:
     if database_url.startswith("postgresql"):
         return str(request.getfixturevalue("postgres_app_role"))
     return database_url
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line saying how many tests skipped and why, so a skipped engine is not missed."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        terminalreporter.write_line("Skipped: none")
+        return
+    parts = [f"{count} {reason}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1])]
+    terminalreporter.write_line(f"Skipped {sum(reasons.values())}: " + "; ".join(parts))

@@ -1,12 +1,13 @@
 """Building test data through the real service layer."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app import clock as app_clock
 from app.auth.passwords import hash_password
 from app.clinics import service as clinics_service
 from app.clinics.models import Clinic, Role, User
@@ -58,7 +59,7 @@ def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
                 ("other_clinician", other, "clinician@two.example", Role.clinician),
             )
         }
-        start = date.today() - timedelta(days=started_days_ago)
+        start = app_clock.today("Europe/London") - timedelta(days=started_days_ago)
         group_a = groups_service.create_group(
             session,
             clinic_id=clinic.id or 0,

@@ -47,6 +47,7 @@ def log_practice_on_the_page(client: TestClient) -> None:
     client.cookies.clear()
 
 
+@pytest.mark.clock
 def test_patient_records_facilitator_sees_clinician_exports(
     client: TestClient, world: World, engine: Engine, tmp_path: Path
 ) -> None:

@@ -406,13 +406,23 @@ def _due_occurrences(
             end=now,
         )
     if preference.questionnaire:
-        today = now.astimezone(zone).date()
-        due_at = schedule.instant_from(today, preference.time_of_day, zone, start=since)
-        if schedule.on_day(preference.days_mask, today) and due_at is not None and due_at < now:
+        # The chosen time on every day the window reaches, so a pass just after midnight still
+        # sends the one due at 23:35 (looking at today only, it was lost until the next day).
+        for daily in schedule.daily_occurrences(
+            kind="questionnaire",
+            at=preference.time_of_day,
+            days_mask=preference.days_mask,
+            zone=zone,
+            start=since,
+            end=now,
+        ):
+            day = daily.due_at.astimezone(zone).date()
             # One reminder per questionnaire, not one a day until it is done.
             found += [
-                schedule.Occurrence(key=f"questionnaire:{key}", kind="questionnaire", due_at=due_at)
-                for key in questionnaires_due(session, user, today)
+                schedule.Occurrence(
+                    key=f"questionnaire:{key}", kind="questionnaire", due_at=daily.due_at
+                )
+                for key in questionnaires_due(session, user, day)
             ]
     if preference.group_session:
         for meeting_id, starts_at in meetings:

@@ -1,3 +1,10 @@
+"""Speech on real engines: the Piper voice, and espeak-ng as the fallback.
+
+A missing engine skips its tests, unless TEND_REQUIRE_SPEECH=1 (set by .ci/run), which makes
+it a failure, as PostgreSQL and Chromium are there.
+"""
+
+import os
 import shutil
 from pathlib import Path
 
@@ -11,8 +18,29 @@ PARAGRAPHS = [
     "Breathe.",
 ]
 
-needs_piper = pytest.mark.skipif(speech._piper_model() is None, reason="piper voice not installed")
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="no espeak-ng")
+REQUIRE_SPEECH = os.environ.get("TEND_REQUIRE_SPEECH") == "1"
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SPEECH:
+        pytest.fail(f"speech is required here (TEND_REQUIRE_SPEECH=1): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def piper_voice() -> None:
+    if speech._piper_model() is None:
+        _missing("piper voice not installed")
+
+
+@pytest.fixture
+def espeak() -> None:
+    if shutil.which("espeak-ng") is None:
+        _missing("no espeak-ng")
+
+
+needs_piper = pytest.mark.usefixtures("piper_voice")
+needs_espeak = pytest.mark.usefixtures("espeak")
 
 
 def _assert_spoken(audio: AudioSegment, words: int) -> None:

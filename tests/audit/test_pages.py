@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from app import clock as app_clock
 from app.audit import service as audit_service
 from app.audit.models import AuditEvent
 from app.clinics.models import User
@@ -111,4 +112,4 @@ def test_export_of_filtered_events_is_itself_audited(
     assert event.detail["filters"]["action"] == "export"
     (summary,) = event.detail["files"].values()
     assert summary["rows"] == 2
-    assert event.at > datetime.now(UTC) - timedelta(minutes=5)
+    assert event.at > app_clock.now() - timedelta(minutes=5)

@@ -7,11 +7,24 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import select
 
+from app.audit.models import AuditEvent
 from app.db import open_session
 from app.practice import service as practice_service
 from app.practice.schemas import CheckInCreate
 from tests.factories import World, build_world, login
+
+
+def _board_views_audited(engine: Engine) -> int:
+    """Audit events for looks at GRP-A's board."""
+    with open_session(engine) as session:
+        events = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "view_group_practice", AuditEvent.object_id == "GRP-A"
+            )
+        ).all()
+    return len(events)
 
 
 def test_the_board_stays_available_while_patients_record_ratings(
@@ -49,6 +62,7 @@ def test_the_board_stays_available_while_patients_record_ratings(
         writer.join()
 
     assert statuses == [200] * 25
+    assert _board_views_audited(engine) == 25  # one event per view: none lost, none doubled
 
 
 def test_many_staff_looking_at_once_all_get_their_page(client: TestClient, engine: Engine) -> None:
@@ -62,3 +76,4 @@ def test_many_staff_looking_at_once_all_get_their_page(client: TestClient, engin
         statuses = list(crowd.map(lambda _: client.get("/groups/GRP-A").status_code, range(96)))
 
     assert statuses == [200] * 96
+    assert _board_views_audited(engine) == 96

@@ -1,12 +1,12 @@
 """Facilitator pages at phone size: the board, the register, session prep and patients' words
 are accessible, and the register saves from a phone."""
 
-from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from app import clock as app_clock
 from app.db import open_session
 from app.demo import seed_demo
 from app.programme import service as programme_service
@@ -19,7 +19,7 @@ from tests.groups.conftest import DEFAULT_PROGRAMME
 def demo(browser_engine: Engine) -> None:
     with open_session(browser_engine, write=True) as session:
         programme_service.load_programme_file(session, DEFAULT_PROGRAMME)
-        seed_demo(session, today=date.today(), seed=1, password=PASSWORD)
+        seed_demo(session, today=app_clock.today("Europe/London"), seed=1, password=PASSWORD)
         session.commit()
 
 

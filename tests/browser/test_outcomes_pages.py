@@ -1,16 +1,18 @@
 """Outcome pages in a real browser: a questionnaire on a phone, the clinician's summary and a
 patient's printable summary, each accessible (axe) and kept as a screenshot."""
 
-from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import select
 
+from app import clock as app_clock
 from app import demo
 from app.config import Settings
 from app.db import open_session
 from app.outcomes import pages as outcomes_pages
+from app.outcomes.models import Administration, AdministrationStatus, SafetyFlag
 from app.programme import service as programme_service
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.factories import PASSWORD, build_world
@@ -22,7 +24,9 @@ def _seed_demo(engine: Engine, settings: Settings) -> None:
     with open_session(engine, write=True) as session:
         path = programme_service.default_programme_path(settings.programmes_dir)
         programme_service.load_programme_file(session, path)
-        demo.seed_demo(session, today=date.today(), seed=7, password=DEMO_PASSWORD)
+        demo.seed_demo(
+            session, today=app_clock.today("Europe/London"), seed=7, password=DEMO_PASSWORD
+        )
         session.commit()
 
 
@@ -48,6 +52,20 @@ def test_patient_fills_in_phq9_on_a_phone(
     page.locator("fieldset.question").nth(8).get_by_label("Not at all").check()
     page.get_by_role("button", name="Send").click()
     page.get_by_text("Your PHQ-9 has been sent").wait_for()
+
+    # What was stored: eight "Several days" (1 each) and "Not at all" (0) for item 9.
+    with open_session(browser_engine) as session:
+        [sent] = session.exec(
+            select(Administration).where(
+                Administration.instrument_id == "phq9",
+                Administration.status == AdministrationStatus.submitted,
+            )
+        ).all()
+        flags = session.exec(select(SafetyFlag)).all()
+    assert sent.score_total == 8
+    assert sent.is_case is False
+    assert len(sent.answers) == 9 and sorted(sent.answers.values()).count(1) == 8
+    assert flags == []  # item 9 answered "Not at all": nothing for staff to follow up
 
 
 def test_clinician_outcomes_page_and_patient_summary(

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from app import clock as app_clock
 from app.clinics.models import User
 from app.db import open_session
 from app.groups import service as groups_service
@@ -131,7 +132,7 @@ def scored(populated: Populated, engine: Engine) -> Scored:
     and a paper PHQ-9 with item 3 blank. P-B1: a PHQ-9 draft. P-B2: a GAD-7.
     """
     world = populated.world
-    earlier = datetime.now(UTC) - timedelta(days=9)
+    earlier = app_clock.now() - timedelta(days=9)
     with open_session(engine, write=True) as session:
         clinician = session.get(User, world.users["clinician"].id)
         a1, a2, b1, b2 = (

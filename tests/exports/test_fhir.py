@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from app import clock
+from app import clock as app_clock
 from app.config import PROJECT_ROOT
 from app.db import open_session
 from app.demo import seed_demo
@@ -96,7 +96,7 @@ def test_hand_built_scores_and_check_ins_make_a_valid_bundle(tmp_path: Path) -> 
         CheckInRecord("P-A1", "c2", datetime(2026, 3, 3, 8, 20), 4, None, 7),  # naive: UTC
     ]
     counts = fhir.write_bundle(
-        path, scores=[phq9(), gad7()], check_ins=check_ins, timestamp=datetime.now(UTC)
+        path, scores=[phq9(), gad7()], check_ins=check_ins, timestamp=app_clock.now()
     )
     data = check_bundle(path)
     assert counts == {"QuestionnaireResponse": 2, "Observation": 4 + 4}
@@ -126,7 +126,7 @@ def test_exported_bundle_from_real_records_validates_and_is_pseudonymised(
             enrolment=enrolment,
             instrument_id="phq9",
             timepoint="baseline",
-            submitted_at=datetime.now(UTC) - timedelta(days=1),
+            submitted_at=app_clock.now() - timedelta(days=1),
             answers={f"q{i + 1}": a for i, a in enumerate((1, 2, 0, 3, 1, 1, 2, 0, 0))},
         )
         session.commit()
@@ -158,7 +158,7 @@ def test_exported_bundle_from_real_records_validates_and_is_pseudonymised(
 def test_a_prorated_total_says_so_and_the_bundle_still_validates(tmp_path: Path) -> None:
     path = tmp_path / "bundle.json"
     prorated = dataclasses.replace(phq9(), prorated=True)
-    fhir.write_bundle(path, scores=[prorated, gad7()], check_ins=[], timestamp=datetime.now(UTC))
+    fhir.write_bundle(path, scores=[prorated, gad7()], check_ins=[], timestamp=app_clock.now())
     totals = [o for o in resources(check_bundle(path), "Observation") if "valueQuantity" in o]
     marked = [
         [e["valueBoolean"] for e in o["extension"] if e["url"] == fhir.PRORATED_EXTENSION]
@@ -168,7 +168,7 @@ def test_a_prorated_total_says_so_and_the_bundle_still_validates(tmp_path: Path)
 
 
 def test_the_demo_clinics_bundle_is_valid_r4(engine: Engine, tmp_path: Path) -> None:
-    with clock.fixed_at(datetime(2026, 11, 26, 12, tzinfo=UTC)):
+    with app_clock.fixed_at(datetime(2026, 11, 26, 12, tzinfo=UTC)):
         with open_session(engine, write=True) as session:
             programme_service.load_programme_file(
                 session,

@@ -6,10 +6,12 @@ import zipfile
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
+from app.config import Settings
 from app.db import open_session
 from tests.exports.conftest import Populated
 from tests.exports.fhir_check import assert_valid_r4_bundle
@@ -28,8 +30,46 @@ def test_clinicians_and_admins_see_the_page_facilitators_and_patients_do_not(
     for who in ("fa@one.example", "P-A1"):
         login(client, who)
         assert client.get("/exports").status_code == 403
-        response = client.post("/exports", data={"format": "bundle"})
-        assert response.status_code in (403, 422)
+
+
+def _exports_audited(engine: Engine) -> int:
+    with open_session(engine) as session:
+        return len(session.exec(select(AuditEvent).where(AuditEvent.action == "export")).all())
+
+
+def _refused_without_a_file(response: Response, reason: str) -> None:
+    assert response.status_code == 403
+    assert "content-disposition" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert reason in visible_text(response.text)
+
+
+def test_facilitators_and_patients_with_a_valid_form_are_refused_the_export(
+    populated: Populated, client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    """The role check on its own: the form carries the session's real token."""
+    for who in ("fa@one.example", "P-A1"):
+        login(client, who)
+        token = client.headers["X-CSRF-Token"]
+        response = client.post(
+            "/exports", data={"csrf_token": token, "format": "bundle", "groups": "GRP-A"}
+        )
+        _refused_without_a_file(response, "Only clinicians and admins can do this.")
+    assert _exports_audited(engine) == 0
+    assert not list(settings.data_dir.glob("**/*.zip"))
+
+
+def test_a_clinicians_export_without_its_form_token_is_refused(
+    populated: Populated, client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    """The CSRF check on its own: the right person, a forged token."""
+    login(client, "clinician@one.example")
+    response = client.post(
+        "/exports", data={"csrf_token": "forged", "format": "bundle", "groups": "GRP-A"}
+    )
+    _refused_without_a_file(response, "This form has expired")
+    assert _exports_audited(engine) == 0
+    assert not list(settings.data_dir.glob("**/*.zip"))
 
 
 def test_bundle_downloads_as_a_zip_and_is_audited(

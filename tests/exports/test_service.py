@@ -1,17 +1,19 @@
 """The export bundle: what a researcher receives, and what it must never contain."""
 
+import csv
 import hashlib
 import hmac
 import json
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from app import clock as app_clock
 from app.audit.models import AuditEvent
 from app.db import open_session
 from app.errors import Forbidden, InvalidInput, NotFound
@@ -300,6 +302,42 @@ def test_every_export_leaves_an_audit_event_with_filters_files_and_hashes(
     assert event.detail["table_rows"]["practice_logs.csv"] == 8
 
 
+def _same_cell(sheet_value: object, csv_value: str) -> bool:
+    """A workbook cell holds what the CSV cell says, typed (Excel instants are UTC, no zone)."""
+    if csv_value == "":
+        return sheet_value is None or sheet_value == ""
+    if isinstance(sheet_value, datetime):
+        moment = datetime.fromisoformat(csv_value)
+        utc = moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+        # Excel keeps time to the millisecond: the CSV's microseconds come back rounded.
+        return abs(sheet_value - utc) <= timedelta(milliseconds=1)
+    if isinstance(sheet_value, date):
+        return sheet_value == date.fromisoformat(csv_value)
+    if isinstance(sheet_value, bool):
+        return csv_value == ("1" if sheet_value else "0")
+    if isinstance(sheet_value, (int, float)):
+        return sheet_value == float(csv_value)
+    return sheet_value == csv_value
+
+
+def test_an_empty_export_has_each_tables_header_and_no_rows(
+    populated: Populated, engine: Engine, tmp_path: Path
+) -> None:
+    """Nothing in the dates asked for: every CSV and every sheet is its header and nothing else."""
+    from openpyxl import load_workbook
+
+    far_off = app_clock.today("Europe/London") + timedelta(days=400)
+    export(engine, tmp_path / "csv", date_from=far_off)
+    export(engine, tmp_path / "x", format=ExportFormat.xlsx, date_from=far_off)
+    book = load_workbook(tmp_path / "x" / "tend-export.xlsx", read_only=True)
+    for name in ("practice_logs", "checkins", "scores", "item_responses", "attendance"):
+        with (tmp_path / "csv" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            csv_rows = list(csv.reader(handle))
+        sheet_rows = [list(row) for row in book[name].iter_rows(values_only=True)]
+        assert len(csv_rows) == 1 and csv_rows[0], name
+        assert sheet_rows == csv_rows, name
+
+
 def test_workbook_holds_the_same_tables_with_readme_and_codebook(
     populated: Populated, engine: Engine, tmp_path: Path
 ) -> None:
@@ -318,9 +356,20 @@ def test_workbook_holds_the_same_tables_with_readme_and_codebook(
         "adherence_weekly",
     ):
         sheet_rows = list(book[name].iter_rows(values_only=True))
-        csv_rows = read_csv(tmp_path / "csv" / f"{name}.csv")
-        assert len(sheet_rows) - 1 == len(csv_rows)
-        assert list(sheet_rows[0]) == list(csv_rows[0]) if csv_rows else True
+        with (tmp_path / "csv" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            csv_header, *csv_rows = list(csv.reader(handle))
+        # The header row always, an empty table included: a header and nothing else.
+        assert list(sheet_rows[0]) == csv_header, name
+        assert len(sheet_rows) - 1 == len(csv_rows), name
+        different = [
+            (name, row_number, column, sheet_value, csv_value)
+            for row_number, (sheet_row, csv_row) in enumerate(
+                zip(sheet_rows[1:], csv_rows, strict=True), start=1
+            )
+            for column, sheet_value, csv_value in zip(csv_header, sheet_row, csv_row, strict=True)
+            if not _same_cell(sheet_value, csv_value)
+        ]
+        assert different == []
     first_log = list(book["practice_logs"].iter_rows(values_only=True))[1]
     assert isinstance(first_log[5], datetime) and isinstance(first_log[8], datetime)  # typed
     readme = " ".join(str(r[0]) for r in book["README"].iter_rows(values_only=True) if r[0])

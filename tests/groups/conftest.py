@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app import clock as app_clock
 from app.config import PROJECT_ROOT
 from app.db import open_session
 from app.groups import service as groups_service
@@ -62,7 +63,7 @@ def make_eight_week_group(
             programme_id=programme.id or 0,
             code=code,
             name="Eight weeks",
-            start_date=date.today() - timedelta(days=started_days_ago),
+            start_date=app_clock.today("Europe/London") - timedelta(days=started_days_ago),
             facilitators=[world.users["facilitator_a"]],
         )
         enrolments = {

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -24,6 +25,7 @@ def _row(board: dict, code: str) -> dict:
     return next(r for r in board["rows"] if r["participant_code"] == code)
 
 
+@pytest.mark.clock
 def test_board_counts_days_weeks_and_flags_from_hand_built_data(
     client: TestClient, engine: Engine, world: World
 ) -> None:
@@ -117,6 +119,7 @@ def test_flags_sort_safety_first() -> None:
     ]
 
 
+@pytest.mark.clock
 def test_adherence_rule_is_applied_identically_on_board_prep_and_patient_page(
     client: TestClient, engine: Engine, world: World
 ) -> None:
@@ -184,6 +187,7 @@ def test_only_admins_change_the_adherence_definition_and_bad_numbers_change_noth
     assert "at least 5 practice days" in visible_text(client.get(url).text)
 
 
+@pytest.mark.clock
 def test_session_prep_digest(client: TestClient, engine: Engine, world: World) -> None:
     c = make_eight_week_group(engine, world, started_days_ago=14)
     start, pid, ex = c.group.start_date, c.group.programme_id, c.exercise_id
@@ -250,6 +254,7 @@ def test_session_prep_digest(client: TestClient, engine: Engine, world: World) -
     assert "Bea" in text and "Shared anonymously" in text
 
 
+@pytest.mark.clock
 def test_next_session_prep_redirects_to_the_upcoming_session(
     client: TestClient, engine: Engine, world: World
 ) -> None:

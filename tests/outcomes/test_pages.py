@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from app import clock as app_clock
 from app.audit.models import AuditEvent
 from app.db import open_session
 from app.groups.models import Group
@@ -259,7 +260,9 @@ def test_outcomes_page_filters_and_says_too_few(engine: Engine, client: TestClie
     assert "no comparison group" in text
     bad = client.get("/outcomes?date_from=yesterday")
     assert bad.status_code == 422 and "Enter a date as YYYY-MM-DD" in visible_text(bad.text)
-    later = client.get(f"/outcomes?date_from={date.today() + timedelta(days=30)}")
+    later = client.get(
+        f"/outcomes?date_from={app_clock.today('Europe/London') + timedelta(days=30)}"
+    )
     assert "No questionnaire scores yet" in visible_text(later.text)
     assert client.get("/outcomes?group=NOPE").status_code == 404
 

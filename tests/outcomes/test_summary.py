@@ -7,6 +7,9 @@ both measures; no reliable change without published norms, so none for the SCS-S
 pain change 2 points, 30% and 50%; counts withheld below 5 pairs; Hedges' J = 1 - 3 / (4 df - 1);
 the d_av interval by inverting the noncentral t, Algina & Keselman 2003; Holm 1979), not
 Tend's code.
+
+The demo clinic is seeded relative to today, so every test here runs at the fixed instants of
+tests/clock.py (`@pytest.mark.clock`), and the CLI they run is given the same instant (TEND_NOW).
 """
 
 import csv
@@ -17,7 +20,6 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from scipy import optimize, stats
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from app import demo
+from app import clock, demo
 from app.clinics.models import User
 from app.config import PROJECT_ROOT, Settings
 from app.db import open_session
@@ -37,6 +39,7 @@ from app.groups.models import Group
 from app.outcomes import export_rows
 from app.outcomes import safety as safety_flags
 from app.programme import service as programme_service
+from tests.clock import DATE_INSTANTS, LONDON, child_environment
 from tests.factories import login
 
 DEMO_PASSWORD = "demo-password-for-tests"
@@ -87,7 +90,7 @@ def _seed(engine: Engine, settings: Settings) -> None:
     with open_session(engine, write=True) as session:
         path = programme_service.default_programme_path(settings.programmes_dir)
         programme_service.load_programme_file(session, path)
-        demo.seed_demo(session, today=date.today(), seed=7, password=DEMO_PASSWORD)
+        demo.seed_demo(session, today=clock.today(LONDON), seed=7, password=DEMO_PASSWORD)
         session.commit()
 
 
@@ -97,6 +100,7 @@ def _tend(settings: Settings, *args: str, returncode: int = 0) -> str:
         "TEND_DATABASE_URL": settings.resolved_database_url,
         "TEND_DATA_DIR": str(settings.data_dir),
         "TEND_SECRET_KEY": settings.secret_key,
+        **child_environment(),
     }
     result = subprocess.run(
         [sys.executable, "-m", "app", *args],
@@ -143,6 +147,7 @@ def demo_clinic(engine: Engine, settings: Settings) -> Settings:
     return settings
 
 
+@pytest.mark.clock(*DATE_INSTANTS)
 def test_cli_api_and_clinician_page_show_the_same_summary(
     demo_clinic: Settings, client: TestClient
 ) -> None:
@@ -382,6 +387,7 @@ def _by_instrument(
     return by_instrument
 
 
+@pytest.mark.clock(*DATE_INSTANTS)
 def test_every_figure_recomputed_from_the_exported_scores(
     demo_clinic: Settings, tmp_path: Path
 ) -> None:
@@ -404,6 +410,7 @@ def test_every_figure_recomputed_from_the_exported_scores(
             _check_talking_therapies(joint, by_instrument)
 
 
+@pytest.mark.clock(*DATE_INSTANTS)
 def test_demo_effect_sizes_resemble_the_seed_study(demo_clinic: Settings) -> None:
     """DEMO-B alone: plausible improvements of the size the seed study reported (0.2 to 0.9)."""
     summary = json.loads(
@@ -417,6 +424,7 @@ def test_demo_effect_sizes_resemble_the_seed_study(demo_clinic: Settings) -> Non
         assert 0.1 < better < 1.0, (instrument, better)
 
 
+@pytest.mark.clock(*DATE_INSTANTS)
 def test_demo_outcomes_are_reproducible_with_one_open_safety_flag(
     engine: Engine, settings: Settings
 ) -> None:
@@ -441,7 +449,7 @@ def test_demo_outcomes_are_reproducible_with_one_open_safety_flag(
     _seed(engine, settings)
     first = snapshot()
     with open_session(engine, write=True) as session:
-        demo.seed_demo(session, today=date.today(), seed=7, password=DEMO_PASSWORD)
+        demo.seed_demo(session, today=clock.today(LONDON), seed=7, password=DEMO_PASSWORD)
         session.commit()
     assert snapshot() == first
     rows, flags = first

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from app import clock as app_clock
 from app.db import open_session
 from app.practice.models import CheckIn, PracticeLog
 from tests.factories import World, build_world, login
@@ -33,7 +34,7 @@ def first_exercise_id(client: TestClient) -> int:
 
 
 def practice_body(client: TestClient, **changes: Any) -> dict[str, Any]:
-    started = datetime.now(LONDON) - timedelta(minutes=20)
+    started = app_clock.now_in(LONDON) - timedelta(minutes=20)
     body: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "exercise_id": first_exercise_id(client),
@@ -136,8 +137,9 @@ def test_practice_late_in_the_evening_counts_for_that_local_day(patient: TestCli
     assert response.json()["local_date"] == "2026-03-14"
 
 
+@pytest.mark.clock
 def test_a_phone_clock_far_in_the_future_is_stored_and_flagged(patient: TestClient) -> None:
-    started = datetime.now(LONDON) + timedelta(days=3)
+    started = app_clock.now_in(LONDON) + timedelta(days=3)
     body = practice_body(
         patient, started_at=started.isoformat(), local_date=started.date().isoformat()
     )
@@ -183,8 +185,9 @@ def test_signing_in_is_needed(client: TestClient, world: World) -> None:
     assert client.get("/api/v1/programme").status_code == 401
 
 
+@pytest.mark.clock
 def test_standalone_ratings_are_idempotent(patient: TestClient, engine: Engine) -> None:
-    now = datetime.now(LONDON)
+    now = app_clock.now_in(LONDON)
     body = {
         "id": str(uuid.uuid4()),
         "recorded_at": now.isoformat(),

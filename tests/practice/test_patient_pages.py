@@ -1,7 +1,7 @@
 """The patient's pages: Today, the player, My progress and reflections, as a patient reads them."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app import clock as app_clock
 from tests.factories import World, build_world, login
 from tests.pages import visible_text
 
@@ -26,7 +27,7 @@ def patient(client: TestClient, world: World) -> TestClient:
 
 
 def _log(client: TestClient, *, days_ago: int = 0, minutes: int = 10, **extra: Any) -> None:
-    started = datetime.now(LONDON) - timedelta(days=days_ago, minutes=minutes + 1)
+    started = app_clock.now_in(LONDON) - timedelta(days=days_ago, minutes=minutes + 1)
     body = {
         "id": str(uuid.uuid4()),
         "kind": "own",
@@ -43,6 +44,7 @@ def _log(client: TestClient, *, days_ago: int = 0, minutes: int = 10, **extra: A
     assert response.status_code == 201, response.text
 
 
+@pytest.mark.clock
 def test_today_shows_the_current_week_its_teaching_and_a_kind_target(patient: TestClient) -> None:
     _log(patient, days_ago=0)
     text = visible_text(patient.get("/today").text)
@@ -53,6 +55,7 @@ def test_today_shows_the_current_week_its_teaching_and_a_kind_target(patient: Te
     assert "Body scan" in text and "10 min" in text
 
 
+@pytest.mark.clock
 def test_earlier_weeks_stay_open_and_later_ones_do_not(patient: TestClient) -> None:
     text = visible_text(patient.get("/today?week=1").text)
     assert "Week 1" in text and "Welcome" in text and "an earlier week" in text
@@ -70,6 +73,7 @@ def test_the_player_page_has_its_transcript_one_tap_away(patient: TestClient) ->
     assert "Read the words" in visible_text(page.text)
 
 
+@pytest.mark.clock
 def test_progress_shows_days_against_the_target_and_what_helps(patient: TestClient) -> None:
     programme = patient.get("/api/v1/programme").json()
     exercise_id = programme["weeks"][1]["exercises"][0]["id"]

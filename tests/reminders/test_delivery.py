@@ -21,8 +21,12 @@ from app.reminders.models import (
     ReminderDelivery,
     ReminderPreference,
 )
+from tests.clock import child_environment
 from tests.factories import build_world, login
 from tests.reminders.push_endpoint import BrowserSubscription, push_endpoint, verify_vapid
+
+# Reminders are due at times of day: every test runs at each instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 LONDON = ZoneInfo("Europe/London")
 GENTLE = {
@@ -113,11 +117,16 @@ def test_nothing_is_sent_until_the_patient_chooses(
         assert summary.sent == 0 and endpoint.received == []
 
 
+# Its passes are at instants of its own; the choice is made before them (January 2027).
+@pytest.mark.clock("weekday_noon")
 def test_the_autumn_night_sends_a_repeated_time_once(
     client: TestClient, engine: Engine, settings: Settings
 ) -> None:
     """01:35 happens twice on 31 October 2027 in London; passes look back an hour, so a pass
-    after the second 01:35 sees it too. The device still gets one reminder that day."""
+    after the second 01:35 sees it too. The device still gets one reminder that day.
+
+    Corrected: it chose 01:35 on the wall clock's day, so on 31 October after 00:35 UTC (or any
+    later day) the choice came after the first 01:35 and nothing was due."""
     build_world(engine)
     login(client, "P-A1")
     with push_endpoint() as endpoint:
@@ -141,10 +150,15 @@ def test_a_paused_patient_gets_nothing_until_they_resume(
         at, later = _soon()
         _choose_practice(client, at)
         assert scheduler.run_pass(engine, settings, holder="one", now=later).retrying == 1
+        # As long after tomorrow's reminder as `later` is after today's. A local day after
+        # `later` itself was wrong across a clock change: past 00:30 on 28 March it came an
+        # hour late, beyond the passes' lookback, and at 01:30 BST on 31 October too early.
+        due = later - timedelta(minutes=25)  # today's reminder (see _soon)
+        tomorrow_later = _a_local_day_after(due) + timedelta(minutes=25)
 
         assert client.post("/api/v1/reminders/pause").json()["paused"] is True
         scheduler.run_pass(engine, settings, holder="one", now=later + timedelta(minutes=10))
-        scheduler.run_pass(engine, settings, holder="one", now=_a_local_day_after(later))
+        scheduler.run_pass(engine, settings, holder="one", now=tomorrow_later)
         assert len(endpoint.to("phone-1")) == 1  # only the failed first try
 
         assert client.post("/api/v1/reminders/resume").json()["paused"] is False
@@ -152,7 +166,7 @@ def test_a_paused_patient_gets_nothing_until_they_resume(
         scheduler.run_pass(engine, settings, holder="one", now=later + timedelta(minutes=20))
         assert len(endpoint.to("phone-1")) == 1
         scheduler.run_pass(
-            engine, settings, holder="one", now=_a_local_day_after(later) + timedelta(minutes=1)
+            engine, settings, holder="one", now=tomorrow_later + timedelta(minutes=1)
         )
         assert len(endpoint.to("phone-1")) == 2
 
@@ -465,6 +479,7 @@ def test_two_scheduler_processes_send_each_reminder_once(
             "TEND_ENVIRONMENT": "test",
             "TEND_PUSH_ALLOW_TEST_ENDPOINTS": "true",
             "TEND_PUSH_CONTACT": "mailto:reminders@clinic.example",
+            **child_environment(),  # the processes' clock is the test's fixed instant
         }
         command = [sys.executable, "-m", "app", "reminders", "run", "--once"]
         processes = [

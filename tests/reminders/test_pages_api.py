@@ -5,6 +5,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -16,6 +17,9 @@ from app.web.templating import templates
 from tests.factories import build_world, login
 from tests.pages import submit, visible_text
 from tests.reminders.push_endpoint import BrowserSubscription
+
+# What the reminder pages say (today, tomorrow, the next one) depends on the time of day.
+pytestmark = pytest.mark.clock
 
 
 def _subscribe(client: TestClient, name: str = "phone") -> None:

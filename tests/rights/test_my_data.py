@@ -3,7 +3,7 @@ disappears from the board, the summary and the exports, and what the clinic keep
 
 import csv
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import func, select
 
+from app import clock as app_clock
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession
 from app.db import open_session
@@ -46,7 +47,7 @@ def world(engine: Engine) -> World:
 
 def record_practice(client: TestClient, words: str) -> str:
     exercise_id = client.get("/api/v1/programme").json()["weeks"][0]["exercises"][0]["id"]
-    started = datetime.now(LONDON) - timedelta(minutes=30)
+    started = app_clock.now_in(LONDON) - timedelta(minutes=30)
     log_id = str(uuid.uuid4())
     body = {
         "id": log_id,
@@ -80,7 +81,7 @@ def add_questionnaires(engine: Engine, enrolment: Enrolment) -> None:
                     status=AdministrationStatus.submitted,
                     answers={"pain": 6, "enjoyment": 5, "activity": 7},
                     score_total=6.0,
-                    submitted_at=datetime.now(LONDON),
+                    submitted_at=app_clock.now_in(LONDON),
                 ),
                 Administration(
                     enrolment_id=enrolment.id or 0,

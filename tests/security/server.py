@@ -30,9 +30,17 @@ class Server:
     """`tend serve` on a free port against ``database_url``; start, kill -9, restart."""
 
     def __init__(
-        self, database_url: str, data_dir: Path, *, workers: int = 1, environment: str = "test"
+        self,
+        database_url: str,
+        data_dir: Path,
+        *,
+        workers: int = 1,
+        environment: str = "test",
+        run_under: list[str] | None = None,
     ) -> None:
+        """`run_under` prefixes the command, e.g. with strace to watch the server's calls."""
         self.database_url = database_url
+        self.run_under = run_under or []
         self.data_dir = data_dir
         self.workers = workers
         self.environment = environment
@@ -53,7 +61,7 @@ class Server:
             "TEND_ENVIRONMENT": self.environment,
         }
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "app", "serve", "--port", str(self.port)]
+        command = [*self.run_under, sys.executable, "-m", "app", "serve", "--port", str(self.port)]
         command += ["--workers", str(self.workers)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

@@ -9,7 +9,6 @@ import re
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from httpx import Response
 from sqlmodel import col, select
 from starlette.routing import Mount
 
+from app import clock as app_clock
 from app.auth import service as auth_service
 from app.clinics.models import Clinic, User
 from app.config import Settings
@@ -217,9 +217,9 @@ BODIES: dict[str, Callable[[Env, str, TestClient], dict[str, Any]]] = {
         "json": {
             "id": str(uuid.uuid4()),
             "exercise_id": env.mworld.exercise_id,
-            "started_at": datetime.now(UTC).isoformat(),
+            "started_at": app_clock.now().isoformat(),
             "timezone": "Europe/London",
-            "local_date": datetime.now(UTC).date().isoformat(),
+            "local_date": app_clock.now().date().isoformat(),
             "listened_seconds": 60,
             "completed": True,
         }
@@ -227,9 +227,9 @@ BODIES: dict[str, Callable[[Env, str, TestClient], dict[str, Any]]] = {
     "check_in": lambda env, caller, client: {
         "json": {
             "id": str(uuid.uuid4()),
-            "recorded_at": datetime.now(UTC).isoformat(),
+            "recorded_at": app_clock.now().isoformat(),
             "timezone": "Europe/London",
-            "local_date": datetime.now(UTC).date().isoformat(),
+            "local_date": app_clock.now().date().isoformat(),
             "ratings": {"pain_intensity": 4, "pain_distress": 3, "mood": 6},
         }
     },
@@ -410,8 +410,8 @@ BODIES.update(
                 "programme": env.mworld.objects["programme"]["clinic-one-programme"],
                 "code": f"NEW-{uuid.uuid4().hex[:8]}",
                 "name": "A new group",
-                "start_date": datetime.now(UTC).date().isoformat(),
-                "first_session": f"{datetime.now(UTC).date().isoformat()}T18:00",
+                "start_date": app_clock.now().date().isoformat(),
+                "first_session": f"{app_clock.now().date().isoformat()}T18:00",
                 "place": "Room 2",
             }
         },

@@ -1,13 +1,12 @@
 """The audit trail: append-only in the database itself, and what it records."""
 
-from datetime import date
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, text, update
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import select
 
+from app import clock as app_clock
 from app import demo
 from app.audit import service as audit
 from app.audit.models import AuditEvent
@@ -99,13 +98,17 @@ def test_demo_refresh_works_with_the_append_only_trail(engine: Engine, settings:
         programme_service.load_programme_file(
             session, programme_service.default_programme_path(settings.programmes_dir)
         )
-        demo.seed_demo(session, today=date.today(), seed=3, password="demo-pass-123")
+        demo.seed_demo(
+            session, today=app_clock.today("Europe/London"), seed=3, password="demo-pass-123"
+        )
         session.commit()
     with TestClient(create_app(settings)) as client:
         login(client, "clinician@demo.example", "demo-pass-123")
     before = len(_events(engine, "sign_in"))
     with open_session(engine, write=True) as session:
-        demo.seed_demo(session, today=date.today(), seed=4, password="demo-pass-123")
+        demo.seed_demo(
+            session, today=app_clock.today("Europe/London"), seed=4, password="demo-pass-123"
+        )
         session.commit()
 
     assert before == 1 and len(_events(engine, "sign_in")) == 1  # the trail outlives the clinic

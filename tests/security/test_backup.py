@@ -3,7 +3,6 @@
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -12,6 +11,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from app import clock as app_clock
 from app.cli import cli
 from app.config import get_settings
 from app.db import create_db_engine, open_session
@@ -39,7 +39,7 @@ def _writer(engine: Engine, world: World, stop: threading.Event) -> Iterator[int
     """Write practice logs (each with a check-in) until told to stop."""
     written = 0
     while not stop.is_set():
-        now = datetime.now(UTC)
+        now = app_clock.now()
         with open_session(engine, write=True) as session:
             practice_service.record_practice(
                 session,

@@ -12,6 +12,7 @@ from app.audit.models import AuditEvent
 from app.config import Settings
 from app.db import open_session
 from app.main import create_app
+from app.practice.models import PracticeLog
 from app.security import service as security_service
 from app.security.models import RefusalCount
 from app.security.service import Limit
@@ -45,18 +46,27 @@ def _practice_body(client: TestClient) -> dict[str, object]:
 # --- CSRF on the JSON API -------------------------------------------------------------------
 
 
-def test_unsafe_api_calls_need_the_sessions_csrf_header(client: TestClient, world: World) -> None:
+def _practice_logs_stored(engine: Engine) -> int:
+    with open_session(engine) as session:
+        return len(session.exec(select(PracticeLog.id)).all())
+
+
+def test_unsafe_api_calls_need_the_sessions_csrf_header(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     login(client, "P-A1")
     token = client.headers.pop("X-CSRF-Token")
     body = _practice_body(client)
 
     missing = client.post(PRACTICE, json=body)
     wrong = client.post(PRACTICE, json=body, headers={"X-CSRF-Token": "0" * 64})
-    right = client.post(PRACTICE, json=body, headers={"X-CSRF-Token": token})
-
     assert missing.status_code == wrong.status_code == 403
     assert "X-CSRF-Token" in missing.json()["detail"]
+    assert _practice_logs_stored(engine) == 0  # refused means nothing was stored
+
+    right = client.post(PRACTICE, json=body, headers={"X-CSRF-Token": token})
     assert right.status_code == 201
+    assert _practice_logs_stored(engine) == 1
 
 
 def test_the_token_is_in_the_login_answer_and_in_every_pages_meta_tag(
@@ -71,7 +81,7 @@ def test_the_token_is_in_the_login_answer_and_in_every_pages_meta_tag(
 
 
 def test_a_token_from_another_session_is_refused(
-    app: object, client: TestClient, world: World
+    app: object, client: TestClient, world: World, engine: Engine
 ) -> None:
     login(client, "P-A1")
     with TestClient(app) as other:  # type: ignore[arg-type]
@@ -79,14 +89,18 @@ def test_a_token_from_another_session_is_refused(
     client.headers["X-CSRF-Token"] = stolen
 
     assert client.post(PRACTICE, json=_practice_body(client)).status_code == 403
+    assert _practice_logs_stored(engine) == 0
 
 
-def test_cross_site_posts_are_refused_even_with_the_token(client: TestClient, world: World) -> None:
+def test_cross_site_posts_are_refused_even_with_the_token(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     login(client, "P-A1")
     response = client.post(
         PRACTICE, json=_practice_body(client), headers={"Sec-Fetch-Site": "cross-site"}
     )
     assert response.status_code == 403
+    assert _practice_logs_stored(engine) == 0
 
 
 def test_login_and_logout_need_no_token(client: TestClient, world: World) -> None:

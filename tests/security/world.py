@@ -2,12 +2,13 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from app import clock as app_clock
 from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.clinics import service as clinics_service
 from app.clinics.models import Role
@@ -43,7 +44,7 @@ class MatrixWorld:
 
 
 def _log(exercise_id: int) -> PracticeLogCreate:
-    started = datetime.now(UTC) - timedelta(hours=2)
+    started = app_clock.now() - timedelta(hours=2)
     return PracticeLogCreate(
         id=uuid.uuid4(),
         exercise_id=exercise_id,
@@ -109,7 +110,7 @@ def build_matrix_world(engine: Engine, settings: Settings) -> MatrixWorld:
             programme_id=other_programme.id or 0,
             code="GRP-X",
             name="Group X",
-            start_date=date.today() - timedelta(days=3),
+            start_date=app_clock.today("Europe/London") - timedelta(days=3),
         )
         enrolment_x = groups_service.enrol_patient(
             session,
@@ -345,7 +346,7 @@ def _arrange_groups(  # type: ignore[no-untyped-def]
         for clinic_id, actor in ((clinic_one, "clinician"), (clinic_two, "other_clinician"))
     }
     # Reflections: private ones of the two patients, and words shared with each group.
-    week = groups_service.programme_week_on(world.group_a, date.today())
+    week = groups_service.programme_week_on(world.group_a, app_clock.today("Europe/London"))
     private = {
         "private-of-patient-a": _reflection(
             session, world.enrolments["A1"], text="Private words of patient A", week=1, shared=False
@@ -365,7 +366,7 @@ def _arrange_groups(  # type: ignore[no-untyped-def]
         )
     }
     # Questionnaires: a PHQ-9 with item 9 above 0 raises a safety flag in the patient's group.
-    now = datetime.now(UTC)
+    now = app_clock.now()
     phq9_flagged = {f"q{i}": 1 for i in range(1, 10)}
     administrations, flags = {}, {}
     for name, enrolment, instrument, answers in (
