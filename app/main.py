@@ -7,8 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.db import check_durability, create_db_engine, open_session
-from app.outcomes import safety as safety_flags
+from app.db import check_durability, create_db_engine
 from app.reminders import scheduler as reminders_scheduler
 from app.routes import include_routes
 from app.security.refusals import AuditRefusalsMiddleware
@@ -22,12 +21,9 @@ from app.web.templating import STATIC_DIR, templates
 
 def overdue_safety_flags(request: Request) -> int:
     """How many safety flags the signed-in staff member may see are past their response time:
-    every staff page says so (base.html), whatever the page is for."""
-    user = getattr(request.state, "user", None)
-    if user is None or not user.is_staff:
-        return 0
-    with open_session(request.app.state.engine) as session:
-        return len(safety_flags.overdue_safety_flags(session, viewer=user))
+    every staff page says so (base.html); counted before the route by
+    `app.outcomes.dependencies.note_overdue_safety_flags`."""
+    return int(getattr(request.state, "overdue_safety_flags", 0))
 
 
 templates.env.globals["overdue_safety_flags"] = overdue_safety_flags

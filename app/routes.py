@@ -19,6 +19,7 @@ from app.groups import api as groups_api
 from app.groups import pages as groups_pages
 from app.outcomes import api as outcomes_api
 from app.outcomes import pages as outcomes_pages
+from app.outcomes.dependencies import note_overdue_safety_flags
 from app.practice import api as practice_api
 from app.practice import pages as practice_pages
 from app.programme import api as programme_api
@@ -31,6 +32,8 @@ from app.rights import pages as rights_pages
 from app.web import pages as web_pages
 
 SIGNED_IN = [Depends(get_current_user)]
+# Staff pages show overdue safety flags in their banner: counted before the route runs.
+SIGNED_IN_PAGES = [*SIGNED_IN, Depends(note_overdue_safety_flags)]
 API_PREFIX = "/api/v1"
 
 # Public on purpose: signing in, redeeming an invite, a forgotten passphrase, health, PWA
@@ -78,4 +81,4 @@ def include_routes(app: FastAPI) -> None:
     for router in PUBLIC_PAGES:
         app.include_router(router)
     for router in PROTECTED_PAGES:
-        app.include_router(router, dependencies=SIGNED_IN, include_in_schema=False)
+        app.include_router(router, dependencies=SIGNED_IN_PAGES, include_in_schema=False)

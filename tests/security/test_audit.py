@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db import open_session
 from app.main import create_app
 from app.programme import service as programme_service
+from app.security.models import RefusalCount
 from tests.factories import World, build_world, login
 
 
@@ -65,7 +66,12 @@ def test_refused_requests_are_recorded_with_who_and_what(
 
     refused = _events(engine, "access_refused")
     statuses = sorted((e.detail["status"], e.detail["path"], e.actor_role) for e in refused)
-    assert statuses == [(401, "/api/v1/programme", None), (403, "/groups/GRP-A", "patient")]
+    # A signed-in caller's refusal is an audit event; an anonymous one is a counter per
+    # address and hour (anyone can send 401s by the thousand: no audit row each).
+    assert statuses == [(403, "/groups/GRP-A", "patient")]
+    with open_session(engine) as session:
+        counted = session.exec(select(RefusalCount)).all()
+    assert [(c.status, c.refusals) for c in counted] == [(401, 1)]
 
 
 def test_a_refusal_after_the_request_rolled_back_is_still_recorded(
