@@ -3,7 +3,7 @@
 from typing import Any
 
 from alembic import context
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from app.config import get_settings
 from app.db import UTCDateTime, create_db_engine
@@ -32,6 +32,11 @@ def run_migrations_online() -> None:
         engine.dispose()  # closing SQLite's last connection folds the WAL into the file
 
 
+def _orphans(connection: Connection) -> set[tuple[Any, ...]]:
+    """Rows whose foreign keys point nowhere (SQLite's own check)."""
+    return {tuple(row) for row in connection.exec_driver_sql("PRAGMA foreign_key_check")}
+
+
 def _migrate(engine: Engine) -> None:
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -49,11 +54,10 @@ def _migrate(engine: Engine) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            orphans_before = _orphans(connection) if sqlite else set()
             context.run_migrations()
-            if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"migration left rows without their parents: {broken[:5]}")
+            if sqlite and (lost := _orphans(connection) - orphans_before):
+                raise RuntimeError(f"migration left rows without their parents: {sorted(lost)[:5]}")
         connection.commit()
         if sqlite:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
