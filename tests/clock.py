@@ -49,6 +49,10 @@ DATE_INSTANTS = (
     "leap_day_noon",
 )
 
+# On PostgreSQL a clock test runs at these only (tests/conftest.py says why): a plain day, the
+# hour that happens twice in autumn, and the end of the year.
+POSTGRES_INSTANTS = ("weekday_noon", "autumn_0130_gmt", "new_years_eve_2330")
+
 
 @dataclass
 class TestClock:
