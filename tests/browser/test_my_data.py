@@ -78,6 +78,9 @@ def test_join_read_the_sheet_consent_and_later_download_my_data(
     page.get_by_role("button", name="Start").click()
     page.wait_for_url(f"{live_server}/today")
 
+    # My data is under More in the tab bar.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="More").click()
+    page.wait_for_url(f"{live_server}/more")
     page.get_by_role("link", name="My data").click()
     page.wait_for_url(f"{live_server}/my-data")
     assert page.get_by_text("Version 1 of the information sheet").is_visible()

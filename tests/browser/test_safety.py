@@ -35,7 +35,15 @@ def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
 def _kept_for_offline(page: Any, path: str) -> bool:
     return bool(
         page.evaluate(
-            "async (path) => !!(await (await caches.open('tend-pages')).match(path))", path
+            """async (path) => {
+                // Kept pages are filed per person: tend-pages-<person>.
+                const names = (await caches.keys()).filter((n) => n.startsWith('tend-pages-'));
+                for (const name of names) {
+                    if (await (await caches.open(name)).match(path)) return true;
+                }
+                return false;
+            }""",
+            path,
         )
     )
 

@@ -169,7 +169,9 @@ def test_progress_leads_with_a_sentence_and_draws_lines_not_wedges(
     viewport_shot(page, "progress")
 
 
-def test_signing_out_with_entries_waiting_asks_first(live_server: str, phone: Any) -> None:
+def test_signing_out_with_entries_waiting_asks_first(
+    live_server: str, phone: Any, browser_engine: Engine
+) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
     page.goto(f"{live_server}/more")
@@ -182,14 +184,16 @@ def test_signing_out_with_entries_waiting_asks_first(live_server: str, phone: An
     }"""
     )
     page.get_by_role("button", name="Sign out").click()
-    page.get_by_text("1 waiting to be sent. If you sign out now").wait_for()
+    unsent = page.locator("#signout-unsent")
+    unsent.wait_for(state="visible")
+    assert "1 waiting to be sent." in unsent.inner_text()
     assert page.url.endswith("/more")  # still signed in
+    assert server_logs(browser_engine) == []
     assert_accessible(page)
     phone.set_offline(False)
-    page.get_by_role("button", name="Wait and send them").click()
-    page.get_by_text("All sent. You can sign out now.").wait_for()
-    page.get_by_role("button", name="Sign out anyway").click()
+    page.get_by_role("button", name="Wait and send it").click()
     page.wait_for_url("**/login**")
+    assert len(server_logs(browser_engine)) == 1  # sent before signing out, and only once
 
 
 def test_the_players_check_in_comes_from_today_and_ends_on_a_confirmation(

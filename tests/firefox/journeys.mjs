@@ -26,6 +26,14 @@ async function askHarness(request) {
 }
 
 const step = (name) => console.log(`ok ${name}`);
+
+// A person scrolls a button clear of the fixed tab bar before tapping it; puppeteer taps the
+// point where the element is, whatever covers it, so the element is centred first.
+async function tap(page, target) {
+  const handle = typeof target === 'string' ? await page.waitForSelector(target) : target;
+  await handle.evaluate((element) => element.scrollIntoView({ block: 'center' }));
+  await handle.click();
+}
 async function waitForText(page, text, timeout = 15000) {
   try {
     await page.waitForFunction((t) => document.body.innerText.includes(t), { timeout }, text);
@@ -53,7 +61,7 @@ async function checkAccessible(page, where) {
 
 async function rate(page, prefix, values) {
   for (const [name, value] of Object.entries(values)) {
-    await page.click(`label.rating-option:has(input[name="${prefix}_${name}"][value="${value}"])`);
+    await tap(page, `label.rating-option:has(input[name="${prefix}_${name}"][value="${value}"])`);
   }
 }
 
@@ -93,13 +101,13 @@ async function signIn(page, who) {
   await page.goto(`${base}/login`);
   await page.type('#login', who);
   await page.type('#password', password);
-  await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+  await Promise.all([page.waitForNavigation(), tap(page, 'main button[type=submit]')]);
   if (!page.url().endsWith('/today')) throw new Error(`${who} signed in to ${page.url()}`);
 }
 
 async function tapOwnPractice(page) {
   const [own] = await page.$$('xpath/.//button[contains(., "I practised without the app")]');
-  await own.click();
+  await tap(page, own);
 }
 
 const browser = await launch();
@@ -121,7 +129,7 @@ try {
   step('today');
 
   // Play, with seeking: Firefox plays the Opus/WebM rendition and seeks by Range requests.
-  await Promise.all([page.waitForNavigation(), page.click('main a[aria-label^="Play "]')]);
+  await Promise.all([page.waitForNavigation(), tap(page, 'main a[aria-label^="Play "]')]);
   await page.waitForFunction(() => {
     const a = document.querySelector('[data-audio]');
     return a && !a.paused && a.currentTime > 0.3;
@@ -138,13 +146,13 @@ try {
   step('play with seeking');
 
   // Log with ratings, before and after.
-  await page.click('[data-before] summary');
+  await tap(page, '[data-before] summary');
   await rate(page, 'before', { pain_intensity: 7, pain_distress: 6, mood: 4 });
-  await page.click('button[aria-label="Forward 15 seconds"]');
+  await tap(page, 'button[aria-label="Forward 15 seconds"]');
   await page.waitForSelector('[data-after]', { visible: true, timeout: 20000 });
   await rate(page, 'after', { pain_intensity: 5, pain_distress: 3, mood: 6 });
   await checkAccessible(page, 'the player');
-  await page.click('[data-save-after]');
+  await tap(page, '[data-save-after]');
   await waitForText(page, 'Your practice is noted. Thank you.');
   await page.waitForFunction(() => document.getElementById('outbox-card')?.hidden !== false);
   let logs = await myLogs(page);
@@ -153,7 +161,7 @@ try {
 
   // Save the week for offline.
   await page.goto(`${base}/today`);
-  await page.click('[data-save-offline]');
+  await tap(page, '[data-save-offline]');
   await waitForText(page, "This week's audio is saved on this phone.", 60000);
   step('save week offline');
 
@@ -196,22 +204,22 @@ try {
   // Questionnaires: the baseline PHQ-9, refused until complete, then sent.
   await page.goto(`${base}/questionnaires`);
   await checkAccessible(page, '/questionnaires');
-  await Promise.all([page.waitForNavigation(), page.click('main a[href="/questionnaires/phq9/baseline"]')]);
+  await Promise.all([page.waitForNavigation(), tap(page, 'main a[href="/questionnaires/phq9/baseline"]')]);
   await checkAccessible(page, 'the PHQ-9');
   const questions = await page.$$('fieldset.question');
   for (const question of questions.slice(0, -1)) {
     const [answer] = await question.$$('xpath/.//label[contains(., "Several days")]');
-    await answer.click();
+    await tap(page, answer);
   }
   const [send] = await page.$$('xpath/.//button[contains(., "Send")]');
-  await Promise.all([page.waitForNavigation(), send.click()]);
+  await Promise.all([page.waitForNavigation(), tap(page, send)]);
   await waitForText(page, 'Please answer every question before sending');
   await checkAccessible(page, 'the PHQ-9 with an error');
   const last = (await page.$$('fieldset.question')).at(-1);
   const [none] = await last.$$('xpath/.//label[contains(., "Not at all")]');
-  await none.click();
+  await tap(page, none);
   const [sendAgain] = await page.$$('xpath/.//button[contains(., "Send")]');
-  await Promise.all([page.waitForNavigation(), sendAgain.click()]);
+  await Promise.all([page.waitForNavigation(), tap(page, sendAgain)]);
   await waitForText(page, 'Your PHQ-9 has been sent');
   step('questionnaires');
 
