@@ -4,6 +4,11 @@
 const match = /^#code=([A-Za-z0-9-]{4,40})$/.exec(window.location.hash);
 if (match) {
   const input = document.querySelector('input[name="code"]');
-  if (input && !input.value) input.value = match[1];
   window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  if (input && !input.value) {
+    input.value = match[1];
+    // The link already gave the code: go straight on to what follows it (a staff member's
+    // passphrase, a patient's information sheet) rather than ask for a "Next" that adds nothing.
+    if (input.form && !input.form.querySelector('input[name="password"]')) input.form.requestSubmit();
+  }
 }

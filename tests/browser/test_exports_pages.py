@@ -17,14 +17,15 @@ def test_export_page_is_accessible_and_downloads_a_bundle(
     page.goto(f"{live_server}/exports")
     assert_accessible(page)
     page.get_by_label("GRP-A: Group A").check()
-    page.get_by_label("Study key (optional)").fill("my study")
+    # The key the page offers: a study key is at least 20 characters.
+    page.get_by_label("Study key (optional)").fill(page.locator("code.study-key").inner_text())
     screenshot(page, "exports")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download export").click()
     assert download.value.suggested_filename.endswith(".zip")
     # A mistake is shown next to its field, accessibly.
     page.goto(f"{live_server}/exports")
-    page.get_by_label("Shift each participant's dates").check()
+    page.get_by_label("Shift each group's dates").check()
     page.get_by_role("button", name="Download export").click()
     page.get_by_text("Date shifting needs a study key.").wait_for()
     assert_accessible(page)

@@ -355,9 +355,14 @@ def test_workbook_holds_the_same_tables_with_readme_and_codebook(
         "attendance",
         "adherence_weekly",
     ):
-        sheet_rows = list(book[name].iter_rows(values_only=True))
         with (tmp_path / "csv" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
             csv_header, *csv_rows = list(csv.reader(handle))
+        # A read-only sheet's row ends at its last filled cell: blank cells after it are
+        # blank cells, as the CSV's empty fields are.
+        sheet_rows = [
+            (*row, *(None,) * (len(csv_header) - len(row)))
+            for row in book[name].iter_rows(values_only=True)
+        ]
         # The header row always, an empty table included: a header and nothing else.
         assert list(sheet_rows[0]) == csv_header, name
         assert len(sheet_rows) - 1 == len(csv_rows), name
