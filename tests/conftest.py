@@ -14,10 +14,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from app import clock as app_clock
 from app import migrate
-from app.config import PROJECT_ROOT, Settings
+from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine
 from app.main import create_app
 from app.models import metadata
@@ -142,6 +143,15 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         secret_key="test-secret-key-that-is-long-enough",
     )
+
+
+@pytest.fixture
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The `tend` command in-process, on this test's database."""
+    monkeypatch.setenv("TEND_DATABASE_URL", settings.resolved_database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from app import clock
 from app.cli import cli
-from app.config import Settings, get_settings
 from app.consent import service as consent_service
 from app.consent.models import ConsentMethod
 from app.db import open_session
@@ -20,14 +19,6 @@ from tests.factories import World, build_world
 @pytest.fixture
 def world(engine: Engine) -> World:
     return build_world(engine)
-
-
-@pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TEND_DATABASE_URL", settings.resolved_database_url)
-    get_settings.cache_clear()
-    yield CliRunner()  # type: ignore[misc]
-    get_settings.cache_clear()
 
 
 def consent_and_practice(engine: Engine, world: World) -> None:

@@ -3,25 +3,15 @@
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
 from app.cli import cli
-from app.config import Settings, get_settings
 from app.db import open_session
 from tests.exports.conftest import Populated
 from tests.exports.fhir_check import assert_valid_r4_bundle
-
-
-@pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TEND_DATABASE_URL", settings.resolved_database_url)
-    get_settings.cache_clear()
-    yield CliRunner()  # type: ignore[misc]
-    get_settings.cache_clear()
 
 
 def test_export_command_writes_each_format(

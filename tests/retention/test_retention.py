@@ -14,7 +14,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, Invite
 from app.cli import cli
 from app.clinics.models import Clinic, RetentionAction, User
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import open_session
 from app.groups.models import Enrolment, EnrolmentContact
 from app.practice.models import PracticeLog
@@ -26,14 +26,6 @@ from tests.factories import World, build_world
 @pytest.fixture
 def world(engine: Engine) -> World:
     return build_world(engine)
-
-
-@pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TEND_DATABASE_URL", settings.resolved_database_url)
-    get_settings.cache_clear()
-    yield CliRunner()  # type: ignore[misc]
-    get_settings.cache_clear()
 
 
 def set_clinic(engine: Engine, slug: str, years: int | None, action: str = "delete") -> None:
