@@ -73,19 +73,25 @@ def test_after_sign_out_offline_pages_show_nothing_of_the_patient(
     page.screenshot(path=f"{SHOTS}/offline-after-sign-out.png")
 
 
+def _sign_out_with_one_practice_unsent(phone: Any, live_server: str) -> Any:
+    """P-A1 logs a practice with no signal for sending it (the sign-out itself still reaches
+    the server), then taps Sign out under More; returns the page."""
+    page = phone.new_page()
+    sign_in(page, live_server, "P-A1", PASSWORD)
+    wait_for_worker(page)
+    page.route("**/api/v1/practice-logs", lambda route: route.abort())
+    page.get_by_role("button", name="I practised without the app").click()
+    page.get_by_text("1 waiting to be sent.").first.wait_for()
+    page.goto(f"{live_server}/more")
+    page.get_by_role("button", name="Sign out").click()
+    return page
+
+
 @pytest.mark.usefixtures("world_with_audio")
 def test_signing_out_with_unsent_practice_asks_first_and_keeps_it(
     live_server: str, phone: Any, browser_engine: Engine
 ) -> None:
-    page = phone.new_page()
-    sign_in(page, live_server, "P-A1", PASSWORD)
-    wait_for_worker(page)
-    # No signal for sending (the sign-out itself still reaches the server).
-    page.route("**/api/v1/practice-logs", lambda route: route.abort())
-    page.get_by_role("button", name="I practised without the app").click()
-    page.get_by_text("1 waiting to be sent.").first.wait_for()
-    page.goto(f"{live_server}/more")  # Sign out lives under More
-    page.get_by_role("button", name="Sign out").click()
+    page = _sign_out_with_one_practice_unsent(phone, live_server)
     page.get_by_role("heading", name="Some of your practice has not been sent yet").wait_for()
     assert page.url.endswith("/more")  # still signed in: nothing cleared yet
     assert_accessible(page)
@@ -111,14 +117,7 @@ def test_signing_out_with_unsent_practice_asks_first_and_keeps_it(
 def test_waiting_sends_the_practice_then_signs_out(
     live_server: str, phone: Any, browser_engine: Engine
 ) -> None:
-    page = phone.new_page()
-    sign_in(page, live_server, "P-A1", PASSWORD)
-    wait_for_worker(page)
-    page.route("**/api/v1/practice-logs", lambda route: route.abort())
-    page.get_by_role("button", name="I practised without the app").click()
-    page.get_by_text("1 waiting to be sent.").first.wait_for()
-    page.goto(f"{live_server}/more")  # Sign out lives under More
-    page.get_by_role("button", name="Sign out").click()
+    page = _sign_out_with_one_practice_unsent(phone, live_server)
     page.unroute("**/api/v1/practice-logs")  # signal is back
     page.get_by_role("button", name="Wait and send it").click()
     page.wait_for_url("**/login")
