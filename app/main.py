@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
@@ -16,17 +16,7 @@ from app.web.compression import CompressionMiddleware
 from app.web.csrf import SameOriginMiddleware
 from app.web.error_handlers import install_error_handlers
 from app.web.headers import SecurityHeadersMiddleware
-from app.web.templating import STATIC_DIR, templates
-
-
-def overdue_safety_flags(request: Request) -> int:
-    """How many safety flags the signed-in staff member may see are past their response time:
-    every staff page says so (base.html); counted before the route by
-    `app.outcomes.dependencies.note_overdue_safety_flags`."""
-    return int(getattr(request.state, "overdue_safety_flags", 0))
-
-
-templates.env.globals["overdue_safety_flags"] = overdue_safety_flags
+from app.web.templating import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

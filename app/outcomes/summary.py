@@ -302,7 +302,8 @@ class _Cohort:
 
 
 def adherence_rules(session: Session, groups: Sequence[Group]) -> dict[int, AdherenceRule]:
-    """The adherence rule of each programme these groups run, by programme id."""
+    """The adherence rule of each programme these groups run, by programme id (a summary's
+    groups are one clinic's, so each programme has its clinic's rule)."""
     return {
         programme_id: programme_service.adherence_rule(
             session, programme_service.get_programme(session, programme_id), clinic_id=clinic_id
