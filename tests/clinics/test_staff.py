@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -14,11 +15,12 @@ from typer.testing import CliRunner
 from app import clock
 from app.audit.models import AuditEvent
 from app.cli import cli
+from app.clinics.models import User
 from app.config import Settings, get_settings
 from app.db import open_session
 from app.main import create_app
 from app.web.csrf import SESSION_COOKIE
-from tests.factories import PASSWORD, World, build_world, login
+from tests.factories import PASSWORD, PASSWORD_HASH, World, build_world, login
 from tests.mail_server import SmtpTestServer
 from tests.pages import submit, visible_text
 
@@ -246,6 +248,11 @@ def test_staff_change_their_passphrase_with_the_current_one_and_other_sessions_e
     fresh = TestClient(client.app)
     login(fresh, "clinician@one.example", "a brand new phrase")
     assert "passphrase_changed" in actions(engine)
+    # The test accounts' hashes are cheap (tests/factories.py); the one the app made is not.
+    with open_session(engine) as session:
+        stored = session.exec(select(User).where(User.login == "clinician@one.example")).one()
+    assert not PasswordHasher().check_needs_rehash(stored.password_hash or "")
+    assert PasswordHasher().check_needs_rehash(PASSWORD_HASH)
 
 
 def test_forgot_passphrase_without_email_says_to_ask_the_admin(client: TestClient) -> None:
