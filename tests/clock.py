@@ -67,11 +67,12 @@ class TestClock:
     name: str | None
 
     def set(self, instant: datetime) -> None:
-        app_clock.set_now(instant)
+        """Fix the clock at `instant`; a ticking clock (browser tests) ticks on from there."""
+        app_clock.set_now(instant, ticking=app_clock.is_ticking())
 
     def advance(self, delta: timedelta) -> datetime:
         """Move the fixed clock on (a negative delta moves it back); returns the new now."""
-        app_clock.set_now(app_clock.now() + delta)
+        app_clock.set_now(app_clock.now() + delta, ticking=app_clock.is_ticking())
         return app_clock.now()
 
     def now(self) -> datetime:
