@@ -1,5 +1,6 @@
 """The one clock: fixed by the marker here, by TEND_NOW in a child, never in production."""
 
+import re
 import subprocess
 import sys
 import time
@@ -77,3 +78,15 @@ def test_production_refuses_a_fixed_clock(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(ValidationError, match="TEND_NOW"):
         Settings(environment="production", secret_key="a-production-secret-long-enough-1234")
     assert Settings(environment="development").environment == "development"
+
+
+def test_the_service_worker_reads_no_clock() -> None:
+    """Browser tests set the clock of pages only (Playwright's clock and the Firefox journeys'
+    shifted Date do not reach a service worker), so they cover every date Tend's JavaScript
+    computes only while the worker and the scripts it imports read no time."""
+    worker = PROJECT_ROOT / "static" / "js" / "sw.js"
+    imported = re.findall(r'importScripts\("/static/js/([\w.-]+)"\)', worker.read_text())
+    assert imported, "sw.js imports its push handler"
+    for script in [worker, *(worker.parent / name for name in imported)]:
+        reads = re.findall(r"\bDate\b|performance\.now|\.timeStamp\b", script.read_text())
+        assert reads == [], f"{script.name} reads the clock: {reads}"
