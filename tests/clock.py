@@ -8,6 +8,13 @@ signatures. And it could not reach what matters most here: child processes (the 
 server under test; those get TEND_NOW) and PostgreSQL's own clock (the app never asks it for
 the time: no now() or CURRENT_TIMESTAMP in SQL). That nothing else reads the wall clock is
 checked by `.ci/run`'s second pass of the suite under faketime.
+
+Browser tests (tests/browser/) are clocked too, by their own `clock` fixture in
+tests/browser/conftest.py: every one runs at `weekday_noon` unless its marker names instants.
+The app they drive runs in the test process on a clock that starts at the instant and keeps
+ticking (the browser drives it in real time), and each browser context's JavaScript clock starts
+at the same instant: Playwright's `clock.install` in Chromium, a shifted `Date` in every page in
+Firefox (tests/firefox/journeys.mjs, given TEND_START_AT). Service workers keep the real time.
 """
 
 from dataclasses import dataclass
@@ -67,11 +74,12 @@ class TestClock:
     name: str | None
 
     def set(self, instant: datetime) -> None:
-        app_clock.set_now(instant)
+        """Fix the clock at `instant`; a ticking clock (browser tests) ticks on from there."""
+        app_clock.set_now(instant, ticking=app_clock.is_ticking())
 
     def advance(self, delta: timedelta) -> datetime:
         """Move the fixed clock on (a negative delta moves it back); returns the new now."""
-        app_clock.set_now(app_clock.now() + delta)
+        app_clock.set_now(app_clock.now() + delta, ticking=app_clock.is_ticking())
         return app_clock.now()
 
     def now(self) -> datetime:

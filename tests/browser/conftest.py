@@ -2,6 +2,10 @@
 Chromium through Playwright, with axe-core for accessibility.
 
 They skip when Chromium is missing, unless TEND_REQUIRE_BROWSER=1 (set by .ci/run).
+
+They run at a fixed instant, never the wall clock: weekday_noon, or the instants a test's
+`@pytest.mark.clock` names. The served app (in this process) starts there and keeps ticking, and
+every browser context's JavaScript clock starts at the same instant (`start_clock`).
 """
 
 import os
@@ -18,9 +22,11 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
+from app import clock as app_clock
 from app.config import Settings
 from app.db import create_db_engine
 from app.main import create_app
+from tests.clock import INSTANTS, TestClock
 
 CHROMIUM = os.environ.get("TEND_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,6 +52,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
             # One worker runs all browser tests: two Chromiums on two cores starve each other.
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+# The instant a browser test runs at when its marker names none.
+BROWSER_INSTANT = "weekday_noon"
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[TestClock]:
+    """The app clock for a browser test: it starts at the test's instant and keeps ticking, as
+    the browser drives the app in real time (undo windows, retries and timers expect time to
+    pass). Replaces tests/conftest.py's `clock`, which stands still and defaults to the wall."""
+    name: str = getattr(request, "param", BROWSER_INSTANT)
+    app_clock.set_now(INSTANTS[name], ticking=True)
+    yield TestClock(name)
+    app_clock.set_now(None)
+
+
+def start_clock(context: Any) -> Any:
+    """Start a browser context's JavaScript clock (Date, timers, performance.now) at the app
+    clock's now, ticking from there, so the phone and the server agree what day and hour it is.
+    Service workers keep the real time: Playwright's clock reaches pages only (Tend's worker
+    reads no time). Returns the context."""
+    context.clock.install(time=app_clock.now())
+    return context
 
 
 def _free_port() -> int:
@@ -128,6 +158,7 @@ def phone(browser: Any) -> Iterator[Any]:
         locale="en-GB",
         timezone_id="Europe/London",
     )
+    start_clock(context)
     yield context
     context.close()
 

@@ -3,6 +3,9 @@ WebDriver BiDi (tests/firefox/journeys.mjs), with axe-core on the same pages.
 
 Skips when Firefox, Node or the npm packages (`npm ci --prefix tests`) are missing, unless
 TEND_REQUIRE_BROWSER=1 (set by .ci/run), which makes that a failure.
+
+Like the Chromium tests they run at weekday_noon: the served app ticks from it, and the phone's
+pages start their Date there (TEND_START_AT), in London (TZ) as the clinic is.
 """
 
 import os
@@ -18,6 +21,7 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from app import clock as app_clock
 from app.config import Settings
 from app.db import open_session
 from app.main import create_app
@@ -25,6 +29,7 @@ from app.outcomes.models import Administration
 from app.practice.models import PracticeLog
 from tests.browser.conftest import _free_port
 from tests.browser.patient_audio import install_test_audio
+from tests.clock import TestClock
 from tests.factories import PASSWORD, World, build_world
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -101,6 +106,7 @@ def test_patient_journeys_and_axe_in_firefox(
     world: World,
     browser_engine: Engine,
     tmp_path: Path,
+    clock: TestClock,
 ) -> None:
     # Screenshots to look at: TEND_SHOTS names a folder outside the repository.
     shots = Path(os.environ.get("TEND_SHOTS", str(tmp_path)))
@@ -108,7 +114,12 @@ def test_patient_journeys_and_axe_in_firefox(
     node = subprocess.Popen(
         ["node", str(JOURNEYS), server.base_url, "P-A1", PASSWORD, str(shots)],
         cwd=TESTS,
-        env={**os.environ, "TEND_SECOND_LOGIN": "P-A2"},
+        env={
+            **os.environ,
+            "TEND_SECOND_LOGIN": "P-A2",
+            "TEND_START_AT": app_clock.now().isoformat(),
+            "TZ": "Europe/London",
+        },
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -149,4 +160,7 @@ def test_patient_journeys_and_axe_in_firefox(
     by_patient = sorted((log.enrolment_id, log.kind.value) for log in logs)
     a1, a2 = (enrolment.id for enrolment in (world.enrolments["A1"], world.enrolments["A2"]))
     assert by_patient == sorted([(a1, "exercise"), (a1, "own"), (a2, "own")])
+    # Dated by the phone's clock, which started at the test's instant.
+    assert {log.local_date for log in logs} == {clock.today()}
+    assert not any(log.clock_suspect for log in logs)
     assert [a.instrument_id for a in sent] == ["phq9"]

@@ -14,7 +14,7 @@ from app.db import open_session
 from app.outcomes import pages as outcomes_pages
 from app.outcomes.models import Administration, AdministrationStatus, SafetyFlag
 from app.programme import service as programme_service
-from tests.browser.conftest import assert_accessible, screenshot, sign_in
+from tests.browser.conftest import assert_accessible, screenshot, sign_in, start_clock
 from tests.factories import PASSWORD, build_world
 
 DEMO_PASSWORD = "demo-password-for-tests"
@@ -77,7 +77,9 @@ def test_clinician_outcomes_page_and_patient_summary(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _seed_demo(browser_engine, browser_settings)
-    desktop = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    desktop = start_clock(
+        browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    )
     try:
         page = desktop.new_page()
         sign_in(page, live_server, "clinician@demo.example", DEMO_PASSWORD)

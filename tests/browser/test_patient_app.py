@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     assert_accessible,
     screenshot,
     sign_in,
+    start_clock,
 )
 from tests.browser.patient_audio import install_test_audio
 from tests.factories import PASSWORD, build_world
@@ -115,6 +116,7 @@ def persistent(playwright_instance: Any, tmp_path: Path) -> Iterator[Any]:
             locale="en-GB",
             timezone_id="Europe/London",
         )
+        start_clock(context)
         opened.append(context)
         return context
 

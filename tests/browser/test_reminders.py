@@ -13,7 +13,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tests.browser.conftest import assert_accessible, screenshot, sign_in, viewport_shot
+from tests.browser.conftest import (
+    assert_accessible,
+    screenshot,
+    sign_in,
+    start_clock,
+    viewport_shot,
+)
 from tests.factories import PASSWORD, build_world
 
 PAYLOAD = {
@@ -158,8 +164,13 @@ def test_an_iphone_browser_tab_is_told_to_add_tend_to_the_home_screen(
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
     )
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, user_agent=iphone, is_mobile=True, has_touch=True
+    context = start_clock(
+        browser.new_context(
+            viewport={"width": 390, "height": 844},
+            user_agent=iphone,
+            is_mobile=True,
+            has_touch=True,
+        )
     )
     # Safari in a tab (not on the Home Screen) has no PushManager.
     context.add_init_script("delete window.PushManager;")

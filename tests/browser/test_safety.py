@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.db import open_session
 from app.outcomes.models import Administration, SafetyFlag
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, sign_in, start_clock
 from tests.factories import PASSWORD, build_world
 
 PHQ9 = "/questionnaires/phq9/baseline"
@@ -111,7 +111,9 @@ def test_phq9_offline_with_item_9_shows_support_at_once_then_raises_the_flag(
         [sent] = session.exec(select(Administration)).all()
         assert (flag.answer, flag.administration_id, sent.score_total) == (2, sent.id, 10)
 
-    staff = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    staff = start_clock(
+        browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    )
     try:
         desk = staff.new_page()
         sign_in(desk, live_server, "fa@one.example", PASSWORD)

@@ -2,6 +2,7 @@
 one log per double tap with Undo, bad-day mode, no sideways scrolling at 320 px or 200% text,
 and progress charts drawn as lines. Viewport-sized screenshots go to TEND_SHOTS if it is set."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,10 +10,14 @@ from sqlalchemy import Engine
 
 from tests.browser.conftest import PHONE, assert_accessible, sign_in, viewport_shot
 from tests.browser.test_patient_app import PLAYING, server_logs, wait_until
+from tests.clock import TestClock
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("world_with_audio")
 PATIENT_PAGES = ["/today", "/progress", "/reflections", "/more", "/reminders", "/questionnaires"]
+# Where the day matters to what Today and Progress show: a plain day, half an hour before the
+# year ends, and the second 01:30 of the night the clocks go back (phone and server both there).
+DAY_SENSITIVE = pytest.mark.clock("weekday_noon", "new_years_eve_2330", "autumn_0130_gmt")
 
 
 @pytest.fixture
@@ -30,8 +35,9 @@ def in_first_viewport(page: Any, locator: Any) -> bool:
     return box is not None and scrolled == 0 and box["y"] >= 0 and box["y"] + box["height"] <= 844
 
 
+@DAY_SENSITIVE
 def test_the_first_screen_starts_a_practice_in_one_tap_and_logs_one_in_one_tap(
-    live_server: str, phone: Any, browser_engine: Engine
+    live_server: str, phone: Any, browser_engine: Engine, clock: TestClock
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -51,7 +57,13 @@ def test_the_first_screen_starts_a_practice_in_one_tap_and_logs_one_in_one_tap(
     taps += 1
     page.get_by_text("Noted ✓").wait_for()
     wait_until(lambda: len(server_logs(browser_engine)) == 1)
-    assert taps == 1 and server_logs(browser_engine)[0].listened_seconds == 600  # 10 min chosen
+    [log] = server_logs(browser_engine)
+    assert taps == 1 and log.listened_seconds == 600  # 10 min chosen
+    # The phone dated it today, as the clinic's clock does, and not in the future.
+    assert (log.local_date, log.clock_suspect) == (clock.today(), False)
+    assert abs(log.started_at - clock.now()) < timedelta(minutes=1)
+    page.reload()  # the server counts it in today's week too
+    assert page.locator("[data-target-count]").inner_text().startswith("1 of 5")
 
     taps = 0
     play.click()
@@ -106,6 +118,24 @@ def test_bad_day_mode_leads_with_the_flare_practice_until_turned_off(
     assert page.locator("[data-this-week]").count() == 1
 
 
+@pytest.mark.clock("new_years_eve_2330")
+def test_bad_day_mode_turned_on_late_on_new_years_eve_ends_at_midnight(
+    live_server: str, phone: Any, clock: TestClock
+) -> None:
+    page = phone.new_page()
+    sign_in(page, live_server, "P-A1", PASSWORD)
+    page.get_by_role("button", name="Having a bad day?").click()
+    page.wait_for_url("**/today")
+    assert "Bad-day mode on" in page.locator(".today-card").inner_text()
+    # Forty minutes later, on the phone and at the clinic: 00:10 on New Year's Day.
+    clock.advance(timedelta(minutes=40))
+    phone.clock.fast_forward("40:00")
+    assert page.evaluate("() => new Date().getFullYear()") == clock.today().year == 2027
+    page.reload()
+    assert "Bad-day mode on" not in page.inner_text("main")
+    assert page.locator("[data-this-week]").count() == 1
+
+
 WIDER_THAN_SCREEN = """(width) => [...document.querySelectorAll('body *')]
   .filter((e) => e.getBoundingClientRect().right > width + 1)
   .map((e) => `${e.tagName}.${e.className}`).slice(0, 5)"""
@@ -131,16 +161,19 @@ def test_no_sideways_scroll_at_320_px_or_at_200_percent_text(
     assert_no_sideways_scroll(page, PHONE["width"])
 
 
+@DAY_SENSITIVE
 def test_progress_leads_with_a_sentence_and_draws_lines_not_wedges(
-    live_server: str, phone: Any, browser_engine: Engine
+    live_server: str, phone: Any, browser_engine: Engine, clock: TestClock
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
+    # Each at this time of day, `ago` days back on the phone's calendar: a fixed 09:00 would
+    # be today's future at 01:30, which the server rightly marks as a suspect clock.
     page.evaluate(
         """async () => {
       const { logPractice, localNow } = await import('/static/js/outbox.js');
       for (const [ago, pain] of [[9, 7], [8, 6], [1, 5], [0, 4]]) {
-        const t = new Date(); t.setDate(t.getDate() - ago); t.setHours(9);
+        const t = new Date(); t.setDate(t.getDate() - ago);
         await logPractice({ id: crypto.randomUUID(), kind: 'own', ...localNow(t),
           listened_seconds: 240, completed: true,
           ratings_before: { pain_intensity: pain, pain_distress: pain, mood: 5 } }, 'test');
@@ -148,6 +181,11 @@ def test_progress_leads_with_a_sentence_and_draws_lines_not_wedges(
     }"""
     )
     wait_until(lambda: len(server_logs(browser_engine)) == 4)
+    logs = server_logs(browser_engine)
+    today = clock.today()
+    assert sorted((log.local_date, log.clock_suspect) for log in logs) == [
+        (today - timedelta(days=ago), False) for ago in (9, 8, 1, 0)
+    ]
     page.goto(f"{live_server}/progress")
     lead = page.locator("[data-lead]").inner_text()
     assert lead.startswith("This week you practised on 2 days, 8 minutes."), lead

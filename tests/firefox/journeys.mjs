@@ -3,7 +3,8 @@
 // serves the app and answers "server:stop" / "server:start" on stdin when this script needs
 // "no signal" and the engine cannot simulate it.
 //
-// Usage: node tests/firefox/journeys.mjs BASE_URL LOGIN PASSWORD SCREENSHOT_DIR
+// Usage: TEND_START_AT=ISO-INSTANT node tests/firefox/journeys.mjs BASE_URL LOGIN PASSWORD SCREENSHOT_DIR
+// TEND_START_AT is the instant the phone's clock starts at (the test passes the app clock's).
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
@@ -26,6 +27,32 @@ async function askHarness(request) {
 }
 
 const step = (name) => console.log(`ok ${name}`);
+
+// The phone's clock: every page's Date starts at TEND_START_AT and keeps ticking from there,
+// as Playwright's clock does in Chromium (Firefox over BiDi has no clock of its own to set).
+// Timers and performance.now() stay real; they measure intervals, not dates. The service worker
+// keeps the real time, since a preload script reaches pages only; Tend's worker reads no time.
+const START_AT = process.env.TEND_START_AT;
+const CLOCK_OFFSET = START_AT ? Date.parse(START_AT) - Date.now() : 0;
+
+function shiftClock(offset) {
+  const RealDate = Date;
+  const now = () => RealDate.now() + offset;
+  globalThis.Date = new Proxy(RealDate, {
+    // new Date() is now; new Date(anything) means what it always meant.
+    construct: (target, args, newTarget) =>
+      Reflect.construct(target, args.length ? args : [now()], newTarget),
+    apply: () => new RealDate(now()).toString(), // Date() called without new
+    get: (target, key, receiver) => (key === 'now' ? now : Reflect.get(target, key, receiver)),
+  });
+}
+
+async function newPhonePage(browser) {
+  const page = await browser.newPage();
+  await page.setViewport(PHONE);
+  await page.evaluateOnNewDocument(shiftClock, CLOCK_OFFSET);
+  return page;
+}
 
 // A person scrolls a button clear of the fixed tab bar before tapping it; puppeteer taps the
 // point where the element is, whatever covers it, so the element is centred first.
@@ -112,12 +139,16 @@ async function tapOwnPractice(page) {
 
 const browser = await launch();
 try {
-  const page = await browser.newPage();
-  await page.setViewport(PHONE);
+  const page = await newPhonePage(browser);
 
   // Sign in, through the form.
   await signIn(page, login);
   step('sign in');
+  const phoneNow = await page.evaluate(() => new Date().toISOString());
+  if (START_AT && Math.abs(Date.parse(phoneNow) - Date.now() - CLOCK_OFFSET) > 60000) {
+    throw new Error(`the phone's clock says ${phoneNow}, not about ${START_AT}`);
+  }
+  step(`phone clock ${phoneNow}`);
 
   // Today, with the service worker in control (needed for offline later).
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
@@ -232,8 +263,7 @@ try {
 // Private browsing: the outbox lives in IndexedDB, which older Firefox refused there.
 const privately = await launch({ 'browser.privatebrowsing.autostart': true });
 try {
-  const page = await privately.newPage();
-  await page.setViewport(PHONE);
+  const page = await newPhonePage(privately);
   await signIn(page, process.env.TEND_SECOND_LOGIN || login);
   const before = (await myLogs(page)).length;
   await tapOwnPractice(page);
