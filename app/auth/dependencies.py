@@ -8,6 +8,7 @@ from app.auth import service as auth_service
 from app.clinics.models import Role, User
 from app.db import open_lookup_session, open_session
 from app.errors import Forbidden, NotAuthenticated
+from app.i18n import choose_language
 from app.web.csrf import session_token
 
 
@@ -38,6 +39,7 @@ def _signed_in_user(request: Request, token: str) -> User | None:
     if signed_in is None:
         return None
     request.state.placement = signed_in.placement
+    request.state.language = signed_in.language
     if signed_in.stale:
         with open_session(engine, write=True) as touch:
             auth_service.touch_session(touch, token=token)
@@ -46,6 +48,19 @@ def _signed_in_user(request: Request, token: str) -> User | None:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def speak_their_language(request: Request, user: CurrentUser) -> None:
+    """Word the request in the signed-in person's language (theirs, else their clinic's).
+
+    Async on purpose: a sync dependency runs in a worker thread, and the language it set
+    would be lost with that thread's context; this one runs in the request's own task. With
+    no choice made, the browser's language (set by LanguageMiddleware) stands.
+    """
+    language = getattr(request.state, "language", None)
+    if language:
+        choose_language(language)
+
 
 # The role guards below are async only because they do no I/O: FastAPI then runs them on
 # the event loop instead of handing each to a worker thread.

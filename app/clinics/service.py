@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from app import clock
 from app.clinics.models import Clinic, Role, User
 from app.errors import InvalidInput, NotFound
+from app.i18n import N_, SUPPORTED_LANGUAGES
 
 
 def create_clinic(session: Session, *, name: str, timezone: str = "Europe/London") -> Clinic:
@@ -82,3 +83,14 @@ def list_staff(session: Session, *, clinic_id: int, role: Role) -> list[User]:
             .order_by(User.display_name)
         ).all()
     )
+
+
+def set_language(session: Session, *, user_id: int, language: str) -> None:
+    """Set the language a person sees Tend in; "" goes back to their clinic's default."""
+    if language and language not in SUPPORTED_LANGUAGES:
+        raise InvalidInput(N_("Choose one of the languages listed."), field="language")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    user.language = language or None
+    session.add(user)

@@ -8,10 +8,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import clock
+from app.clinics import service as clinics_service
 from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
+from app.i18n import SUPPORTED_LANGUAGES, gettext
 from app.outcomes import due as due_windows
 from app.practice import service as practice_service
 from app.practice import views as patient_views
@@ -106,6 +108,49 @@ def bad_day_submit(request: Request, patient: Patient, on: Annotated[str, Form()
 def more_page(request: Request, patient: Patient, session: SessionDep) -> Response:
     """More: questionnaires, reminders, my data, help, and signing out."""
     return render(request, "practice/more.html", _nav_context(session, patient))
+
+
+def _language_page(
+    request: Request,
+    session: SessionDep,
+    patient: Patient,
+    *,
+    saved: bool = False,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        **_nav_context(session, patient),
+        "languages": SUPPORTED_LANGUAGES,
+        "saved": saved,
+        "errors": errors or {},
+    }
+    return render(request, "practice/language.html", context, status_code)
+
+
+@router.get("/language")
+def language_page(
+    request: Request, patient: Patient, session: SessionDep, saved: bool = False
+) -> Response:
+    """Language: the patient chooses the language Tend speaks to them."""
+    return _language_page(request, session, patient, saved=saved)
+
+
+@router.post("/language", dependencies=[Depends(verify_csrf_form)])
+def language_submit(
+    request: Request,
+    patient: Patient,
+    session: SessionDep,
+    language: Annotated[str, Form()] = "",
+) -> Response:
+    """Save the patient's language; the next page is in it."""
+    assert patient.user.id is not None
+    try:
+        clinics_service.set_language(session, user_id=patient.user.id, language=language)
+    except InvalidInput as error:
+        errors = {"language": gettext(error.message)}
+        return _language_page(request, session, patient, errors=errors, status_code=422)
+    return RedirectResponse("/language?saved=1", status_code=303)
 
 
 @router.get("/practice/{exercise_id}")
