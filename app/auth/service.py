@@ -19,6 +19,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.errors import InvalidInput
 from app.groups.models import Enrolment, EnrolmentStatus, Group
+from app.i18n import N_
 
 # Crockford's base32 without look-alikes (no I, L, O, U): easy to read out and type on a phone.
 _INVITE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -268,7 +269,7 @@ def _open_invite(session: Session, *, code: str) -> Invite:
     user = session.get(User, invite.user_id) if invite is not None else None
     if invite is None or user is None or invite.revoked_at is not None or not user.is_active:
         raise InvalidInput(
-            "That code was not recognised. Check it, or ask your facilitator.", field="code"
+            N_("That code was not recognised. Check it, or ask your facilitator."), field="code"
         )
     ask = (
         "Ask your facilitator for a new one."

@@ -4,7 +4,7 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import clock
 from app.clinics.models import Clinic, Role, User
@@ -94,3 +94,14 @@ def set_language(session: Session, *, user_id: int, language: str) -> None:
         raise NotFound("No such user.")
     user.language = language or None
     session.add(user)
+
+
+def language_of(session: Session, *, user_id: int) -> str | None:
+    """The language chosen for someone reached outside a request (a reminder, an email): their
+    own, else their clinic's default; None when neither is set (English)."""
+    found = session.exec(
+        select(User.language, Clinic.default_language)
+        .join(Clinic, col(Clinic.id) == User.clinic_id)
+        .where(User.id == user_id)
+    ).first()
+    return (found[0] or found[1]) if found else None

@@ -220,10 +220,10 @@ async def reflection_submit(request: Request, patient: Patient, session: Session
         for item in error.errors():
             name = str(item["loc"][0]) if item["loc"] else "text"
             errors[f"{form.get('kind', '')}-{name}"] = (
-                "Please write something first." if name == "text" else item["msg"]
+                gettext("Please write something first.") if name == "text" else item["msg"]
             )
     except (InvalidInput, ValueError) as error:
-        errors[f"{form.get('kind', '')}-text"] = getattr(error, "message", str(error))
+        errors[f"{form.get('kind', '')}-text"] = gettext(getattr(error, "message", str(error)))
     if errors:
         context = {**_reflections_context(session, patient), "form": form, "errors": errors}
         return render(request, "practice/reflections.html", context, status_code=422)
@@ -260,9 +260,9 @@ async def log_practice_submit(
     minutes = form.get("minutes", "").strip()
     errors: dict[str, str] = {}
     if not minutes.isdigit() or not 1 <= int(minutes) <= 360:
-        errors["minutes"] = "Enter how many minutes you practised, from 1 to 360."
+        errors["minutes"] = gettext("Enter how many minutes you practised, from 1 to 360.")
     if not choice:
-        errors["practice"] = "Choose what you practised."
+        errors["practice"] = gettext("Choose what you practised.")
     payload = None
     if not errors:
         started = clock.now_in(zone_name)
@@ -289,7 +289,7 @@ async def log_practice_submit(
             for item in error.errors():
                 errors[_form_field(item["loc"])] = item["msg"]
         except InvalidInput as error:
-            errors[error.field or "practice"] = error.message
+            errors[error.field or "practice"] = gettext(error.message)
     if errors:
         bad_day = _bad_day(request, patient)
         context = {

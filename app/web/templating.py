@@ -76,6 +76,8 @@ def render_error_page(request: Request, status_code: int, message: str) -> HTMLR
     return render(
         request,
         "web/error.html",
-        {"status_code": status_code, "message": message},
+        # Messages are English where they are raised (the JSON API answers in English); the
+        # page shows them in the reader's language.
+        {"status_code": status_code, "message": i18n.gettext(message)},
         status_code=status_code,
     )
