@@ -14,12 +14,14 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime
 from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from io import BytesIO
 from pathlib import Path
 
 from babel import Locale, negotiate_locale
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -116,3 +118,9 @@ def language_tag() -> str:
     """The current language as an HTML ``lang`` value (English here is British English)."""
     code = current_language()
     return "en-GB" if code == DEFAULT_LANGUAGE else code
+
+
+def format_day(value: date | datetime, pattern: str) -> str:
+    """A date worded in the current language, by a CLDR pattern ("EEE dd MMM": "Tue 05 Dec",
+    "Maw 05 Rhag"); a datetime shows its own date, as strftime would."""
+    return format_date(value, pattern, locale=current_language())

@@ -58,6 +58,7 @@ templates.env.globals.update(
     csrf_token=csrf_token,
     render_markdown=render_markdown,
     language_tag=i18n.language_tag,
+    format_day=i18n.format_day,
 )
 
 
