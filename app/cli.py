@@ -541,11 +541,16 @@ def clinic_create(
     timezone: Annotated[
         str, typer.Option("--timezone", help="IANA time zone of the clinic's calendar")
     ] = "Europe/London",
+    language: Annotated[
+        str, typer.Option("--language", help="Its people's interface language until they choose")
+    ] = "en",
 ) -> None:
     """Create a clinic and print its code (used by `tend staff invite --clinic`)."""
     with open_session(_engine(), write=True) as session:
         try:
-            clinic = clinics_service.create_clinic(session, name=name, timezone=timezone)
+            clinic = clinics_service.create_clinic(
+                session, name=name, timezone=timezone, language=language
+            )
         except AppError as error:
             raise _fail(error) from error
         session.commit()

@@ -12,7 +12,9 @@ from app.errors import InvalidInput, NotFound
 from app.i18n import N_, SUPPORTED_LANGUAGES
 
 
-def create_clinic(session: Session, *, name: str, timezone: str = "Europe/London") -> Clinic:
+def create_clinic(
+    session: Session, *, name: str, timezone: str = "Europe/London", language: str = "en"
+) -> Clinic:
     """A new clinic; its code (slug) comes from its name, made unique."""
     name = name.strip()
     if not name:
@@ -22,12 +24,15 @@ def create_clinic(session: Session, *, name: str, timezone: str = "Europe/London
             f"{timezone!r} is not a time zone: use an IANA name such as Europe/London.",
             field="timezone",
         )
+    if language not in SUPPORTED_LANGUAGES:
+        offered = ", ".join(SUPPORTED_LANGUAGES)
+        raise InvalidInput(f"{language!r} is not a language Tend has: {offered}.", field="language")
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:56] or "clinic"
     slug, number = base, 1
     while get_clinic_by_slug(session, slug) is not None:
         number += 1
         slug = f"{base}-{number}"
-    clinic = Clinic(slug=slug, name=name, timezone=timezone)
+    clinic = Clinic(slug=slug, name=name, timezone=timezone, default_language=language)
     session.add(clinic)
     session.flush()
     return clinic

@@ -4,8 +4,8 @@ The signed-in person's own choice, or their clinic's default, replaces it once t
 (`speak_their_language` in app/auth/dependencies.py). The JSON API stays English.
 """
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.i18n import DEFAULT_LANGUAGE, choose_language, negotiate
 
@@ -17,9 +17,19 @@ class LanguageMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith("/api/"):
-            # Each request runs in a task of its own, so the choice ends with the request.
-            choose_language(negotiate(Headers(scope=scope).get("accept-language")))
-        else:
+        if scope["type"] != "http" or scope["path"].startswith("/api/"):
             choose_language(DEFAULT_LANGUAGE)
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
+        # Each request runs in a task of its own, so the choice ends with the request.
+        choose_language(negotiate(Headers(scope=scope).get("accept-language")))
+
+        async def send_varying(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # A shared cache must not hand a Welsh sign-in page to an English browser.
+                headers = MutableHeaders(scope=message)
+                vary = headers.get("vary", "")
+                headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
+            await send(message)
+
+        await self.app(scope, receive, send_varying)

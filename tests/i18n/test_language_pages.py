@@ -7,7 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.clinics.models import Clinic, User
 from app.db import open_session
 from tests.factories import World, build_world, login
@@ -79,6 +81,8 @@ def test_before_signing_in_the_browser_language_is_used(client: TestClient, worl
 
     assert _lang(welsh.text) == "cy" and "Mewngofnodi" in visible_text(welsh.text)
     assert _lang(english.text) == "en-GB" and "Sign in" in visible_text(english.text)
+    # A shared cache keeps the two apart.
+    assert "Accept-Language" in welsh.headers["vary"]
 
 
 def test_a_wrong_sign_in_is_told_in_the_browser_language(client: TestClient, world: World) -> None:
@@ -177,3 +181,17 @@ def test_the_json_api_stays_english_whatever_the_language(
 
     assert answer.status_code == 422
     assert "No such exercise in your programme." in answer.text
+
+
+def test_a_clinic_made_welsh_speaks_welsh_to_its_people_until_they_choose(
+    runner: CliRunner, engine: Engine
+) -> None:
+    made = runner.invoke(cli, ["clinic", "create", "--name", "Bangor", "--language", "cy"])
+    refused = runner.invoke(cli, ["clinic", "create", "--name", "Paris", "--language", "fr"])
+
+    assert made.exit_code == 0, made.output
+    with open_session(engine) as session:
+        clinic = session.exec(select(Clinic).where(Clinic.slug == made.output.strip())).one()
+        assert clinic.default_language == "cy"
+        assert session.exec(select(Clinic).where(Clinic.name == "Paris")).first() is None
+    assert refused.exit_code != 0 and "'fr' is not a language Tend has" in refused.output
