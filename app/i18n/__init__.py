@@ -97,8 +97,8 @@ def translations(code: str) -> NullTranslations:
 
 
 def gettext(message: str) -> str:
-    """``message`` in the current language."""
-    return translations(current_language()).gettext(message)
+    """``message`` in the current language ("" stays "": gettext would give the header)."""
+    return translations(current_language()).gettext(message) if message else message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
