@@ -14,6 +14,7 @@ from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups import service as groups_service
 from app.groups.dependencies import Patient, VisibleGroup
+from app.i18n import gettext
 from app.web.csrf import verify_csrf_form
 from app.web.forms import FormFields
 from app.web.templating import render
@@ -111,7 +112,7 @@ def reconsent_submit(
         context = {
             "consent": document,
             "form": fields,
-            "errors": {error.field or "": error.message},
+            "errors": {error.field or "": gettext(error.message)},
         }
         return render(request, "consent/ask.html", context, status_code=422)
     return RedirectResponse("/today", status_code=303)

@@ -25,6 +25,7 @@ from app.groups.models import (
     GroupSession,
     WeekUnlock,
 )
+from app.i18n import N_
 
 DAYS_PER_WEEK = 7
 
@@ -124,7 +125,7 @@ def enrolment_of(session: Session, *, patient: User) -> Enrolment:
     return found[0]
 
 
-NOT_IN_A_GROUP = "You are not in an active group. Please contact your clinic."
+NOT_IN_A_GROUP = N_("You are not in an active group. Please contact your clinic.")
 
 
 # Built once: composing a statement costs more than running it on every patient request.

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from app.errors import NotFound
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
+from app.i18n import N_
 from app.practice import progress
 from app.practice import service as practice_service
 from app.practice.schemas import ReflectionRead
@@ -137,7 +138,7 @@ def player_view(session: Session, *, group: Group, today: date, exercise_id: int
             if exercise.id == exercise_id and (found is None or week.unlocked):
                 found = PlayerView(exercise, week)
     if found is None:
-        raise NotFound("No such practice in your programme.")
+        raise NotFound(N_("No such practice in your programme."))
     return found
 
 

@@ -12,6 +12,7 @@ from app.audit import service as audit
 from app.clinics.models import User
 from app.db import utcnow
 from app.errors import InvalidInput, NotFound
+from app.i18n import N_
 from app.programme.adherence import AdherenceRule
 from app.programme.loader import ProgrammeSource, read_programme
 from app.programme.models import ClinicAdherenceRule, Exercise, Programme, Week, WeekPractice
@@ -170,7 +171,7 @@ def get_exercise(session: Session, exercise_id: int, *, programme_id: int) -> Ex
     """An exercise of this programme, or 404."""
     exercise = session.get(Exercise, exercise_id)
     if exercise is None or exercise.programme_id != programme_id:
-        raise NotFound("No such exercise in this programme.")
+        raise NotFound(N_("No such exercise in this programme."))
     return exercise
 
 
