@@ -12,12 +12,12 @@ from app.reminders import scheduler as reminders_scheduler
 from app.routes import include_routes
 from app.security.refusals import AuditRefusalsMiddleware
 from app.security.worker import WorkerIdMiddleware
+from app.web.assets import STATIC_DIR
 from app.web.compression import CompressionMiddleware
 from app.web.csrf import SameOriginMiddleware
 from app.web.error_handlers import install_error_handlers
 from app.web.headers import SecurityHeadersMiddleware
 from app.web.language import LanguageMiddleware
-from app.web.templating import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -6,8 +6,8 @@ from sqlalchemy import text
 
 from app.auth import service as auth_service
 from app.db import open_session
+from app.web.assets import STATIC_DIR
 from app.web.csrf import session_token
-from app.web.templating import STATIC_DIR
 
 router = APIRouter(tags=["public"])
 

@@ -1,7 +1,5 @@
-"""Jinja2 set-up shared by every page: translations, hashed asset URLs and the CSRF field."""
+"""Jinja2 set-up shared by every page: translations, static files and the CSRF field."""
 
-import hashlib
-from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
@@ -12,10 +10,10 @@ from markupsafe import Markup
 
 from app import i18n
 from app.config import PROJECT_ROOT
+from app.web.assets import after_first_paint, inline_stylesheet, static_url
 from app.web.csrf import csrf_token, set_presession_cookie
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
-STATIC_DIR = PROJECT_ROOT / "static"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.add_extension("jinja2.ext.i18n")
@@ -24,18 +22,6 @@ templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
-
-
-@lru_cache(maxsize=256)
-def _hashed(path: str, mtime_ns: int) -> str:
-    digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:12]
-    return f"/static/{path}?v={digest}"
-
-
-def static_url(path: str) -> str:
-    """The URL of a static file with a content hash, so browsers may cache it for good."""
-    file = STATIC_DIR / path
-    return _hashed(path, file.stat().st_mtime_ns) if file.is_file() else f"/static/{path}"
 
 
 def csrf_input(request: Request) -> Markup:
@@ -54,6 +40,8 @@ def render_markdown(text: str) -> Markup:
 
 templates.env.globals.update(
     static_url=static_url,
+    inline_stylesheet=inline_stylesheet,
+    after_first_paint=after_first_paint,
     csrf_input=csrf_input,
     csrf_token=csrf_token,
     render_markdown=render_markdown,

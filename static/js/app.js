@@ -240,7 +240,7 @@ if (hint && !standalone && !localStorage.getItem("tend.installHintDismissed")) {
     $("[data-install-ios]", hint).hidden = false;
     hint.hidden = false;
   }
-  addEventListener("beforeinstallprompt", (event) => {
+  const offerInstall = (event) => {
     event.preventDefault();
     const button = $("[data-install-button]", hint);
     button.hidden = false;
@@ -250,7 +250,10 @@ if (hint && !standalone && !localStorage.getItem("tend.installHintDismissed")) {
       await event.userChoice;
       hint.hidden = true;
     };
-  });
+  };
+  // The browser's offer may have come before this script did: the page's loader kept it.
+  if (self.tendInstallOffer) offerInstall(self.tendInstallOffer);
+  addEventListener("beforeinstallprompt", offerInstall);
   $("[data-install-dismiss]", hint).addEventListener("click", () => {
     localStorage.setItem("tend.installHintDismissed", "1");
     hint.hidden = true;

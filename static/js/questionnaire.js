@@ -30,6 +30,8 @@ function showSupportIfNeeded() {
 }
 
 if (form) {
+  // This script comes once the page has painted: an answer chosen before it arrived counts.
+  showSupportIfNeeded();
   form.addEventListener("change", showSupportIfNeeded);
   form.addEventListener("submit", async (event) => {
     if (navigator.onLine) return; // online, the page's own form posts and the server answers

@@ -1,12 +1,13 @@
 importScripts("/static/js/sw-push.js");
 // Tend service worker: the app opens, plays saved audio and logs practice without signal.
-// Shell (CSS, JS, icons): cache-first. Patient pages: network-first, the last copy offline.
+// Shell (JS, icons): cache-first. Patient pages (which carry their stylesheet): network-first,
+// the last copy offline.
 // Audio saved for offline: whole files, with Range requests answered by slicing them.
 const SHELL_CACHE = "tend-shell-v2";
 const PAGES_CACHE = "tend-pages";
 const MEDIA_CACHE = "tend-media";
 const SHELL = [
-  "/static/css/app.css", "/static/js/app.js", "/static/js/outbox.js", "/static/js/player.js",
+  "/static/js/app.js", "/static/js/outbox.js", "/static/js/player.js",
   "/static/js/local-time.js", "/static/js/forget.js", "/manifest.webmanifest", "/static/icons/icon.svg",
   "/static/icons/icon-192.png", "/static/icons/icon-512.png",
 ];

@@ -196,6 +196,12 @@ def viewport_shot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
+def wait_for_scripts(page: Any) -> None:
+    """Wait until the page's scripts have run: they are fetched once it has painted, so a tap
+    straight after a navigation could come first (static/js/after-paint.js marks <html>)."""
+    page.wait_for_selector("html[data-scripts-ran]", state="attached")
+
+
 def sign_in(page: Any, base_url: str, login: str, password: str) -> None:
     """Sign in through the real sign-in form."""
     page.goto(f"{base_url}/login")

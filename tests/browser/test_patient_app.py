@@ -22,6 +22,7 @@ from tests.browser.conftest import (
     screenshot,
     sign_in,
     start_clock,
+    wait_for_scripts,
 )
 from tests.browser.patient_audio import install_test_audio
 from tests.factories import PASSWORD, build_world
@@ -153,6 +154,7 @@ def test_offline_practice_survives_reload_and_restart_and_is_stored_once(
     context.set_offline(True)
     page.reload()
     assert "Body scan" in page.inner_text("main")
+    wait_for_scripts(page)
     page.get_by_role("button", name="I practised without the app").click()
     page.get_by_text("Noted ✓").wait_for()
     page.get_by_text("1 waiting to be sent.").wait_for()
@@ -198,6 +200,64 @@ def test_offline_practice_survives_reload_and_restart_and_is_stored_once(
     page.wait_for_timeout(500)
     with open_session(browser_engine) as session:
         assert session.exec(select(func.count()).select_from(PracticeLog)).one() == 2
+
+
+RECORD_POLICY_VIOLATIONS = """addEventListener('securitypolicyviolation', (event) => {
+  (window.policyViolations ||= []).push(`${event.violatedDirective} ${event.blockedURI}`);
+});"""
+# When the page painted, and when each stylesheet and script it downloaded was asked for.
+PAINT_AND_DOWNLOADS = """() => ({
+  paint: performance.getEntriesByName('first-contentful-paint')[0].startTime,
+  downloads: performance.getEntriesByType('resource')
+    .filter((e) => /\\.(css|js)$/.test(new URL(e.name).pathname))
+    .map((e) => [new URL(e.name).pathname, e.startTime]),
+  violations: window.policyViolations || [],
+  background: getComputedStyle(document.body).backgroundColor,
+})"""
+STYLED_BACKGROUND = "rgb(247, 245, 240)"  # --bg in static/css/app.css
+
+
+def test_today_paints_styled_before_any_script_is_fetched_online_and_offline(
+    live_server: str, persistent: Any, world_with_audio: None
+) -> None:
+    context = persistent()
+    context.add_init_script(RECORD_POLICY_VIOLATIONS)
+    page = context.pages[0] if context.pages else context.new_page()
+    sign_in(page, live_server, "P-A1", PASSWORD)
+    wait_for_scripts(page)
+    seen = page.evaluate(PAINT_AND_DOWNLOADS)
+    fetched = {path for path, _ in seen["downloads"]}
+    assert {"/static/js/app.js", "/static/js/local-time.js", "/static/js/outbox.js"} <= fetched
+    assert not any(path.endswith(".css") for path in fetched)  # the stylesheet came inside
+    assert all(asked >= seen["paint"] for _, asked in seen["downloads"]), seen
+    assert seen["violations"] == [] and seen["background"] == STYLED_BACKGROUND
+
+    # The phone's kept copy with no signal: styled, and its scripts run from the worker's cache.
+    wait_for_worker(page)
+    context.set_offline(True)
+    page.reload()
+    wait_for_scripts(page)
+    seen = page.evaluate(PAINT_AND_DOWNLOADS)
+    assert seen["violations"] == [] and seen["background"] == STYLED_BACKGROUND
+    page.get_by_role("button", name="I practised without the app").click()
+    page.get_by_text("Noted ✓").wait_for()
+
+
+def test_without_javascript_today_is_styled_and_offers_what_works_without_it(
+    live_server: str, browser: Any, world_with_audio: None
+) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server, "P-A1", PASSWORD)
+    assert page.url.endswith("/today")
+    background = page.locator("body").evaluate("(body) => getComputedStyle(body).backgroundColor")
+    assert background == STYLED_BACKGROUND
+    # nojs.css hides what needs a script; the form that posts is there to note a practice.
+    assert page.get_by_role("button", name="I practised without the app").is_hidden()
+    assert page.get_by_role("button", name="Save this week for offline").is_hidden()
+    page.get_by_text("Note a practice with details").click()
+    assert page.get_by_label("What did you practise?").is_visible()
+    context.close()
 
 
 def test_the_app_is_installable(live_server: str, persistent: Any, world_with_audio: None) -> None:

@@ -125,3 +125,28 @@ def test_phq9_offline_with_item_9_shows_support_at_once_then_raises_the_flag(
         _shot(desk, "flag-acknowledgement-form")
     finally:
         staff.close()
+
+
+def test_a_risk_answer_chosen_before_the_page_script_arrives_still_shows_support(
+    live_server: str, browser: Any, browser_engine: Engine
+) -> None:
+    # The page's scripts are fetched once it has painted; on a slow connection a patient can
+    # answer before questionnaire.js is there. Its request is held here until after the answer.
+    build_world(browser_engine, started_days_ago=-3)
+    # No service worker: its fetches would pass the test's hold on the request by.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block")
+    held: list[Any] = []
+    context.route("**/static/js/questionnaire.js*", lambda route: held.append(route))
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "P-A1", PASSWORD)
+        page.goto(f"{live_server}{PHQ9}", wait_until="domcontentloaded")
+        _wait_for(lambda: bool(held) or page.wait_for_timeout(50))
+        page.locator("fieldset.question").nth(8).get_by_label("More than half the days").check()
+        support = page.locator("#support-now")
+        assert support.is_hidden()
+        held[0].continue_()
+        support.wait_for(state="visible", timeout=2000)
+        assert "116 123" in support.inner_text()
+    finally:
+        context.close()

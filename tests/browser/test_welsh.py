@@ -10,7 +10,7 @@ from sqlmodel import select
 from app.config import Settings
 from app.db import open_session
 from app.practice.models import CheckIn
-from tests.browser.conftest import assert_accessible, screenshot, sign_in
+from tests.browser.conftest import assert_accessible, screenshot, sign_in, wait_for_scripts
 from tests.browser.patient_audio import install_test_audio
 from tests.browser.test_patient_app import rate, server_logs, wait_until
 from tests.browser.test_today import assert_no_sideways_scroll
@@ -46,11 +46,13 @@ def test_the_patient_pages_in_welsh(
 
     page.goto(f"{live_server}/today")
     in_welsh(page, "Ymarferion yr wythnos hon")
+    wait_for_scripts(page)
     screenshot(page, "welsh-today")
 
     # A practice, logged with ratings before and after, in Welsh.
     page.locator("[data-today-play]").click()
     page.get_by_role("button", name="Seibio").wait_for()
+    wait_for_scripts(page)
     page.get_by_text("Sut ydych chi cyn dechrau? (dewisol)").click()
     rate(page, "before", {"pain_intensity": 7, "pain_distress": 6, "mood": 4})
     in_welsh(page)  # its heading is the practice's title: programme content

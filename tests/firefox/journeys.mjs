@@ -53,10 +53,17 @@ async function newPhonePage(browser) {
   await page.evaluateOnNewDocument(shiftClock, CLOCK_OFFSET);
   return page;
 }
+// A page fetches its scripts once it has painted (app/web/assets.py) and marks <html> when
+// they have run: a tap before that would find the page not yet enhanced.
+const scriptsRan = (page) =>
+  page.waitForFunction(
+    () => !document.querySelector('script[data-after-paint]') || 'scriptsRan' in document.documentElement.dataset,
+  );
 
 // A person scrolls a button clear of the fixed tab bar before tapping it; puppeteer taps the
 // point where the element is, whatever covers it, so the element is centred first.
 async function tap(page, target) {
+  await scriptsRan(page);
   const handle = typeof target === 'string' ? await page.waitForSelector(target) : target;
   await handle.evaluate((element) => element.scrollIntoView({ block: 'center' }));
   await handle.click();

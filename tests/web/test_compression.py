@@ -22,10 +22,10 @@ def raw_get(client: TestClient, url: str, **headers: str) -> tuple[int, dict[str
         return response.status_code, dict(response.headers), b"".join(response.iter_raw())
 
 
-def stylesheet_url(client: TestClient) -> str:
+def app_script_url(client: TestClient) -> str:
     page = client.get("/today").text
-    found = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]+)"', page)
-    assert found, "the page links its stylesheet by content hash"
+    found = re.search(r"(/static/js/app\.js\?v=[0-9a-f]+)", page)
+    assert found, "the page names its script by content hash"
     return found.group(1)
 
 
@@ -60,7 +60,7 @@ def test_json_is_compressed_and_tiny_answers_are_not(client: TestClient, world: 
 
 def test_static_files_are_precompressed_once_per_version(client: TestClient, world: World) -> None:
     login(client, "P-A1")
-    url = stylesheet_url(client)
+    url = app_script_url(client)
     original = client.get(url, headers={"Accept-Encoding": "identity"}).content
     status, first_headers, first = raw_get(client, url, **{"Accept-Encoding": "br"})
     _, _, again = raw_get(client, url, **{"Accept-Encoding": "br"})
@@ -77,6 +77,6 @@ def test_static_files_are_precompressed_once_per_version(client: TestClient, wor
 
 def test_a_range_request_is_never_compressed(client: TestClient, world: World) -> None:
     login(client, "P-A1")
-    url = stylesheet_url(client)
+    url = app_script_url(client)
     status, headers, body = raw_get(client, url, **{"Accept-Encoding": "br", "Range": "bytes=0-99"})
     assert status == 206 and "content-encoding" not in headers and len(body) == 100
