@@ -214,12 +214,19 @@ try {
   step('offline log');
 
   // Back online: the outbox sends it, and it is stored once however often it is sent.
+  // The outbox card starts hidden in the HTML and the scripts come after the first paint, so
+  // wait for the server to hold both logs, then for the card to say nothing is waiting.
   await backOnline();
   await page.reload();
+  await scriptsRan(page);
+  for (const deadline = Date.now() + 30000; Date.now() < deadline; ) {
+    logs = await myLogs(page);
+    if (logs.length >= 2) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   await page.waitForFunction(() => document.getElementById('outbox-card')?.hidden === true, {
     timeout: 30000,
   });
-  logs = await myLogs(page);
   await page.reload();
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const again = await myLogs(page);
