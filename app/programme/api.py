@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.db import SessionDep
 from app.groups.dependencies import Patient
+from app.i18n import current_language
 from app.programme.schemas import ProgrammeRead
 from app.programme.views import patient_programme
 
@@ -13,4 +14,6 @@ router = APIRouter(tags=["programme"])
 @router.get("/programme", response_model=ProgrammeRead)
 def get_my_programme(patient: Patient, session: SessionDep) -> ProgrammeRead:
     """The signed-in patient's programme: weeks in order, what is open, and the audio."""
-    return patient_programme(session, group=patient.group, today=patient.today)
+    return patient_programme(
+        session, group=patient.group, today=patient.today, language=current_language()
+    )
