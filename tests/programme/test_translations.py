@@ -1,6 +1,7 @@
 """Programme content in another language: the file's translations are checked on load, stored,
 and shown to a Welsh patient where they exist, the original where they do not."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from tests.factories import FIXTURE_PROGRAMME, build_world, login, translated_pr
 from tests.pages import visible_text
 
 DEFAULT = PROJECT_ROOT / "audio" / "programmes" / "default" / "programme.yaml"
+PAUSE = re.compile(r"\[pause [^]]*\]")
 
 
 def _broken(tmp_path: Path, old: str, new: str) -> Path:
@@ -173,5 +175,14 @@ def test_the_shipped_programme_has_welsh_for_every_week_and_exercise() -> None:
         assert "cy" in week.translations, f"week {week.number}"
     for exercise in source.definition.exercises:
         assert "cy" in exercise.translations, exercise.key
+        welsh = source.translated_scripts.get((exercise.key, "cy"))
+        if welsh is not None:
+            # The permission to stop survives translation, and the pauses match the audio's.
+            assert "stop" in welsh.lower(), exercise.key
+            english = source.scripts[exercise.key]
+            assert PAUSE.findall(welsh) == PAUSE.findall(english), exercise.key
     # Machine-drafted Welsh is marked as such in the file, for a fluent speaker to review.
-    assert "machine-drafted" in DEFAULT.read_text()
+    text = DEFAULT.read_text()
+    assert text.count("machine-drafted, needs review by a fluent Welsh speaker") == len(
+        source.definition.weeks
+    ) + len(source.definition.exercises)
