@@ -72,6 +72,17 @@ def test_without_a_validated_translation_a_welsh_patient_sees_the_english_and_a_
     assert phq9["language"] == "en" and phq9["items"][0]["text"].startswith("Little interest")
 
 
+def test_the_weekly_ratings_scale_ends_are_the_instruments_words_marked_english(
+    engine: Engine, client: TestClient, clinic_instruments: Path
+) -> None:
+    build_world(engine)  # week 2: the weekly pain ratings are due
+    login(client, "P-A1")
+    with use_language("cy"):
+        html = client.get("/questionnaires/weekly/week_2").text
+    assert '<p class="scale-ends" aria-hidden="true" lang="en">' in html
+    assert '<span class="visually-hidden" lang="en"> No pain</span>' in html
+
+
 def test_an_english_patient_sees_no_note(
     engine: Engine, client: TestClient, clinic_instruments: Path
 ) -> None:

@@ -72,6 +72,8 @@ def test_a_week_without_a_translation_falls_back_to_the_original_marked_english(
     assert "More teaching." in text and '<div lang="en"><p>More teaching.</p></div>' in html
     # Its practice has a Welsh title, so that is shown, not marked English.
     assert "Sgan o&#39;r corff</a></h3>" in html
+    # In the list of weeks, the English title is marked inside the Welsh sentence.
+    assert ': <span lang="en">The body</span></a>' in html and ": Croeso</a>" in html
 
 
 def test_the_player_says_there_is_no_welsh_recording_and_gives_the_welsh_words(
