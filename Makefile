@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint format install clean-data screenshots
+.PHONY: run test lint format install clean-data screenshots messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -38,6 +38,10 @@ test: lint
 ## screenshots: refresh docs/screenshots/ from the browser tests (tests alone write to a temp folder)
 screenshots: install
 	TEND_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -m browser -q
+
+## messages: re-extract the interface's words and update every catalogue (docs/i18n.md)
+messages: install
+	$(BIN)/tend messages
 
 format: install
 	$(BIN)/ruff format .

@@ -16,7 +16,7 @@ from app import backup, clock, demo, migrate
 from app.clinics import service as clinics_service
 from app.clinics import staff as staff_service
 from app.clinics.models import Role, User
-from app.config import get_settings
+from app.config import PROJECT_ROOT, get_settings
 from app.datafiles import DataFileError
 from app.db import create_db_engine, open_session
 from app.errors import AppError
@@ -541,11 +541,16 @@ def clinic_create(
     timezone: Annotated[
         str, typer.Option("--timezone", help="IANA time zone of the clinic's calendar")
     ] = "Europe/London",
+    language: Annotated[
+        str, typer.Option("--language", help="Its people's interface language until they choose")
+    ] = "en",
 ) -> None:
     """Create a clinic and print its code (used by `tend staff invite --clinic`)."""
     with open_session(_engine(), write=True) as session:
         try:
-            clinic = clinics_service.create_clinic(session, name=name, timezone=timezone)
+            clinic = clinics_service.create_clinic(
+                session, name=name, timezone=timezone, language=language
+            )
         except AppError as error:
             raise _fail(error) from error
         session.commit()
@@ -667,6 +672,15 @@ def doctor_command(
     typer.echo(f"{len(findings) - len(failed)} of {len(findings)} checks passed.")
     if failed:
         raise typer.Exit(1)
+
+
+@cli.command("messages")
+def messages_command() -> None:
+    """Extract the interface's words afresh and bring every language's catalogue up to them."""
+    from app.i18n.catalogue import update_catalogues
+
+    for path in update_catalogues():
+        typer.echo(f"Wrote {path.relative_to(PROJECT_ROOT)}")
 
 
 @instruments_cli.command("check")

@@ -16,6 +16,7 @@ from app.web.compression import CompressionMiddleware
 from app.web.csrf import SameOriginMiddleware
 from app.web.error_handlers import install_error_handlers
 from app.web.headers import SecurityHeadersMiddleware
+from app.web.language import LanguageMiddleware
 from app.web.templating import STATIC_DIR
 
 
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CompressionMiddleware)
     if settings.environment == "test":
         app.add_middleware(WorkerIdMiddleware)
+    # Outermost: a page refused by any middleware above is worded in the browser's language.
+    app.add_middleware(LanguageMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     include_routes(app)
     install_error_handlers(app)

@@ -10,7 +10,7 @@ from app.audio import pages as audio_pages
 from app.audit import pages as audit_pages
 from app.auth import api as auth_api
 from app.auth import pages as auth_pages
-from app.auth.dependencies import get_current_user
+from app.auth.dependencies import get_current_user, speak_their_language
 from app.clinics import pages as clinics_pages
 from app.comments import pages as comments_pages
 from app.consent import pages as consent_pages
@@ -32,8 +32,9 @@ from app.rights import pages as rights_pages
 from app.web import pages as web_pages
 
 SIGNED_IN = [Depends(get_current_user)]
-# Staff pages show overdue safety flags in their banner: counted before the route runs.
-SIGNED_IN_PAGES = [*SIGNED_IN, Depends(note_overdue_safety_flags)]
+# Pages speak the person's language (the JSON API stays English); staff pages show overdue
+# safety flags in their banner: counted before the route runs.
+SIGNED_IN_PAGES = [*SIGNED_IN, Depends(speak_their_language), Depends(note_overdue_safety_flags)]
 API_PREFIX = "/api/v1"
 
 # Public on purpose: signing in, redeeming an invite, a forgotten passphrase, health, PWA

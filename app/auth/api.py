@@ -11,13 +11,14 @@ from app.auth.schemas import LoginRequest, Me, RedeemInviteRequest, SignedIn
 from app.clinics.models import User
 from app.consent import service as consent_service
 from app.db import SessionDep
+from app.i18n import N_
 from app.security.dependencies import client_address, limit_invite, limit_sign_in
 from app.web.csrf import csrf_token_for, session_token
 
 public_router = APIRouter(prefix="/auth", tags=["auth"])
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-WRONG_CREDENTIALS = "That login and password do not match an account. Please try again."
+WRONG_CREDENTIALS = N_("That login and password do not match an account. Please try again.")
 
 
 def _me(user: User) -> Me:

@@ -8,6 +8,7 @@ from app.auth import service as auth_service
 from app.clinics.models import Role, User
 from app.db import open_lookup_session, open_session
 from app.errors import Forbidden, NotAuthenticated
+from app.i18n import DEFAULT_LANGUAGE, N_, choose_language
 from app.web.csrf import session_token
 
 
@@ -24,7 +25,7 @@ def get_current_user(request: Request) -> User:
     token = session_token(request)
     user = _signed_in_user(request, token) if token else None
     if user is None:
-        raise NotAuthenticated("Please sign in.")
+        raise NotAuthenticated(N_("Please sign in."))
     request.state.user = user
     return user
 
@@ -38,6 +39,7 @@ def _signed_in_user(request: Request, token: str) -> User | None:
     if signed_in is None:
         return None
     request.state.placement = signed_in.placement
+    request.state.language = signed_in.language
     if signed_in.stale:
         with open_session(engine, write=True) as touch:
             auth_service.touch_session(touch, token=token)
@@ -46,6 +48,27 @@ def _signed_in_user(request: Request, token: str) -> User | None:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def their_language(request: Request) -> str:
+    """The signed-in person's language (theirs, else their clinic's, else English), for the
+    programme content and questionnaires the JSON API gives in it: the API's own messages stay
+    English, but a Welsh patient's app shows their programme in Welsh. Call after the person
+    is known (a Patient or CurrentUser dependency)."""
+    return getattr(request.state, "language", None) or DEFAULT_LANGUAGE
+
+
+async def speak_their_language(request: Request, user: CurrentUser) -> None:
+    """Word the request in the signed-in person's language (theirs, else their clinic's).
+
+    Async on purpose: a sync dependency runs in a worker thread, and the language it set
+    would be lost with that thread's context; this one runs in the request's own task. With
+    no choice made, the browser's language (set by LanguageMiddleware) stands.
+    """
+    language = getattr(request.state, "language", None)
+    if language:
+        choose_language(language)
+
 
 # The role guards below are async only because they do no I/O: FastAPI then runs them on
 # the event loop instead of handing each to a worker thread.
@@ -59,21 +82,21 @@ async def require_patient(user: CurrentUser) -> User:
 def patient_only(user: User) -> User:
     """``user`` if they are a patient; 403 for staff (for loaders that guard on their own)."""
     if user.role != Role.patient:
-        raise Forbidden("This is part of the patient app.")
+        raise Forbidden(N_("This is part of the patient app."))
     return user
 
 
 async def require_staff(user: CurrentUser) -> User:
     """Only staff (facilitators, clinicians, admins)."""
     if not user.is_staff:
-        raise Forbidden("This page is for clinic staff.")
+        raise Forbidden(N_("This page is for clinic staff."))
     return user
 
 
 async def require_clinician(user: CurrentUser) -> User:
     """Clinicians and admins: people who see the whole clinic's data."""
     if user.role not in (Role.clinician, Role.admin):
-        raise Forbidden("Only clinicians and admins can do this.")
+        raise Forbidden(N_("Only clinicians and admins can do this."))
     return user
 
 
@@ -85,7 +108,7 @@ ClinicianUser = Annotated[User, Depends(require_clinician)]
 async def require_admin(user: CurrentUser) -> User:
     """Only admins."""
     if user.role != Role.admin:
-        raise Forbidden("Only admins can do this.")
+        raise Forbidden(N_("Only admins can do this."))
     return user
 
 

@@ -16,6 +16,7 @@ from app.clinics.models import User
 from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput, TooManyRequests
+from app.i18n import gettext
 from app.security.dependencies import client_address, limit_invite, limit_sign_in
 from app.web.csrf import session_token, verify_csrf_form
 from app.web.forms import FormFields
@@ -51,7 +52,8 @@ def _refused(
     field: str,
 ) -> Response:
     """The form again, with the rate-limit message next to the field and Retry-After set."""
-    response = render(request, page, {**context, "errors": {field: error.message}}, 429)
+    errors = {field: gettext(error.message)}
+    response = render(request, page, {**context, "errors": errors}, 429)
     response.headers["Retry-After"] = str(error.retry_after)
     return response
 
@@ -85,7 +87,7 @@ def login_submit(
         context = {
             "next": _safe_next(next),
             "form": {"login": login},
-            "errors": {"password": WRONG_CREDENTIALS},
+            "errors": {"password": gettext(WRONG_CREDENTIALS)},
         }
         return render(request, "auth/login.html", context, status_code=401)
     audit.record(session, action="sign_in", actor=user)
@@ -155,7 +157,7 @@ def join_submit(
                     session, patient=user, document=document, answers=answers
                 )
     except InvalidInput as error:
-        context["errors"] = {error.field or "code": error.message}
+        context["errors"] = {error.field or "code": gettext(error.message)}
         context["code_only"] = "consent" not in context
         return render(request, "auth/join.html", context, status_code=422)
     audit.record(session, action="invite_redeemed", actor=user)

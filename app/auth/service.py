@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select, update
 
 from app.audit import service as audit
@@ -18,6 +19,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.errors import InvalidInput
 from app.groups.models import Enrolment, EnrolmentStatus, Group
+from app.i18n import N_
 
 # Crockford's base32 without look-alikes (no I, L, O, U): easy to read out and type on a phone.
 _INVITE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -94,12 +96,21 @@ class SignedIn(NamedTuple):
     placement: tuple[Enrolment, Group, Clinic] | None
     # Whether the session's last use should be written (``touch_session``).
     stale: bool
+    # The language their own clinic speaks by default (None: follow the browser).
+    clinic_language: str | None
+
+    @property
+    def language(self) -> str | None:
+        """The interface language chosen for them: their own, else their clinic's."""
+        return self.user.language or self.clinic_language
 
 
 # Built once: composing the statement costs more than running it, on every signed-in request.
+_HOME_CLINIC = aliased(Clinic)
 _SIGNED_IN = (
-    sql_select(AuthSession, User, Enrolment, Group, Clinic)
+    sql_select(AuthSession, User, Enrolment, Group, Clinic, col(_HOME_CLINIC.default_language))
     .join(User, col(User.id) == AuthSession.user_id)
+    .join(_HOME_CLINIC, col(_HOME_CLINIC.id) == User.clinic_id)
     .outerjoin(
         Enrolment,
         and_(
@@ -126,12 +137,13 @@ def resolve_session_for_read(
     found = session.execute(_SIGNED_IN, {"token_hash": _sha256(token)}).first()
     if found is None:
         return None
-    auth_session, user, enrolment, group, clinic = found
+    auth_session, user, enrolment, group, clinic, clinic_language = found
     now = utcnow()
     if not _is_live(auth_session, user, now=now, settings=settings):
         return None
     placement = (enrolment, group, clinic) if enrolment and group and clinic else None
-    return SignedIn(user, placement, now - auth_session.last_seen_at > _TOUCH_EVERY)
+    stale = now - auth_session.last_seen_at > _TOUCH_EVERY
+    return SignedIn(user, placement, stale, clinic_language)
 
 
 def touch_session(session: Session, *, token: str) -> None:
@@ -257,7 +269,7 @@ def _open_invite(session: Session, *, code: str) -> Invite:
     user = session.get(User, invite.user_id) if invite is not None else None
     if invite is None or user is None or invite.revoked_at is not None or not user.is_active:
         raise InvalidInput(
-            "That code was not recognised. Check it, or ask your facilitator.", field="code"
+            N_("That code was not recognised. Check it, or ask your facilitator."), field="code"
         )
     ask = (
         "Ask your facilitator for a new one."

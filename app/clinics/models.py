@@ -48,6 +48,9 @@ class Clinic(SQLModel, table=True):
     retention_action: RetentionAction = Field(
         default=RetentionAction.delete, sa_type=enum_type(RetentionAction)
     )
+    # The interface language of its people until each chooses their own (app/i18n); None
+    # follows each person's browser (Accept-Language).
+    default_language: str | None = Field(default="en", max_length=16)
     demo_seed: int | None = None
     demo_seeded_on: str | None = Field(default=None, max_length=10)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -65,6 +68,8 @@ class User(SQLModel, table=True):
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The interface language they chose (app/i18n); None follows their clinic, then browser.
+    language: str | None = Field(default=None, max_length=16)
 
     @property
     def is_staff(self) -> bool:

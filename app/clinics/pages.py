@@ -13,6 +13,7 @@ from app.clinics import staff as staff_service
 from app.clinics.models import Role, User
 from app.db import SessionDep
 from app.errors import AppError, InvalidInput, NotFound, TooManyRequests
+from app.i18n import SUPPORTED_LANGUAGES, gettext
 from app.security.dependencies import limit_sign_in
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
@@ -125,9 +126,29 @@ def _member(session: SessionDep, admin: User, user_id: int) -> User:
 # --- One's own passphrase ---
 
 
+def _account_page(request: Request, status_code: int = 200, **context: object) -> Response:
+    full = {"errors": {}, "languages": SUPPORTED_LANGUAGES, **context}
+    return render(request, "clinics/account.html", full, status_code)
+
+
 @router.get("/account")
-def account_page(request: Request, user: StaffUser, changed: bool = False) -> Response:
-    return render(request, "clinics/account.html", {"errors": {}, "changed": changed})
+def account_page(
+    request: Request, user: StaffUser, changed: bool = False, language_saved: bool = False
+) -> Response:
+    return _account_page(request, changed=changed, language_saved=language_saved)
+
+
+@router.post("/account/language", dependencies=CsrfChecked)
+def account_language_submit(
+    request: Request, user: StaffUser, session: SessionDep, language: Annotated[str, Form()] = ""
+) -> Response:
+    """Choose the language Tend speaks to this member of staff."""
+    assert user.id is not None
+    try:
+        clinics_service.set_language(session, user_id=user.id, language=language)
+    except InvalidInput as error:
+        return _account_page(request, 422, errors={"language": gettext(error.message)})
+    return RedirectResponse("/account?language_saved=1", status_code=303)
 
 
 @router.post("/account", dependencies=CsrfChecked)
@@ -150,7 +171,7 @@ def account_submit(
     except AppError as error:
         errors = {error.field or "new_password": error.message}
         status = 429 if isinstance(error, TooManyRequests) else 422
-        return render(request, "clinics/account.html", {"errors": errors}, status)
+        return _account_page(request, status, errors=errors)
     # This browser stays signed in with a fresh session; the others were ended.
     token = auth_service.start_session(session, user=user, settings=request.app.state.settings)
     response = RedirectResponse("/account?changed=1", status_code=303)

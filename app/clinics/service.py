@@ -4,14 +4,17 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import clock
 from app.clinics.models import Clinic, Role, User
 from app.errors import InvalidInput, NotFound
+from app.i18n import N_, SUPPORTED_LANGUAGES
 
 
-def create_clinic(session: Session, *, name: str, timezone: str = "Europe/London") -> Clinic:
+def create_clinic(
+    session: Session, *, name: str, timezone: str = "Europe/London", language: str = "en"
+) -> Clinic:
     """A new clinic; its code (slug) comes from its name, made unique."""
     name = name.strip()
     if not name:
@@ -21,12 +24,15 @@ def create_clinic(session: Session, *, name: str, timezone: str = "Europe/London
             f"{timezone!r} is not a time zone: use an IANA name such as Europe/London.",
             field="timezone",
         )
+    if language not in SUPPORTED_LANGUAGES:
+        offered = ", ".join(SUPPORTED_LANGUAGES)
+        raise InvalidInput(f"{language!r} is not a language Tend has: {offered}.", field="language")
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:56] or "clinic"
     slug, number = base, 1
     while get_clinic_by_slug(session, slug) is not None:
         number += 1
         slug = f"{base}-{number}"
-    clinic = Clinic(slug=slug, name=name, timezone=timezone)
+    clinic = Clinic(slug=slug, name=name, timezone=timezone, default_language=language)
     session.add(clinic)
     session.flush()
     return clinic
@@ -82,3 +88,25 @@ def list_staff(session: Session, *, clinic_id: int, role: Role) -> list[User]:
             .order_by(User.display_name)
         ).all()
     )
+
+
+def set_language(session: Session, *, user_id: int, language: str) -> None:
+    """Set the language a person sees Tend in; "" goes back to their clinic's default."""
+    if language and language not in SUPPORTED_LANGUAGES:
+        raise InvalidInput(N_("Choose one of the languages listed."), field="language")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    user.language = language or None
+    session.add(user)
+
+
+def language_of(session: Session, *, user_id: int) -> str | None:
+    """The language chosen for someone reached outside a request (a reminder, an email): their
+    own, else their clinic's default; None when neither is set (English)."""
+    found = session.exec(
+        select(User.language, Clinic.default_language)
+        .join(Clinic, col(Clinic.id) == User.clinic_id)
+        .where(User.id == user_id)
+    ).first()
+    return (found[0] or found[1]) if found else None

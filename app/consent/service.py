@@ -12,6 +12,7 @@ from app.audit import service as audit
 from app.clinics.models import Role, User
 from app.consent.models import ConsentDocument, ConsentMethod, ConsentRecord
 from app.errors import InvalidInput
+from app.i18n import N_
 
 # The optional statement whose answer exports carry as `consent_evaluation`.
 EVALUATION_KEY = "evaluation"
@@ -115,8 +116,10 @@ def check_required(document: ConsentDocument, answers: Mapping[str, bool]) -> No
     for statement in document.statements:
         if statement["required"] and not answers.get(statement["key"]):
             raise InvalidInput(
-                "To use Tend you need to agree to this. If you are not sure, talk to your "
-                "facilitator before you go on.",
+                N_(
+                    "To use Tend you need to agree to this. If you are not sure, talk to your "
+                    "facilitator before you go on."
+                ),
                 field=statement_field(statement["key"]),
             )
 

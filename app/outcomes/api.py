@@ -3,13 +3,12 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.auth.dependencies import StaffUser
+from app.auth.dependencies import StaffUser, their_language
 from app.db import SessionDep
 from app.groups.dependencies import Patient
-from app.i18n import current_language
 from app.outcomes import due as due_windows
 from app.outcomes import questionnaires
 from app.outcomes import summary as cohort_summary
@@ -66,12 +65,13 @@ def _result(outcome: questionnaires.SubmitOutcome) -> SubmitResult:
 
 
 @router.get("/questionnaires/due", response_model=list[DueQuestionnaire])
-def due(patient: Patient, session: SessionDep) -> list[DueQuestionnaire]:
+def due(request: Request, patient: Patient, session: SessionDep) -> list[DueQuestionnaire]:
     """The questionnaires the signed-in patient may fill in today, with answers saved so far."""
     items = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
-    return [_due(item, *in_language(item.instrument, current_language())) for item in items]
+    language = their_language(request)
+    return [_due(item, *in_language(item.instrument, language)) for item in items]
 
 
 def _due(item: due_windows.DueItem, shown: Instrument, language: str) -> DueQuestionnaire:

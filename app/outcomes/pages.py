@@ -19,7 +19,7 @@ from app.db import SessionDep
 from app.errors import AppError, InvalidInput, NotFound
 from app.groups import service as groups_service
 from app.groups.dependencies import Patient
-from app.i18n import current_language
+from app.i18n import N_, current_language, gettext
 from app.outcomes import charts, patient_view, questionnaires
 from app.outcomes import due as due_windows
 from app.outcomes import instruments as instrument_registry
@@ -148,8 +148,8 @@ def questionnaire_sent(
 
 # The weekly one-question ratings share one page, with plain titles: two numbers, one Send.
 WEEKLY_TITLES = {
-    "pain_intensity": "How has your pain been this week?",
-    "pain_distress": "How much has your pain bothered you this week?",
+    "pain_intensity": N_("How has your pain been this week?"),
+    "pain_distress": N_("How much has your pain bothered you this week?"),
 }
 
 
@@ -165,7 +165,7 @@ def _weekly_items(
         if item.window.timepoint == timepoint and item.instrument.id in WEEKLY_TITLES
     ]
     if not found:
-        raise NotFound("Nothing to answer for that week just now.")
+        raise NotFound(N_("Nothing to answer for that week just now."))
     return found
 
 
@@ -209,7 +209,7 @@ async def weekly_questions_submit(
     answers = {item.instrument.id: form.get(item.instrument.id, "").strip() for item in items}
     context["answers"] = answers
     context["errors"] = {
-        i: "Please answer this question." for i, v in answers.items() if not v.isdigit()
+        i: gettext("Please answer this question.") for i, v in answers.items() if not v.isdigit()
     }
     if context["errors"]:
         return render(request, "outcomes/weekly.html", context, status_code=422)
@@ -226,7 +226,7 @@ async def weekly_questions_submit(
             )
     except InvalidInput as error:
         session.rollback()  # neither is sent
-        context["errors"] = {item.instrument.id: error.message for item in items[:1]}
+        context["errors"] = {item.instrument.id: gettext(error.message) for item in items[:1]}
         return render(request, "outcomes/weekly.html", context, status_code=422)
     return RedirectResponse("/today?answered=1", status_code=303)
 
@@ -273,7 +273,7 @@ async def questionnaire_submit(
     except questionnaires.FormRefused as error:
         # What was kept (a risk answer, the well-formed answers) is committed: the route returns.
         if error.draft is None:  # the window had closed, or it was sent already
-            context = {"message": error.message, "crisis_text": error.crisis_text}
+            context = {"message": gettext(error.message), "crisis_text": error.crisis_text}
             return render(request, "outcomes/refused.html", context, status_code=error.status_code)
         context = _questionnaire_context(session, patient, instrument_id, timepoint)
         context["answers"] = {k: str(v) for k, v in answers.items() if v is not None}

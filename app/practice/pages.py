@@ -8,11 +8,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import clock
+from app.clinics import service as clinics_service
 from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
-from app.i18n import current_language
+from app.i18n import SUPPORTED_LANGUAGES, current_language, gettext
 from app.outcomes import due as due_windows
 from app.practice import service as practice_service
 from app.practice import views as patient_views
@@ -110,6 +111,49 @@ def more_page(request: Request, patient: Patient, session: SessionDep) -> Respon
     return render(request, "practice/more.html", _nav_context(session, patient))
 
 
+def _language_page(
+    request: Request,
+    session: SessionDep,
+    patient: Patient,
+    *,
+    saved: bool = False,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        **_nav_context(session, patient),
+        "languages": SUPPORTED_LANGUAGES,
+        "saved": saved,
+        "errors": errors or {},
+    }
+    return render(request, "practice/language.html", context, status_code)
+
+
+@router.get("/language")
+def language_page(
+    request: Request, patient: Patient, session: SessionDep, saved: bool = False
+) -> Response:
+    """Language: the patient chooses the language Tend speaks to them."""
+    return _language_page(request, session, patient, saved=saved)
+
+
+@router.post("/language", dependencies=[Depends(verify_csrf_form)])
+def language_submit(
+    request: Request,
+    patient: Patient,
+    session: SessionDep,
+    language: Annotated[str, Form()] = "",
+) -> Response:
+    """Save the patient's language; the next page is in it."""
+    assert patient.user.id is not None
+    try:
+        clinics_service.set_language(session, user_id=patient.user.id, language=language)
+    except InvalidInput as error:
+        errors = {"language": gettext(error.message)}
+        return _language_page(request, session, patient, errors=errors, status_code=422)
+    return RedirectResponse("/language?saved=1", status_code=303)
+
+
 @router.get("/practice/{exercise_id}")
 def player_page(
     exercise_id: int, request: Request, patient: Patient, session: SessionDep
@@ -185,10 +229,10 @@ async def reflection_submit(request: Request, patient: Patient, session: Session
         for item in error.errors():
             name = str(item["loc"][0]) if item["loc"] else "text"
             errors[f"{form.get('kind', '')}-{name}"] = (
-                "Please write something first." if name == "text" else item["msg"]
+                gettext("Please write something first.") if name == "text" else item["msg"]
             )
     except (InvalidInput, ValueError) as error:
-        errors[f"{form.get('kind', '')}-text"] = getattr(error, "message", str(error))
+        errors[f"{form.get('kind', '')}-text"] = gettext(getattr(error, "message", str(error)))
     if errors:
         context = {**_reflections_context(session, patient), "form": form, "errors": errors}
         return render(request, "practice/reflections.html", context, status_code=422)
@@ -225,9 +269,9 @@ async def log_practice_submit(
     minutes = form.get("minutes", "").strip()
     errors: dict[str, str] = {}
     if not minutes.isdigit() or not 1 <= int(minutes) <= 360:
-        errors["minutes"] = "Enter how many minutes you practised, from 1 to 360."
+        errors["minutes"] = gettext("Enter how many minutes you practised, from 1 to 360.")
     if not choice:
-        errors["practice"] = "Choose what you practised."
+        errors["practice"] = gettext("Choose what you practised.")
     payload = None
     if not errors:
         started = clock.now_in(zone_name)
@@ -254,7 +298,7 @@ async def log_practice_submit(
             for item in error.errors():
                 errors[_form_field(item["loc"])] = item["msg"]
         except InvalidInput as error:
-            errors[error.field or "practice"] = error.message
+            errors[error.field or "practice"] = gettext(error.message)
     if errors:
         bad_day = _bad_day(request, patient)
         context = {

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from app.db import insert_unless_present, utcnow
 from app.errors import InvalidInput, NotFound
 from app.groups.models import Enrolment, Group
+from app.i18n import N_
 from app.practice.models import (
     CheckIn,
     CheckInMoment,
@@ -117,7 +118,7 @@ def record_practice(
         return _replayed(found, enrolment=enrolment, digest=digest, ratings=ratings_given), False
     exercise_title = found["exercise_title"]
     if payload.exercise_id is not None and exercise_title is None:
-        raise InvalidInput("No such exercise in your programme.", field="exercise_id")
+        raise InvalidInput(N_("No such exercise in your programme."), field="exercise_id")
     now = utcnow()
     offset = payload.started_at.utcoffset() or timedelta(0)
     log = {
@@ -304,10 +305,10 @@ def undo_practice(session: Session, *, enrolment: Enrolment, log_id: uuid.UUID) 
     if log is None:
         return
     if log.enrolment_id != enrolment.id:
-        raise NotFound("No such practice.")
+        raise NotFound(N_("No such practice."))
     if utcnow() - log.received_at > UNDO_WITHIN:
         raise InvalidInput(
-            "This practice was noted over an hour ago, so it can no longer be undone.",
+            N_("This practice was noted over an hour ago, so it can no longer be undone."),
             field="log_id",
         )
     for check_in in session.exec(select(CheckIn).where(CheckIn.practice_log_id == log.id)).all():
@@ -401,7 +402,7 @@ def save_reflection(
     if existing is not None and existing.enrolment_id != enrolment.id:
         # Another patient's reflection: refused like any object that is not theirs (404), so
         # an id does not confirm that someone else wrote something.
-        raise NotFound("No reflection of yours with this id.")
+        raise NotFound(N_("No reflection of yours with this id."))
     fields: dict[str, Any] = {
         "kind": ReflectionKind(payload.kind),
         "week_number": payload.week_number,

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from app.errors import NotFound
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
+from app.i18n import N_
 from app.practice import progress
 from app.practice import service as practice_service
 from app.practice.schemas import ReflectionRead
@@ -162,7 +163,7 @@ def player_view(
             if exercise.id == exercise_id and (found is None or week.unlocked):
                 found = (exercise, week)
     if found is None:
-        raise NotFound("No such practice in your programme.")
+        raise NotFound(N_("No such practice in your programme."))
     exercise, week = found
     text = programme_service.exercise_text(session, exercise_id, language)
     return PlayerView(exercise, week, language, programme_service.transcript(text.script))

@@ -8,13 +8,23 @@ from fastapi.responses import RedirectResponse, Response
 from app.auth.dependencies import PatientUser
 from app.db import SessionDep
 from app.errors import InvalidInput
+from app.i18n import N_, gettext
 from app.reminders import schedule
 from app.reminders import service as reminders_service
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"])
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Marked here, translated where the page shows them.
+DAY_NAMES = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 # Times of day a patient picks with one tap; "exact" lets them type a time instead.
 PRESETS = {"morning": time(8, 0), "afternoon": time(13, 0), "evening": time(19, 0)}
 NEW_PATIENT_PRESET = "evening"  # most practise after the day's demands, before bed
@@ -98,7 +108,7 @@ async def save_reminders(request: Request, user: PatientUser, session: SessionDe
     }
     at = preset or _parse_time(str(form["time_of_day"]))
     if at is None:
-        errors = {"time_of_day": "Enter a time such as 08:00."}
+        errors = {"time_of_day": gettext("Enter a time such as 08:00.")}
         return _page(request, session, user, form, errors, status_code=422)
     try:
         reminders_service.save_preference(
@@ -112,7 +122,7 @@ async def save_reminders(request: Request, user: PatientUser, session: SessionDe
             timezone=str(form["timezone"]),
         )
     except InvalidInput as error:
-        errors = {error.field or "practice": error.message}
+        errors = {error.field or "practice": gettext(error.message)}
         return _page(request, session, user, form, errors, status_code=422)
     return RedirectResponse("/reminders?saved=1", status_code=303)
 

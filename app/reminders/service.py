@@ -4,7 +4,7 @@ claim it, record what the push service said). Never commits: the caller owns the
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -15,11 +15,13 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, delete, select
 
+from app.clinics import service as clinics_service
 from app.clinics.models import User
 from app.config import Settings
 from app.db import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.groups import service as groups_service
+from app.i18n import N_, gettext, use_language
 from app.outcomes import due as due_windows
 from app.reminders import push, schedule
 from app.reminders.models import (
@@ -50,19 +52,23 @@ MEETING_HORIZON = timedelta(hours=30)
 PUSH_TTL_SECONDS = 4 * 60 * 60
 SCHEDULER_LEASE = "reminders"
 
-# Lock screens are public: gentle words, nothing about pain, mood or health.
+# Lock screens are public: gentle words, nothing about pain, mood or health. Worded in the
+# patient's language when sent (``message_for``).
 MESSAGES = {
     "practice": push.Message(
-        title="Tend", body="Time for a few quiet minutes with Tend.", url="/today", tag="practice"
+        title="Tend",
+        body=N_("Time for a few quiet minutes with Tend."),
+        url="/today",
+        tag="practice",
     ),
     "questionnaire": push.Message(
         title="Tend",
-        body="A few questions are ready when you are.",
+        body=N_("A few questions are ready when you are."),
         url="/questionnaires",
         tag="questions",
     ),
     "group_session": push.Message(
-        title="Tend", body="Your group meets today.", url="/today", tag="group"
+        title="Tend", body=N_("Your group meets today."), url="/today", tag="group"
     ),
 }
 
@@ -123,7 +129,7 @@ def save_preference(
     if any(not 0 <= day <= 6 for day in weekdays):
         raise InvalidInput("Days are numbered 0 (Monday) to 6 (Sunday).", field="days")
     if (practice or questionnaire) and not weekdays:
-        raise InvalidInput("Choose at least one day for your reminders.", field="days")
+        raise InvalidInput(N_("Choose at least one day for your reminders."), field="days")
     preference = get_preference(session, user=user)
     if preference is None:
         assert user.id is not None
@@ -561,7 +567,10 @@ def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[Clai
                 auth=subscription.auth,
                 message=push.Message(**delivery.message)
                 if delivery.message
-                else message_for(delivery.kind),
+                else message_for(
+                    delivery.kind,
+                    language=clinics_service.language_of(session, user_id=delivery.user_id),
+                ),
             )
         )
     return claimed
@@ -640,6 +649,8 @@ def queue_staff_alert(
     return len(inserted)
 
 
-def message_for(kind: str) -> push.Message:
-    """The gentle words a reminder of ``kind`` shows."""
-    return MESSAGES[kind]
+def message_for(kind: str, *, language: str | None = None) -> push.Message:
+    """The gentle words a reminder of ``kind`` shows, in ``language`` (English if None)."""
+    message = MESSAGES[kind]
+    with use_language(language):
+        return replace(message, body=gettext(message.body))

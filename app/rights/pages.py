@@ -13,6 +13,7 @@ from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups import service as groups_service
 from app.groups.dependencies import VisibleGroup
+from app.i18n import N_, gettext
 from app.rights import service as rights_service
 from app.rights.api import download_name
 from app.web.csrf import verify_csrf_form
@@ -57,13 +58,15 @@ def my_data_withdraw(
     form = {"choice": choice}
     try:
         if choice not in ("keep", "erase"):
-            raise InvalidInput("Choose what happens to what you recorded.", field="choice")
+            raise InvalidInput(N_("Choose what happens to what you recorded."), field="choice")
         with session.begin_nested():
             rights_service.withdraw_self(
                 session, patient=user, erase=choice == "erase", password=password
             )
     except InvalidInput as error:
-        return _my_data(request, session, user, form, {error.field or "": error.message}, 422)
+        return _my_data(
+            request, session, user, form, {error.field or "": gettext(error.message)}, 422
+        )
     request.state.user = None  # signed out now: the page offers no app navigation
     response = render(request, "rights/withdrawn.html", {"erased": choice == "erase"})
     clear_session_cookie(request, response)

@@ -21,6 +21,7 @@ from app.consent import service as consent_service
 from app.db import utcnow
 from app.errors import InvalidInput
 from app.groups.models import Enrolment, EnrolmentContact, EnrolmentStatus, Group
+from app.i18n import N_
 from app.outcomes.models import Administration, AdministrationStatus
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.reminders.models import PushSubscription, ReminderPreference
@@ -359,5 +360,5 @@ def withdraw_on_behalf(
 def withdraw_self(session: Session, *, patient: User, erase: bool, password: str) -> Erased | None:
     """A patient stopping themselves: their passphrase again, then ``withdraw``."""
     if not verify_password(patient.password_hash, password):
-        raise InvalidInput("That is not your passphrase. Please try again.", field="password")
+        raise InvalidInput(N_("That is not your passphrase. Please try again."), field="password")
     return withdraw(session, patient=patient, erase=erase, actor=patient)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import Forbidden
+from app.i18n import N_
 
 SESSION_COOKIE = "tend_session"
 PRESESSION_COOKIE = "tend_presession"
@@ -83,7 +84,7 @@ def verify_csrf_form(
 ) -> None:
     """Dependency for HTML form posts: the hidden token must match this session's."""
     if not _same_token(csrf_token_field, csrf_token(request)):
-        raise Forbidden("This form has expired. Please go back, reload the page and try again.")
+        raise Forbidden(N_("This form has expired. Please go back, reload the page and try again."))
 
 
 def _same_origin(request: Request) -> bool:

@@ -10,8 +10,8 @@ from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from app import i18n
 from app.config import PROJECT_ROOT
-from app.i18n import current_language
 from app.web.csrf import csrf_token, set_presession_cookie
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -19,8 +19,11 @@ STATIC_DIR = PROJECT_ROOT / "static"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.add_extension("jinja2.ext.i18n")
-# Every user-facing string goes through gettext; a service adds translations without code.
-templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+# Every user-facing string goes through gettext, in the request's language (app/i18n): a
+# service adds a language by adding a catalogue, without code.
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
 
 
 @lru_cache(maxsize=256)
@@ -52,7 +55,7 @@ def render_markdown(text: str) -> Markup:
 def lang_attr(language: str) -> Markup:
     """` lang="en"` on text in another language than the page's (an untranslated week on a
     Welsh page), so screen readers switch voice; nothing when it is the page's language."""
-    if language == current_language():
+    if language == i18n.current_language():
         return Markup("")
     return Markup(' lang="{}"').format(language)
 
@@ -60,7 +63,7 @@ def lang_attr(language: str) -> Markup:
 def in_language(text: str, language: str) -> Markup | str:
     """``text`` marked with its language when that is not the page's, for placing inside a
     sentence of the page's language ("Week 2: <span lang="en">...</span>")."""
-    if language == current_language():
+    if language == i18n.current_language():
         return text
     return Markup('<span lang="{}">{}</span>').format(language, text)
 
@@ -72,6 +75,8 @@ templates.env.globals.update(
     csrf_input=csrf_input,
     csrf_token=csrf_token,
     render_markdown=render_markdown,
+    language_tag=i18n.language_tag,
+    format_day=i18n.format_day,
 )
 
 
@@ -90,6 +95,8 @@ def render_error_page(request: Request, status_code: int, message: str) -> HTMLR
     return render(
         request,
         "web/error.html",
-        {"status_code": status_code, "message": message},
+        # Messages are English where they are raised (the JSON API answers in English); the
+        # page shows them in the reader's language.
+        {"status_code": status_code, "message": i18n.gettext(message)},
         status_code=status_code,
     )

@@ -4,7 +4,7 @@ Weeks and exercises in other languages, from the programme file: a week's words,
 exercise's title, summary and transcript. Audio is never rendered from them.
 
 Revision ID: 7c2e4b9d1a63
-Revises: 5d1f0c7a9e21
+Revises: 7c2e4a9b1d30
 Create Date: 2026-12-05 06:30:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "7c2e4b9d1a63"
-down_revision: str | None = "5d1f0c7a9e21"
+down_revision: str | None = "7c2e4a9b1d30"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,18 +14,17 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import Settings, get_settings
 from app.db import open_session
-from app.i18n import use_language
 from app.outcomes import instruments as instrument_registry
 from app.outcomes.definitions import InstrumentFileError
 from app.outcomes.models import Administration, SafetyFlag
 from app.outcomes.translations import load_translation
 from tests.factories import build_world, login
-from tests.pages import submit, visible_text
+from tests.pages import choose_language, submit, visible_text
 
 PHQ9_PAGE = "/questionnaires/phq9/baseline"
 # A stand-in for a clinic's validated translation: placeholder text, marked as a test fixture.
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "instruments" / "phq9.cy.yaml"
-# The note as the Welsh catalogue words it, or its English source until the catalogue has it.
+# The note in either language: its English source, or as the Welsh catalogue words it.
 NOTE = (
     "A validated translation of this questionnaire is not available, so it is shown in English.",
     "Nid oes cyfieithiad dilys o'r holiadur hwn ar gael, felly fe'i dangosir yn Saesneg.",
@@ -58,10 +57,9 @@ def test_without_a_validated_translation_a_welsh_patient_sees_the_english_and_a_
     engine: Engine, client: TestClient, clinic_instruments: Path
 ) -> None:
     build_world(engine, started_days_ago=-3)
-    login(client, "P-A1")
-    with use_language("cy"):
-        html = client.get(PHQ9_PAGE).text
-        due = client.get("/api/v1/questionnaires/due").json()
+    choose_language(login(client, "P-A1"), "cy")
+    html = client.get(PHQ9_PAGE).text
+    due = client.get("/api/v1/questionnaires/due").json()
     text = visible_text(html)
 
     assert has_note(text)
@@ -76,9 +74,8 @@ def test_the_weekly_ratings_scale_ends_are_the_instruments_words_marked_english(
     engine: Engine, client: TestClient, clinic_instruments: Path
 ) -> None:
     build_world(engine)  # week 2: the weekly pain ratings are due
-    login(client, "P-A1")
-    with use_language("cy"):
-        html = client.get("/questionnaires/weekly/week_2").text
+    choose_language(login(client, "P-A1"), "cy")
+    html = client.get("/questionnaires/weekly/week_2").text
     assert '<p class="scale-ends" aria-hidden="true" lang="en">' in html
     assert '<span class="visually-hidden" lang="en"> No pain</span>' in html
 
@@ -97,11 +94,11 @@ def test_a_clinics_validated_translation_is_shown_in_its_language(
 ) -> None:
     shutil.copy(FIXTURE, clinic_instruments / "phq9.cy.yaml")
     build_world(engine, started_days_ago=-3)
-    login(client, "P-A1")
-    with use_language("cy"):
-        html = client.get(PHQ9_PAGE).text
-        due = client.get("/api/v1/questionnaires/due").json()
-    english = client.get(PHQ9_PAGE).text
+    english = login(client, "P-A2").get(PHQ9_PAGE).text
+    client.cookies.clear()
+    choose_language(login(client, "P-A1"), "cy")
+    html = client.get(PHQ9_PAGE).text
+    due = client.get("/api/v1/questionnaires/due").json()
     text = visible_text(html)
 
     assert not has_note(text)
@@ -111,8 +108,7 @@ def test_a_clinics_validated_translation_is_shown_in_its_language(
     assert phq9["language"] == "cy" and phq9["items"][8]["text"] == "PRAWF cwestiwn 9"
     # Only Welsh readers get it; and GAD-7, with no translation, stays English with the note.
     assert "PRAWF" not in english
-    with use_language("cy"):
-        assert has_note(visible_text(client.get("/questionnaires/gad7/baseline").text))
+    assert has_note(visible_text(client.get("/questionnaires/gad7/baseline").text))
 
 
 @pytest.mark.parametrize("translated", [False, True], ids=["original", "validated-translation"])
@@ -121,11 +117,10 @@ def test_scores_and_the_item_9_flag_are_the_same_in_either_language(
 ) -> None:
     if translated:
         shutil.copy(FIXTURE, clinic_instruments / "phq9.cy.yaml")
-    build_world(engine, started_days_ago=-3)
-    login(client, "P-A1")
-    with use_language("cy"):
-        welsh = submit(client, PHQ9_PAGE, PHQ9_PAGE, _answers(q_q9="2"))
-        assert "Support is available now" in client.get(welsh.headers["location"]).text
+    world = build_world(engine, started_days_ago=-3)
+    choose_language(login(client, "P-A1"), "cy")
+    welsh = submit(client, PHQ9_PAGE, PHQ9_PAGE, _answers(q_q9="2"))
+    assert world.clinic.crisis_text in visible_text(client.get(welsh.headers["location"]).text)
     client.cookies.clear()
     login(client, "P-A2")
     submit(client, PHQ9_PAGE, PHQ9_PAGE, _answers(q_q9="2"))

@@ -9,13 +9,12 @@ from sqlalchemy import Engine
 
 from app.config import Settings
 from app.db import open_session
-from app.i18n import use_language
 from app.programme import service as programme_service
 from tests.browser.patient_audio import install_test_audio
 from tests.factories import World, build_world, login, translated_programme
-from tests.pages import visible_text
+from tests.pages import choose_language, visible_text
 
-# The sentence as the Welsh catalogue words it, or its English source until the catalogue has it.
+# The sentence in either language: its English source, or as the Welsh catalogue words it.
 NO_RECORDING = (
     "There is no recording in your language yet, so this one is in English.",
     "Does dim recordiad yn Gymraeg eto, felly mae hwn yn Saesneg.",
@@ -38,7 +37,8 @@ def world(engine: Engine, settings: Settings, tmp_path: Path) -> World:
 
 @pytest.fixture
 def patient(client: TestClient, world: World) -> TestClient:
-    return login(client, "P-A1")
+    """P-A1, who has chosen Welsh."""
+    return choose_language(login(client, "P-A1"), "cy")
 
 
 def _exercise_ids(client: TestClient) -> dict[str, int]:
@@ -49,8 +49,7 @@ def _exercise_ids(client: TestClient) -> dict[str, int]:
 def test_a_translated_week_shows_its_welsh_title_teaching_and_practices(
     patient: TestClient,
 ) -> None:
-    with use_language("cy"):
-        html = patient.get("/today?week=1").text
+    html = patient.get("/today?week=1").text
     text = visible_text(html)
 
     assert "Croeso" in text and "Dechrau arni." in text
@@ -64,8 +63,7 @@ def test_a_translated_week_shows_its_welsh_title_teaching_and_practices(
 def test_a_week_without_a_translation_falls_back_to_the_original_marked_english(
     patient: TestClient,
 ) -> None:
-    with use_language("cy"):
-        html = patient.get("/today").text  # week 2 has no Welsh
+    html = patient.get("/today").text  # week 2 has no Welsh
     text = visible_text(html)
 
     assert '<h2 id="week-title" lang="en">The body</h2>' in html
@@ -80,8 +78,7 @@ def test_the_player_says_there_is_no_welsh_recording_and_gives_the_welsh_words(
     patient: TestClient,
 ) -> None:
     breathing = _exercise_ids(patient)["breathing"]
-    with use_language("cy"):
-        html = patient.get(f"/practice/{breathing}").text
+    html = patient.get(f"/practice/{breathing}").text
     text = visible_text(html)
 
     assert '<h1 id="player-title">Anadlu lleddfol</h1>' in html
@@ -96,17 +93,17 @@ def test_an_untranslated_script_is_offered_in_english_beside_the_english_audio(
     patient: TestClient,
 ) -> None:
     short_breath = _exercise_ids(patient)["short-breath"]
-    with use_language("cy"):
-        html = patient.get(f"/practice/{short_breath}").text
+    html = patient.get(f"/practice/{short_breath}").text
 
     assert says_no_recording(visible_text(html))
     assert '<h1 id="player-title" lang="en">Short breath</h1>' in html
     assert '<div lang="en"><p>Find a comfortable position' in html
 
 
-def test_an_english_patient_sees_no_language_notes(patient: TestClient) -> None:
-    breathing = _exercise_ids(patient)["breathing"]
-    html = patient.get(f"/practice/{breathing}").text
+def test_an_english_patient_sees_no_language_notes(client: TestClient, world: World) -> None:
+    english = login(client, "P-A2")
+    breathing = _exercise_ids(english)["breathing"]
+    html = english.get(f"/practice/{breathing}").text
 
     assert not says_no_recording(visible_text(html))
     player = html.split("data-player", 1)[1].split("</article>", 1)[0]
@@ -120,7 +117,6 @@ def test_the_weekly_reflection_prompt_is_in_welsh_where_the_week_is(
     with open_session(engine, write=True) as session:
         programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
         session.commit()
-    login(client, "P-A1")
-    with use_language("cy"):
-        text = visible_text(client.get("/reflections").text)
+    choose_language(login(client, "P-A1"), "cy")
+    text = visible_text(client.get("/reflections").text)
     assert ": Croeso" in text and "Beth wnaethoch chi sylwi arno?" in text

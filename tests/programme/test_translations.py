@@ -11,11 +11,10 @@ from sqlalchemy import Engine
 from app.config import PROJECT_ROOT
 from app.datafiles import DataFileError
 from app.db import open_session
-from app.i18n import use_language
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
 from tests.factories import FIXTURE_PROGRAMME, build_world, login, translated_programme
-from tests.pages import visible_text
+from tests.pages import choose_language, visible_text
 
 DEFAULT = PROJECT_ROOT / "audio" / "programmes" / "default" / "programme.yaml"
 PAUSE = re.compile(r"\[pause [^]]*\]")
@@ -118,11 +117,10 @@ def test_the_json_api_shows_the_patients_language_where_translated(
     with open_session(engine, write=True) as session:
         programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
         session.commit()
-    login(client, "P-A1")
-
-    with use_language("cy"):
-        weeks = client.get("/api/v1/programme").json()["weeks"]
-    english = client.get("/api/v1/programme").json()["weeks"]
+    choose_language(login(client, "P-A1"), "cy")
+    weeks = client.get("/api/v1/programme").json()["weeks"]
+    client.cookies.clear()
+    english = login(client, "P-A2").get("/api/v1/programme").json()["weeks"]
 
     assert (weeks[0]["title"], weeks[0]["language"]) == ("Croeso", "cy")
     # Week 2 has no Welsh: the original, saying it is English.
@@ -151,16 +149,15 @@ def test_the_transcript_page_is_in_the_patients_language_where_translated(
     with open_session(engine, write=True) as session:
         programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
         session.commit()
-    login(client, "P-A1")
+    choose_language(login(client, "P-A1"), "cy")
     exercises = {
         e["key"]: e["transcript_url"]
         for week in client.get("/api/v1/programme").json()["weeks"]
         for e in week["exercises"]
     }
 
-    with use_language("cy"):
-        welsh = client.get(exercises["breathing"]).text
-        untranslated_script = client.get(exercises["body-scan"]).text
+    welsh = client.get(exercises["breathing"]).text
+    untranslated_script = client.get(exercises["body-scan"]).text
 
     assert "Anadlwch i mewn yn araf, ac allan yn araf." in visible_text(welsh)
     assert "[pause" not in welsh and 'lang="en"' not in welsh.split("<main", 1)[-1]
