@@ -684,16 +684,26 @@ def messages_command() -> None:
 
 
 @instruments_cli.command("check")
-def instruments_check(path: Annotated[Path, typer.Argument(help="<id>.yaml")]) -> None:
-    """Validate a questionnaire file (docs/instruments.md) without installing it."""
-    from app.outcomes.definitions import InstrumentFileError, load_instrument
+def instruments_check(
+    path: Annotated[Path, typer.Argument(help="<id>.yaml, or a translation <id>.<language>.yaml")],
+) -> None:
+    """Validate a questionnaire file, or a validated translation of one against the installed
+    original (docs/instruments.md), without installing it."""
+    from app.outcomes.definitions import InstrumentFileError, is_translation_file, load_instrument
+    from app.outcomes.instruments import instruments
+    from app.outcomes.translations import load_translation
 
     try:
-        instrument = load_instrument(path)
+        if is_translation_file(path):
+            translation = load_translation(path, instruments())
+            summary = (
+                f"{translation.instrument} v{translation.version} in {translation.language}, "
+                f"{len(translation.items)} items"
+            )
+        else:
+            instrument = load_instrument(path)
+            summary = f"{instrument.id} v{instrument.version}, {len(instrument.items)} items"
     except (InstrumentFileError, OSError) as error:
         console.print(f"[red]Problems found:[/red]\n{error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
-    console.print(
-        f"OK: {instrument.id} v{instrument.version}, {len(instrument.items)} items.",
-        highlight=False,
-    )
+    console.print(f"OK: {summary}.", highlight=False)

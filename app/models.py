@@ -19,7 +19,15 @@ from app.groups.models import (
 )
 from app.outcomes.models import Administration, SafetyFlag
 from app.practice.models import CheckIn, PracticeLog, Reflection
-from app.programme.models import ClinicAdherenceRule, Exercise, Programme, Week, WeekPractice
+from app.programme.models import (
+    ClinicAdherenceRule,
+    Exercise,
+    ExerciseTranslation,
+    Programme,
+    Week,
+    WeekPractice,
+    WeekTranslation,
+)
 from app.reminders.models import (
     PushSubscription,
     ReminderDelivery,
@@ -45,6 +53,7 @@ __all__ = [
     "Clinic",
     "Enrolment",
     "Exercise",
+    "ExerciseTranslation",
     "Group",
     "GroupFacilitator",
     "GroupSession",
@@ -54,6 +63,7 @@ __all__ = [
     "User",
     "Week",
     "WeekPractice",
+    "WeekTranslation",
     "Administration",
     "SafetyFlag",
     "metadata",

@@ -1,5 +1,6 @@
 """Building test data through the real service layer."""
 
+import shutil
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -99,3 +100,54 @@ def login(client: TestClient, login_name: str, password: str = PASSWORD) -> Test
     assert response.status_code == 200, response.text
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     return client
+
+
+# Welsh for the test programme's week 1 and two of its exercises: the breathing practice with
+# its script, the body scan with its title and summary only. Week 2 and the short breath stay
+# in English, so tests see both a translation and the fallback to the original.
+WELSH_BREATHING_SCRIPT = """Dewch o hyd i safle cyfforddus. Gallwch stopio ar unrhyw adeg.
+
+[pause 5s]
+
+Anadlwch i mewn yn araf, ac allan yn araf.
+
+[pause 10s]
+
+Dewch yn ôl i'r ystafell yn dyner.
+"""
+_WELSH_BLOCKS = {
+    "    script: scripts/breathing.txt\n": """    translations:
+      cy:
+        title: "Anadlu lleddfol"
+        summary: "Anadlu araf, caredig."
+        script: scripts/cy/breathing.txt
+""",
+    "    script: scripts/body-scan.txt\n": """    translations:
+      cy:
+        title: "Sgan o'r corff"
+        summary: "Sylwi ar y corff."
+""",
+    '    home_practice: "Ten minutes a day."\n': """    translations:
+      cy:
+        title: "Croeso"
+        theme: "Dechrau arni."
+        teaching: "Ychydig o addysgu."
+        reflection_prompt: "Beth wnaethoch chi sylwi arno?"
+        home_practice: "Deg munud y dydd."
+""",
+}
+
+
+def translated_programme(folder: Path) -> Path:
+    """A copy of the test programme in ``folder`` with Welsh for week 1, the breathing practice
+    (and its script) and the body scan (title and summary only); returns its programme.yaml."""
+    shutil.copytree(FIXTURE_PROGRAMME.parent, folder)
+    (folder / "scripts" / "cy").mkdir()
+    (folder / "scripts" / "cy" / "breathing.txt").write_text(WELSH_BREATHING_SCRIPT)
+    path = folder / "programme.yaml"
+    text = path.read_text()
+    for after, block in _WELSH_BLOCKS.items():
+        assert after in text
+        text = text.replace(after, after + block, 1)
+    path.write_text(text)
+    return path

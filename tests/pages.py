@@ -51,3 +51,10 @@ def submit(client: TestClient, page_url: str, action: str, data: dict[str, str])
 def sign_in_through_page(client: TestClient, login: str, password: str) -> Response:
     """Sign in with the HTML form."""
     return submit(client, "/login", "/login", {"login": login, "password": password})
+
+
+def choose_language(client: TestClient, language: str) -> TestClient:
+    """The signed-in patient chooses their language on the Language page, as they would."""
+    response = submit(client, "/language", "/language", {"language": language})
+    assert response.status_code == 303, response.text
+    return client

@@ -8,7 +8,7 @@ from app.auth import service as auth_service
 from app.clinics.models import Role, User
 from app.db import open_lookup_session, open_session
 from app.errors import Forbidden, NotAuthenticated
-from app.i18n import N_, choose_language
+from app.i18n import DEFAULT_LANGUAGE, N_, choose_language
 from app.web.csrf import session_token
 
 
@@ -48,6 +48,14 @@ def _signed_in_user(request: Request, token: str) -> User | None:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def their_language(request: Request) -> str:
+    """The signed-in person's language (theirs, else their clinic's, else English), for the
+    programme content and questionnaires the JSON API gives in it: the API's own messages stay
+    English, but a Welsh patient's app shows their programme in Welsh. Call after the person
+    is known (a Patient or CurrentUser dependency)."""
+    return getattr(request.state, "language", None) or DEFAULT_LANGUAGE
 
 
 async def speak_their_language(request: Request, user: CurrentUser) -> None:

@@ -3,16 +3,17 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.auth.dependencies import StaffUser
+from app.auth.dependencies import StaffUser, their_language
 from app.db import SessionDep
 from app.groups.dependencies import Patient
 from app.outcomes import due as due_windows
 from app.outcomes import questionnaires
 from app.outcomes import summary as cohort_summary
 from app.outcomes.definitions import Instrument
+from app.outcomes.instruments import in_language
 from app.outcomes.models import Administration
 from app.outcomes.schemas import (
     AdministrationRead,
@@ -64,29 +65,35 @@ def _result(outcome: questionnaires.SubmitOutcome) -> SubmitResult:
 
 
 @router.get("/questionnaires/due", response_model=list[DueQuestionnaire])
-def due(patient: Patient, session: SessionDep) -> list[DueQuestionnaire]:
+def due(request: Request, patient: Patient, session: SessionDep) -> list[DueQuestionnaire]:
     """The questionnaires the signed-in patient may fill in today, with answers saved so far."""
     items = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
     )
-    return [
-        DueQuestionnaire(
-            instrument=item.instrument.id,
-            version=item.instrument.version,
-            title=item.instrument.title,
-            short_name=item.instrument.short_name,
-            timepoint=item.window.timepoint,
-            optional=item.window.optional,
-            opens_on=item.window.opens_on,
-            closes_on=item.window.closes_on,
-            instructions=item.instrument.instructions,
-            items=_items(item.instrument),
-            answers=item.draft.answers if item.draft else {},
-            answers_url=f"/api/v1/questionnaires/{item.instrument.id}/{item.window.timepoint}/answers",
-            submit_url=f"/api/v1/questionnaires/{item.instrument.id}/{item.window.timepoint}/submit",
-        )
-        for item in items
-    ]
+    language = their_language(request)
+    return [_due(item, *in_language(item.instrument, language)) for item in items]
+
+
+def _due(item: due_windows.DueItem, shown: Instrument, language: str) -> DueQuestionnaire:
+    """A due questionnaire worded as ``shown`` (the original or a clinic's validated
+    translation of it)."""
+    base = f"/api/v1/questionnaires/{shown.id}/{item.window.timepoint}"
+    return DueQuestionnaire(
+        instrument=shown.id,
+        version=shown.version,
+        language=language,
+        title=shown.title,
+        short_name=shown.short_name,
+        timepoint=item.window.timepoint,
+        optional=item.window.optional,
+        opens_on=item.window.opens_on,
+        closes_on=item.window.closes_on,
+        instructions=shown.instructions,
+        items=_items(shown),
+        answers=item.draft.answers if item.draft else {},
+        answers_url=f"{base}/answers",
+        submit_url=f"{base}/submit",
+    )
 
 
 def _refused(error: questionnaires.FormRefused) -> JSONResponse:

@@ -400,14 +400,16 @@ def _line_map(node: yaml.Node | None) -> dict[Location, int]:
     return lines
 
 
-def _where(path: Path, lines: dict[Location, int], loc: Location) -> str:
+def where(path: Path, lines: dict[Location, int], loc: Location) -> str:
+    """``file.yaml:<line>`` of field ``loc`` (or its nearest parent in the file)."""
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
             return f"{path.name}:{lines[loc[:end]]}"
     return path.name
 
 
-def _read(path: Path) -> tuple[Any, dict[Location, int]]:
+def read_instrument_file(path: Path) -> tuple[Any, dict[Location, int]]:
+    """The file's YAML and the line of each field, or InstrumentFileError naming the line."""
     try:
         text = path.read_text(encoding="utf-8")
         return yaml.safe_load(text), _line_map(yaml.compose(text, Loader=yaml.SafeLoader))
@@ -415,12 +417,15 @@ def _read(path: Path) -> tuple[Any, dict[Location, int]]:
         raise InstrumentFileError(path, [f"{path.name}: cannot be read ({error})"]) from error
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f"{path.name}:{mark.line + 1}" if mark else path.name
+        place = f"{path.name}:{mark.line + 1}" if mark else path.name
         problem = getattr(error, "problem", None) or str(error)
-        raise InstrumentFileError(path, [f"{where}: not valid YAML ({problem})"]) from error
+        raise InstrumentFileError(path, [f"{place}: not valid YAML ({problem})"]) from error
 
 
-def _problems(path: Path, lines: dict[Location, int], error: ValidationError) -> list[str]:
+def validation_problems(
+    path: Path, lines: dict[Location, int], error: ValidationError
+) -> list[str]:
+    """Each problem pydantic found, as ``file.yaml:<line>: field: problem``."""
     problems = []
     for detail in error.errors():
         loc = tuple(detail["loc"])
@@ -429,9 +434,9 @@ def _problems(path: Path, lines: dict[Location, int], error: ValidationError) ->
             # Cross-check messages arrive as "field.path: problem" lines; locate each one.
             for line in message.splitlines():
                 field, _, problem = line.partition(": ")
-                problems.append(f"{_where(path, lines, _parse(field))}: {field}: {problem}")
+                problems.append(f"{where(path, lines, _parse(field))}: {field}: {problem}")
             continue
-        problems.append(f"{_where(path, lines, loc)}: {describe(loc)}: {message}")
+        problems.append(f"{where(path, lines, loc)}: {describe(loc)}: {message}")
     return problems
 
 
@@ -447,26 +452,32 @@ def _parse(field: str) -> Location:
 
 def load_instrument(path: Path) -> Instrument:
     """Read and validate one instrument file, raising InstrumentFileError with every problem."""
-    data, lines = _read(path)
+    data, lines = read_instrument_file(path)
     if not isinstance(data, dict):
         raise InstrumentFileError(path, [f"{path.name}: expected a mapping of fields at the top"])
     try:
         instrument = Instrument.model_validate(data)
     except ValidationError as error:
-        raise InstrumentFileError(path, _problems(path, lines, error)) from error
+        raise InstrumentFileError(path, validation_problems(path, lines, error)) from error
     if instrument.id != path.stem:
         raise InstrumentFileError(
             path,
-            [f"{_where(path, lines, ('id',))}: id: {instrument.id!r} must match the file name"],
+            [f"{where(path, lines, ('id',))}: id: {instrument.id!r} must match the file name"],
         )
     return instrument
 
 
+def is_translation_file(path: Path) -> bool:
+    """Whether ``path`` is a translation (``<id>.<language>.yaml``) rather than an instrument."""
+    return "." in path.stem
+
+
 def load_instruments(directory: Path = INSTRUMENTS_DIR) -> dict[str, Instrument]:
-    """Load every ``*.yaml`` instrument in ``directory`` by id, reporting all files' problems."""
+    """Load every ``<id>.yaml`` instrument in ``directory`` by id, reporting all files' problems
+    (translations beside them are read by app.outcomes.translations)."""
     instruments: dict[str, Instrument] = {}
     problems: list[str] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in sorted(p for p in directory.glob("*.yaml") if not is_translation_file(p)):
         try:
             instruments[path.stem] = load_instrument(path)
         except InstrumentFileError as error:

@@ -10,6 +10,12 @@ from pathlib import Path
 from app.config import get_settings
 from app.errors import NotFound
 from app.outcomes.definitions import INSTRUMENTS_DIR, Instrument, load_instruments
+from app.outcomes.translations import (
+    ORIGINAL_LANGUAGE,
+    InstrumentTranslation,
+    load_translations,
+    worded,
+)
 
 # Measures in the order the study reported them, then anything a clinic adds.
 MEASURE_ORDER = ("pain_distress", "pain_intensity", "gad7", "phq9", "pseq", "scs_sf", "peg")
@@ -34,6 +40,22 @@ def load_instrument_directories(directories: Sequence[Path]) -> dict[str, Instru
 def instruments() -> dict[str, Instrument]:
     """Every instrument Tend knows, by id (read once per process: restart after adding one)."""
     return load_instrument_directories(instrument_directories())
+
+
+@lru_cache(maxsize=1)
+def translations() -> dict[tuple[str, str], InstrumentTranslation]:
+    """The validated translations clinics supplied, by (instrument id, language); Tend ships
+    none (read once per process, like the instruments)."""
+    return load_translations(instrument_directories(), instruments())
+
+
+def in_language(instrument: Instrument, language: str) -> tuple[Instrument, str]:
+    """The instrument worded in ``language`` when the clinic supplied a validated translation,
+    else the original; and the language its words are in. Never a translation of Tend's own."""
+    translation = translations().get((instrument.id, language))
+    if translation is None:
+        return instrument, ORIGINAL_LANGUAGE
+    return worded(instrument, translation), language
 
 
 def get_instrument(instrument_id: str) -> Instrument:

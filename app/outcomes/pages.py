@@ -19,7 +19,7 @@ from app.db import SessionDep
 from app.errors import AppError, InvalidInput, NotFound
 from app.groups import service as groups_service
 from app.groups.dependencies import Patient
-from app.i18n import N_, gettext
+from app.i18n import N_, current_language, gettext
 from app.outcomes import charts, patient_view, questionnaires
 from app.outcomes import due as due_windows
 from app.outcomes import instruments as instrument_registry
@@ -105,10 +105,13 @@ def _questionnaire_context(
         timepoint=timepoint,
         today=patient.today,
     )
-    instrument = item.instrument
+    # Shown in the patient's language only from a clinic's validated translation; answers are
+    # scored against the original either way (submit_questionnaire reads it by id).
+    instrument, language = instrument_registry.in_language(item.instrument, current_language())
     return {
         "item": item,
         "instrument": instrument,
+        "instrument_language": language,
         "timepoint": timepoint,
         "timepoint_name": timepoint_name(timepoint),
         "choices": {i: _choices(instrument, i) for i in instrument.item_ids},
@@ -167,19 +170,20 @@ def _weekly_items(
 
 
 def _weekly_context(items: list[due_windows.DueItem], timepoint: str) -> dict[str, Any]:
+    # The questions are Tend's own words; the scale ends are the instrument's, so they follow
+    # the questionnaire rule: the clinic's validated translation, else the original.
+    shown = {
+        item.instrument.id: instrument_registry.in_language(item.instrument, current_language())
+        for item in items
+    }
     return {
         "items": items,
         "titles": WEEKLY_TITLES,
         "timepoint": timepoint,
         "timepoint_name": timepoint_name(timepoint),
-        "choices": {
-            item.instrument.id: _choices(item.instrument, item.instrument.item_ids[0])
-            for item in items
-        },
-        "scale_labels": {
-            item.instrument.id: _scale_labels(item.instrument, item.instrument.item_ids[0])
-            for item in items
-        },
+        "choices": {key: _choices(i, i.item_ids[0]) for key, (i, _) in shown.items()},
+        "scale_labels": {key: _scale_labels(i, i.item_ids[0]) for key, (i, _) in shown.items()},
+        "scale_languages": {key: language for key, (_, language) in shown.items()},
         "answers": {},
         "errors": {},
     }

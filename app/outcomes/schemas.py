@@ -22,6 +22,9 @@ class DueQuestionnaire(BaseModel):
 
     instrument: str
     version: str
+    # The language of the title, instructions and items: the patient's only when the clinic
+    # supplied a validated translation, else the original's.
+    language: str
     title: str
     short_name: str
     timepoint: str

@@ -13,7 +13,7 @@ from app.consent import service as consent_service
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
-from app.i18n import SUPPORTED_LANGUAGES, gettext
+from app.i18n import SUPPORTED_LANGUAGES, current_language, gettext
 from app.outcomes import due as due_windows
 from app.practice import service as practice_service
 from app.practice import views as patient_views
@@ -51,6 +51,7 @@ def _today_context(
         enrolment=patient.enrolment,
         today=patient.today,
         week_number=week_number,
+        language=current_language(),
     )
     due = due_windows.due_questionnaires(
         session, enrolment=patient.enrolment, group=patient.group, today=patient.today
@@ -159,7 +160,11 @@ def player_page(
 ) -> Response:
     """The player: one practice's audio, its transcript one tap away, optional ratings."""
     view = patient_views.player_view(
-        session, group=patient.group, today=patient.today, exercise_id=exercise_id
+        session,
+        group=patient.group,
+        today=patient.today,
+        exercise_id=exercise_id,
+        language=current_language(),
     )
     return render(request, "practice/player.html", {"view": view})
 
@@ -176,7 +181,11 @@ def progress_page(request: Request, patient: Patient, session: SessionDep) -> Re
 
 def _reflections_context(session: SessionDep, patient: Patient) -> dict[str, object]:
     view = patient_views.reflections_view(
-        session, group=patient.group, enrolment=patient.enrolment, today=patient.today
+        session,
+        group=patient.group,
+        enrolment=patient.enrolment,
+        today=patient.today,
+        language=current_language(),
     )
     return {
         "view": view,

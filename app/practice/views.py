@@ -14,7 +14,6 @@ from app.practice import service as practice_service
 from app.practice.schemas import ReflectionRead
 from app.programme import service as programme_service
 from app.programme.adherence import AdherenceRule
-from app.programme.models import Week
 from app.programme.schemas import ExerciseRead, ProgrammeRead, WeekRead
 from app.programme.views import patient_programme
 
@@ -23,7 +22,7 @@ from app.programme.views import patient_programme
 class TodayView:
     programme: ProgrammeRead
     week: WeekRead | None  # the week shown: the current one unless an earlier one was asked for
-    week_text: Week | None  # its teaching text, reflection prompt and home practice
+    week_text: programme_service.WeekText | None  # its teaching, prompt and home practice
     is_current_week: bool
     open_weeks: list[WeekRead]
     practices: list[ExerciseRead]  # core and anytime practices
@@ -54,8 +53,13 @@ def _bad_day_practice(exercises: list[ExerciseRead]) -> ExerciseRead | None:
     return None
 
 
-def _week_texts(outlines: list[programme_service.WeekOutline]) -> dict[int, Week]:
-    return {o.week.number: o.week for o in outlines}
+def _week_texts(
+    session: Session, outlines: list[programme_service.WeekOutline], language: str
+) -> dict[int, programme_service.WeekText]:
+    """Each week's words in ``language`` where translated, by week number."""
+    weeks = [o.week for o in outlines]
+    texts = programme_service.week_texts(session, weeks, language)
+    return {week.number: texts[week.id or 0] for week in weeks}
 
 
 def _bad_days(session: Session, enrolment: Enrolment) -> set[date]:
@@ -64,16 +68,25 @@ def _bad_days(session: Session, enrolment: Enrolment) -> set[date]:
 
 
 def today_view(
-    session: Session, *, group: Group, enrolment: Enrolment, today: date, week_number: int | None
+    session: Session,
+    *,
+    group: Group,
+    enrolment: Enrolment,
+    today: date,
+    week_number: int | None,
+    language: str,
 ) -> TodayView:
-    """Today: the group's current week (or an earlier open one), its practices and the target."""
+    """Today: the group's current week (or an earlier open one), its practices and the target,
+    in ``language`` where the programme is translated."""
     outlines = programme_service.outline(session, group.programme_id)
-    programme = patient_programme(session, group=group, today=today, outlines=outlines)
+    programme = patient_programme(
+        session, group=group, today=today, language=language, outlines=outlines
+    )
     current = max(programme.current_week, 1)
     open_weeks = [w for w in programme.weeks if w.unlocked] or programme.weeks[:1]
     chosen = week_number if week_number and 1 <= week_number <= current else current
     week = programme.weeks[chosen - 1] if programme.weeks else None
-    texts = _week_texts(outlines)
+    texts = _week_texts(session, outlines, language)
     rule = programme_service.adherence_rule(
         session,
         programme_service.get_programme(session, group.programme_id),
@@ -122,6 +135,15 @@ def today_view(
 class PlayerView:
     exercise: ExerciseRead
     week: WeekRead
+    language: str  # the patient's
+    # The transcript's paragraphs, shown on the player when the audio is in another language.
+    transcript: list[str]
+
+    @property
+    def recording_in_another_language(self) -> bool:
+        """Whether the audio is in another language than the patient's (no recording in
+        theirs yet), so the player says so and shows the words beside it."""
+        return bool(self.exercise.renditions) and self.exercise.audio_language != self.language
 
     @property
     def renditions(self) -> list[dict[str, object]]:
@@ -129,17 +151,22 @@ class PlayerView:
         return [r.model_dump() for r in self.exercise.renditions]
 
 
-def player_view(session: Session, *, group: Group, today: date, exercise_id: int) -> PlayerView:
-    """One practice with its audio, from the latest week that offers it."""
-    programme = patient_programme(session, group=group, today=today)
+def player_view(
+    session: Session, *, group: Group, today: date, exercise_id: int, language: str
+) -> PlayerView:
+    """One practice with its audio, from the latest week that offers it, in ``language`` where
+    the programme is translated."""
+    programme = patient_programme(session, group=group, today=today, language=language)
     found = None
     for week in programme.weeks:
         for exercise in week.exercises:
             if exercise.id == exercise_id and (found is None or week.unlocked):
-                found = PlayerView(exercise, week)
+                found = (exercise, week)
     if found is None:
         raise NotFound(N_("No such practice in your programme."))
-    return found
+    exercise, week = found
+    text = programme_service.exercise_text(session, exercise_id, language)
+    return PlayerView(exercise, week, language, programme_service.transcript(text.script))
 
 
 @dataclass(frozen=True)
@@ -184,7 +211,7 @@ def progress_view(
 
 @dataclass(frozen=True)
 class ReflectionsView:
-    week: Week | None
+    week: programme_service.WeekText | None
     weeks_in_programme: int
     is_last_week_or_after: bool
     weekly: ReflectionRead | None
@@ -193,10 +220,11 @@ class ReflectionsView:
 
 
 def reflections_view(
-    session: Session, *, group: Group, enrolment: Enrolment, today: date
+    session: Session, *, group: Group, enrolment: Enrolment, today: date, language: str
 ) -> ReflectionsView:
-    """This week's reflection prompt, the end-of-programme question, and earlier reflections."""
-    texts = _week_texts(programme_service.outline(session, group.programme_id))
+    """This week's reflection prompt (in ``language`` where translated), the end-of-programme
+    question, and earlier reflections."""
+    texts = _week_texts(session, programme_service.outline(session, group.programme_id), language)
     total = len(texts)
     current = min(max(groups_service.programme_week_on(group, today), 1), max(total, 1))
     mine = practice_service.list_reflections(session, enrolment=enrolment)

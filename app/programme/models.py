@@ -69,6 +69,37 @@ class Exercise(SQLModel, table=True):
     script_sha256: str = Field(default="", max_length=64)
 
 
+class WeekTranslation(SQLModel, table=True):
+    """A week's words in another language, from the programme file."""
+
+    __tablename__ = "week_translation"
+    __table_args__ = (UniqueConstraint("week_id", "language"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    week_id: int = Field(foreign_key="week.id", index=True, ondelete="CASCADE")
+    language: str = Field(max_length=8)
+    title: str = Field(max_length=200)
+    theme: str = ""
+    teaching: str = ""
+    reflection_prompt: str = ""
+    home_practice: str = ""
+
+
+class ExerciseTranslation(SQLModel, table=True):
+    """An exercise's title, summary and (when translated) script in another language, from the
+    programme file. Shown as text only: the audio is always rendered from the original script."""
+
+    __tablename__ = "exercise_translation"
+    __table_args__ = (UniqueConstraint("exercise_id", "language"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    exercise_id: int = Field(foreign_key="exercise.id", index=True, ondelete="CASCADE")
+    language: str = Field(max_length=8)
+    title: str = Field(max_length=200)
+    summary: str = ""
+    script: str = ""  # empty when only the title and summary are translated
+
+
 class WeekPractice(SQLModel, table=True):
     """An exercise offered in a week, in order, as a core, anytime or flare-day practice."""
 

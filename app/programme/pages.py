@@ -9,6 +9,7 @@ from app.auth.dependencies import AdminUser
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.groups.dependencies import Patient
+from app.i18n import current_language
 from app.programme import service as programme_service
 from app.web.csrf import verify_csrf_form
 from app.web.templating import render
@@ -23,10 +24,13 @@ def transcript_page(
     exercise = programme_service.get_exercise(
         session, exercise_id, programme_id=patient.group.programme_id
     )
-    paragraphs = programme_service.transcript(exercise)
-    return render(
-        request, "programme/transcript.html", {"exercise": exercise, "paragraphs": paragraphs}
-    )
+    text = programme_service.exercise_text(session, exercise_id, current_language())
+    context = {
+        "exercise": exercise,
+        "text": text,
+        "paragraphs": programme_service.transcript(text.script),
+    }
+    return render(request, "programme/transcript.html", context)
 
 
 @router.get("/programmes/{key}/adherence")

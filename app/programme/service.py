@@ -15,10 +15,20 @@ from app.errors import InvalidInput, NotFound
 from app.i18n import N_
 from app.programme.adherence import AdherenceRule
 from app.programme.loader import ProgrammeSource, read_programme
-from app.programme.models import ClinicAdherenceRule, Exercise, Programme, Week, WeekPractice
+from app.programme.models import (
+    ClinicAdherenceRule,
+    Exercise,
+    ExerciseTranslation,
+    Programme,
+    Week,
+    WeekPractice,
+    WeekTranslation,
+)
 
 DEFAULT_PROGRAMME = "default"
 DEFAULT_PROGRAMME_KEY = "compassion-for-pain"
+# Programme files are written in English: the original text, the scripts and so the audio.
+ORIGINAL_LANGUAGE = "en"
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,22 @@ def _upsert_exercises(
         session.add(exercise)
         existing[entry.key] = exercise
     session.flush()
+    for entry in source.definition.exercises:
+        exercise_id = existing[entry.key].id
+        assert exercise_id is not None
+        session.exec(
+            delete(ExerciseTranslation).where(col(ExerciseTranslation.exercise_id) == exercise_id)
+        )
+        for language, translation in entry.translations.items():
+            session.add(
+                ExerciseTranslation(
+                    exercise_id=exercise_id,
+                    language=language,
+                    title=translation.title,
+                    summary=translation.summary,
+                    script=source.translated_scripts.get((entry.key, language), ""),
+                )
+            )
     return existing
 
 
@@ -116,10 +142,16 @@ def _replace_weeks(
         week = weeks.get(entry.number) or Week(
             programme_id=programme.id, number=entry.number, title=entry.title
         )
-        week.sqlmodel_update(entry.model_dump(exclude={"practices"}))
+        week.sqlmodel_update(entry.model_dump(exclude={"practices", "translations"}))
         session.add(week)
         session.flush()
         session.exec(delete(WeekPractice).where(col(WeekPractice.week_id) == week.id))
+        session.exec(delete(WeekTranslation).where(col(WeekTranslation.week_id) == week.id))
+        for language, translation in entry.translations.items():
+            assert week.id is not None
+            session.add(
+                WeekTranslation(week_id=week.id, language=language, **translation.model_dump())
+            )
         for position, practice in enumerate(entry.practices):
             exercise_id = exercises[practice.exercise].id
             assert week.id is not None and exercise_id is not None
@@ -191,10 +223,97 @@ def exercises_by_id(session: Session, ids: Sequence[int]) -> dict[int, Exercise]
     return {exercise.id: exercise for exercise in found if exercise.id is not None}
 
 
-def transcript(exercise: Exercise) -> list[str]:
-    """The script as a listener hears it: paragraphs, without pause markup."""
+@dataclass(frozen=True)
+class WeekText:
+    """A week's words as one person reads them, and the language they are in."""
+
+    number: int
+    language: str
+    title: str
+    theme: str
+    teaching: str
+    reflection_prompt: str
+    home_practice: str
+
+
+@dataclass(frozen=True)
+class ExerciseText:
+    """An exercise's words as one person reads them. The title and summary, and the script,
+    each say their language: a translation may give the title without the script."""
+
+    language: str
+    title: str
+    summary: str
+    script_language: str
+    script: str
+
+
+def week_texts(session: Session, weeks: Sequence[Week], language: str) -> dict[int, WeekText]:
+    """Each week's words (by week id) in ``language`` where the programme translates the week,
+    else in the original."""
+    translated = {
+        t.week_id: t
+        for t in session.exec(
+            select(WeekTranslation).where(
+                col(WeekTranslation.week_id).in_([w.id for w in weeks]),
+                WeekTranslation.language == language,
+            )
+        ).all()
+    }
+    texts = {}
+    for week in weeks:
+        shown: Week | WeekTranslation = translated.get(week.id or 0, week)
+        texts[week.id or 0] = WeekText(
+            number=week.number,
+            language=language if shown is not week else ORIGINAL_LANGUAGE,
+            title=shown.title,
+            theme=shown.theme,
+            teaching=shown.teaching,
+            reflection_prompt=shown.reflection_prompt,
+            home_practice=shown.home_practice,
+        )
+    return texts
+
+
+def exercise_texts(
+    session: Session, exercises: Sequence[Exercise], language: str
+) -> dict[int, ExerciseText]:
+    """Each exercise's words (by exercise id) in ``language`` where the programme translates
+    them, else in the original."""
+    translated = {
+        t.exercise_id: t
+        for t in session.exec(
+            select(ExerciseTranslation).where(
+                col(ExerciseTranslation.exercise_id).in_([e.id for e in exercises]),
+                ExerciseTranslation.language == language,
+            )
+        ).all()
+    }
+    texts = {}
+    for exercise in exercises:
+        found = translated.get(exercise.id or 0)
+        texts[exercise.id or 0] = ExerciseText(
+            language=language if found else ORIGINAL_LANGUAGE,
+            title=found.title if found else exercise.title,
+            summary=found.summary if found else exercise.summary,
+            script_language=language if found and found.script else ORIGINAL_LANGUAGE,
+            script=found.script if found and found.script else exercise.script,
+        )
+    return texts
+
+
+def exercise_text(session: Session, exercise_id: int, language: str) -> ExerciseText:
+    """One exercise's words in ``language`` where translated, else in the original."""
+    exercise = session.get(Exercise, exercise_id)
+    if exercise is None:
+        raise NotFound("No such exercise.")
+    return exercise_texts(session, [exercise], language)[exercise_id]
+
+
+def transcript(script: str) -> list[str]:
+    """A script as a listener hears it: paragraphs, without pause markup."""
     # The same parser the audio is rendered from, so the words match what is spoken.
-    return markup.transcript_text(exercise.script).split("\n\n")
+    return markup.transcript_text(script).split("\n\n")
 
 
 def adherence_rule(session: Session, programme: Programme, *, clinic_id: int) -> AdherenceRule:

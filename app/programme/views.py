@@ -11,10 +11,11 @@ from app.groups.models import Group
 from app.programme import service as programme_service
 from app.programme.models import Exercise, WeekPractice
 from app.programme.schemas import ExerciseRead, ProgrammeRead, RenditionRead, WeekRead
+from app.programme.service import ExerciseText
 
 
 def _exercise_read(
-    practice: WeekPractice, exercise: Exercise, audio: ExerciseAudio
+    practice: WeekPractice, exercise: Exercise, text: ExerciseText, audio: ExerciseAudio
 ) -> ExerciseRead:
     assert exercise.id is not None
     renditions = [
@@ -31,14 +32,18 @@ def _exercise_read(
     return ExerciseRead(
         id=exercise.id,
         key=exercise.key,
-        title=exercise.title,
+        language=text.language,
+        title=text.title,
         kind=exercise.kind.value,
         role=practice.role.value,
         minutes=exercise.minutes,
-        summary=exercise.summary,
+        summary=text.summary,
         transcript_url=f"/exercises/{exercise.id}/transcript",
+        transcript_language=text.script_language,
         renditions=renditions,
         audio_status=audio.status,
+        # Rendered from the original script (or a clinic's upload of it), never a translation.
+        audio_language=programme_service.ORIGINAL_LANGUAGE,
     )
 
 
@@ -47,10 +52,12 @@ def patient_programme(
     *,
     group: Group,
     today: date,
+    language: str,
     outlines: list[programme_service.WeekOutline] | None = None,
 ) -> ProgrammeRead:
-    """The programme of the patient's group, with each week's unlock state for ``today``
-    (``outlines``: the programme's, when the caller has read them already)."""
+    """The programme of the patient's group, with each week's unlock state for ``today``, in
+    ``language`` where the programme is translated (``outlines``: the programme's, when the
+    caller has read them already)."""
     programme = programme_service.get_programme(session, group.programme_id)
     if outlines is None:
         outlines = programme_service.outline(session, programme.id or 0)
@@ -65,14 +72,22 @@ def patient_programme(
         exercise_ids=[e.id for o in outlines for _, e in o.practices if e.id is not None],
         clinic_id=group.clinic_id,
     )
+    week_texts = programme_service.week_texts(session, [o.week for o in outlines], language)
+    exercise_texts = programme_service.exercise_texts(
+        session, [e for o in outlines for _, e in o.practices], language
+    )
     weeks = [
         WeekRead(
             number=outline.week.number,
-            title=outline.week.title,
-            theme=outline.week.theme,
+            language=week_texts[outline.week.id or 0].language,
+            title=week_texts[outline.week.id or 0].title,
+            theme=week_texts[outline.week.id or 0].theme,
             unlocked=is_open[outline.week.number],
             starts_on=groups_service.week_start(group, outline.week.number).isoformat(),
-            exercises=[_exercise_read(p, e, audio[e.id or 0]) for p, e in outline.practices],
+            exercises=[
+                _exercise_read(p, e, exercise_texts[e.id or 0], audio[e.id or 0])
+                for p, e in outline.practices
+            ],
         )
         for outline in outlines
     ]

@@ -38,7 +38,25 @@ def render_markdown(text: str) -> Markup:
     return Markup(_MARKDOWN.render(text))
 
 
+def lang_attr(language: str) -> Markup:
+    """` lang="en"` on text in another language than the page's (an untranslated week on a
+    Welsh page), so screen readers switch voice; nothing when it is the page's language."""
+    if language == i18n.current_language():
+        return Markup("")
+    return Markup(' lang="{}"').format(language)
+
+
+def in_language(text: str, language: str) -> Markup | str:
+    """``text`` marked with its language when that is not the page's, for placing inside a
+    sentence of the page's language ("Week 2: <span lang="en">...</span>")."""
+    if language == i18n.current_language():
+        return text
+    return Markup('<span lang="{}">{}</span>').format(language, text)
+
+
 templates.env.globals.update(
+    in_language=in_language,
+    lang_attr=lang_attr,
     static_url=static_url,
     inline_stylesheet=inline_stylesheet,
     after_first_paint=after_first_paint,

@@ -26,7 +26,7 @@ from app.db import open_session
 from app.demo import seed_demo
 from app.programme import service as programme_service
 from app.programme.models import Exercise
-from tests.factories import World, build_world, login
+from tests.factories import FIXTURE_PROGRAMME, World, build_world, login, translated_programme
 
 
 @pytest.fixture
@@ -338,3 +338,31 @@ def test_wait_waits_for_the_running_build_then_finds_its_work_done(
     assert "Rendered 0, skipped 1, failed 0" in out
     # Not a terminal here, so plain lines and no progress bar.
     assert "━" not in out
+
+
+@pytest.mark.slow
+def test_the_build_renders_the_original_script_never_a_translation(
+    world: World,
+    engine: Engine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    programme_file = translated_programme(tmp_path / "cy")  # Welsh script for "breathing"
+    with open_session(engine, write=True) as session:
+        programme_service.load_programme_file(session, programme_file)
+        session.commit()
+    code, out = _tend(settings, monkeypatch, "audio", "build", "--only", "breathing", "--plain")
+    assert code == 0 and "Rendered 1, skipped 0, failed 0" in out, out
+    english = (FIXTURE_PROGRAMME.parent / "scripts" / "breathing.txt").read_text()
+    [asset] = _assets(engine, "breathing")  # one recording, not one per language
+    assert asset.source_sha256 == hashlib.sha256(english.encode()).hexdigest()
+
+    # A corrected Welsh transcript reloads the programme but leaves the audio as it is.
+    welsh = programme_file.parent / "scripts" / "cy" / "breathing.txt"
+    welsh.write_text(welsh.read_text().replace("yn dyner", "yn araf"))
+    with open_session(engine, write=True) as session:
+        _, changed = programme_service.load_programme_file(session, programme_file)
+        session.commit()
+    code, out = _tend(settings, monkeypatch, "audio", "build", "--only", "breathing", "--plain")
+    assert changed and "Rendered 0, skipped 1, failed 0" in out, out
