@@ -210,7 +210,10 @@ RECORD_POLICY_VIOLATIONS = """addEventListener('securitypolicyviolation', (event
 # conftest.py start_clock) stubs performance.getEntries*, while observers see the real entries.
 PAINT_AND_DOWNLOADS = """async () => {
   const entries = (type) => new Promise((resolve) => {
-    const observer = new PerformanceObserver((list) => { observer.disconnect(); resolve(list.getEntries()); });
+    const observer = new PerformanceObserver((list) => {
+      observer.disconnect();
+      resolve(list.getEntries());
+    });
     observer.observe({ type, buffered: true });
   });
   const paints = await entries('paint');
