@@ -25,9 +25,13 @@ class LanguageMiddleware:
         choose_language(negotiate(Headers(scope=scope).get("accept-language")))
 
         async def send_varying(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # A shared cache must not hand a Welsh sign-in page to an English browser.
-                headers = MutableHeaders(scope=message)
+            headers = (
+                MutableHeaders(scope=message) if message["type"] == "http.response.start" else None
+            )
+            # A shared cache must not hand a Welsh sign-in page to an English browser. Only
+            # pages are worded; scripts and styles must not vary, or the phone's offline copy
+            # of one is not found for a request that differs in the header.
+            if headers is not None and headers.get("content-type", "").startswith("text/html"):
                 vary = headers.get("vary", "")
                 headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
             await send(message)

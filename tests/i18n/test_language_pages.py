@@ -85,6 +85,18 @@ def test_before_signing_in_the_browser_language_is_used(client: TestClient, worl
     assert "Accept-Language" in welsh.headers["vary"]
 
 
+def test_scripts_and_styles_do_not_vary_by_language(client: TestClient) -> None:
+    """Only pages are worded per language. A script answered with `Vary: Accept-Language` is
+    not found in the phone's offline copy when the page's request differs in that header: the
+    PHQ-9 page's script then failed to load with no signal, and item 9's support never showed
+    (tests/browser/test_safety.py)."""
+    for path in ("/static/js/questionnaire.js", "/static/js/app.js", "/manifest.webmanifest"):
+        answer = client.get(path, headers=WELSH_BROWSER)
+        assert answer.status_code == 200
+        assert "Accept-Language" not in answer.headers.get("vary", ""), path
+    assert "Accept-Language" in client.get("/login", headers=WELSH_BROWSER).headers["vary"]
+
+
 def test_a_wrong_sign_in_is_told_in_the_browser_language(client: TestClient, world: World) -> None:
     client.headers.update(WELSH_BROWSER)
     refused = sign_in_through_page(client, "P-A1", "not the passphrase")
