@@ -26,12 +26,7 @@ from app.db import open_session
 from app.demo import seed_demo
 from app.programme import service as programme_service
 from app.programme.models import Exercise
-from tests.factories import World, build_world, login
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import World, login
 
 
 def _tend(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:

@@ -7,15 +7,15 @@ from sqlalchemy import Engine
 from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.config import Settings
 from app.db import open_session
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 
 FILENAME = "breathing.0123456789ab.webm"
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
 
 
-@pytest.fixture
-def world(engine: Engine, settings: Settings) -> World:
-    world = build_world(engine)
+@pytest.fixture(autouse=True)
+def rendition(world: World, engine: Engine, settings: Settings) -> None:
+    """One rendered exercise in the media folder, for the cast's patients to fetch."""
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     (settings.media_dir / FILENAME).write_bytes(CONTENT)
     with open_session(engine, write=True) as session:
@@ -43,7 +43,6 @@ def world(engine: Engine, settings: Settings) -> World:
             )
         )
         session.commit()
-    return world
 
 
 def test_ranges_are_answered_with_206(client: TestClient, world: World) -> None:

@@ -15,15 +15,6 @@ pytestmark = pytest.mark.usefixtures("world_with_audio")
 PATIENT_PAGES = ["/today", "/progress", "/reflections", "/more", "/reminders", "/questionnaires"]
 
 
-@pytest.fixture
-def world_with_audio(browser_engine: Engine, browser_settings: Any) -> None:
-    from tests.browser.patient_audio import install_test_audio
-    from tests.factories import build_world
-
-    build_world(browser_engine)
-    install_test_audio(browser_engine, browser_settings.media_dir)
-
-
 def in_first_viewport(page: Any, locator: Any) -> bool:
     box = locator.bounding_box()
     scrolled = page.evaluate("() => window.scrollY")

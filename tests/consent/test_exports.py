@@ -3,7 +3,6 @@
 import csv
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -13,12 +12,7 @@ from app.consent import service as consent_service
 from app.consent.models import ConsentMethod
 from app.db import open_session
 from app.practice.models import PracticeLog
-from tests.factories import World, build_world
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import World
 
 
 def consent_and_practice(engine: Engine, world: World) -> None:

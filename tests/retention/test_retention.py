@@ -4,7 +4,6 @@ scheduler pass at most once across workers."""
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import func, select
 from typer.testing import CliRunner
@@ -20,12 +19,7 @@ from app.groups.models import Enrolment, EnrolmentContact
 from app.practice.models import PracticeLog
 from app.reminders import scheduler
 from app.retention import service as retention_service
-from tests.factories import World, build_world
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import World
 
 
 def set_clinic(engine: Engine, slug: str, years: int | None, action: str = "delete") -> None:
