@@ -6,8 +6,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app import clock as app_clock
+from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.auth.passwords import hash_password
 from app.clinics import service as clinics_service
 from app.clinics.models import Clinic, Role, User
@@ -87,6 +89,43 @@ def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
             users[f"patient_{code.lower()}"] = session.get(User, enrolment.user_id)  # type: ignore[assignment]
         session.commit()
         return World(clinic, other, group_a, group_b, users, enrolments, programme.id or 0)
+
+
+def add_ready_recording(
+    session: Session,
+    *,
+    exercise_id: int,
+    filename: str,
+    size_bytes: int,
+    clinic_id: int | None = None,
+    duration_seconds: float = 30,
+) -> AudioRendition:
+    """A ready recording of an exercise with one Opus rendition (the file itself is the
+    caller's to write): a clinic's own upload when ``clinic_id`` is given, else shipped."""
+    asset = AudioAsset(
+        exercise_id=exercise_id,
+        clinic_id=clinic_id,
+        source=AudioSource.upload if clinic_id else AudioSource.synthetic,
+        status=AudioStatus.ready,
+        source_sha256="0" * 64,
+        pipeline_version="test",
+    )
+    session.add(asset)
+    session.flush()
+    rendition = AudioRendition(
+        asset_id=asset.id or 0,
+        filename=filename,
+        mime_type="audio/webm;codecs=opus",
+        codec="opus",
+        bitrate_kbps=32,
+        duration_seconds=duration_seconds,
+        size_bytes=size_bytes,
+        loudness_lufs=-16,
+        true_peak_dbfs=-1.5,
+        sha256="0" * 64,
+    )
+    session.add(rendition)
+    return rendition
 
 
 def login(client: TestClient, login_name: str, password: str = PASSWORD) -> TestClient:
