@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
@@ -17,7 +18,7 @@ from app.groups.models import Enrolment
 from app.outcomes import questionnaires
 from app.outcomes import summary as cohort_summary
 from app.practice.models import PracticeKind, PracticeLog
-from tests.factories import build_world
+from tests.factories import World
 
 
 @contextmanager
@@ -72,8 +73,7 @@ def _summary_statements(engine: Engine) -> tuple[int, int]:
     return len(sent), len(summary.adherence)
 
 
-def test_summary_queries_do_not_grow_with_patients_or_groups(engine: Engine) -> None:
-    world = build_world(engine)
+def test_summary_queries_do_not_grow_with_patients_or_groups(engine: Engine, world: World) -> None:
     with open_session(engine, write=True) as session:
         for number, enrolment in enumerate(world.enrolments.values()):
             _add_outcomes(session, enrolment, world.group_a.start_date, pain=4 + number)
@@ -102,11 +102,11 @@ def test_summary_queries_do_not_grow_with_patients_or_groups(engine: Engine) -> 
     assert many == few
 
 
+@pytest.mark.world(started_days_ago=20)
 def test_adherence_counts_practice_days_by_the_rule_within_the_programme_weeks(
-    engine: Engine,
+    engine: Engine, world: World
 ) -> None:
     # The test programme: two weeks, a practice day is 10 minutes or more in the day.
-    world = build_world(engine, started_days_ago=20)
     enrolment = world.enrolments["A1"]
     start = world.group_a.start_date
     with open_session(engine, write=True) as session:
@@ -139,9 +139,8 @@ def test_adherence_counts_practice_days_by_the_rule_within_the_programme_weeks(
 
 
 def test_corrections_and_repeats_replace_scores_and_weekly_ratings_alone_still_show(
-    engine: Engine,
+    engine: Engine, world: World
 ) -> None:
-    world = build_world(engine)
     start = datetime.combine(world.group_a.start_date, time(12), tzinfo=UTC)
     with open_session(engine, write=True) as session:
         for number, enrolment in enumerate(world.enrolments.values()):
