@@ -1,8 +1,10 @@
 """Building test data through the real service layer."""
 
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -16,6 +18,7 @@ from app.clinics.models import Clinic, Role, User
 from app.db import open_session
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
+from app.practice.models import PracticeKind, PracticeLog
 from app.programme import service as programme_service
 
 FIXTURE_PROGRAMME = Path(__file__).parent / "fixtures" / "programme" / "programme.yaml"
@@ -62,23 +65,17 @@ def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
             )
         }
         start = app_clock.today("Europe/London") - timedelta(days=started_days_ago)
-        group_a = groups_service.create_group(
-            session,
-            clinic_id=clinic.id or 0,
-            programme_id=programme.id or 0,
-            code="GRP-A",
-            name="Group A",
-            start_date=start,
-            facilitators=[users["facilitator_a"]],
-        )
-        group_b = groups_service.create_group(
-            session,
-            clinic_id=clinic.id or 0,
-            programme_id=programme.id or 0,
-            code="GRP-B",
-            name="Group B",
-            start_date=start,
-            facilitators=[users["facilitator_b"]],
+        group_a, group_b = (
+            groups_service.create_group(
+                session,
+                clinic_id=clinic.id or 0,
+                programme_id=programme.id or 0,
+                code=f"GRP-{letter}",
+                name=f"Group {letter}",
+                start_date=start,
+                facilitators=[users[f"facilitator_{letter.lower()}"]],
+            )
+            for letter in "AB"
         )
         enrolments = {}
         for code, group in (("A1", group_a), ("A2", group_a), ("B1", group_b), ("B2", group_b)):
@@ -126,6 +123,32 @@ def add_ready_recording(
     )
     session.add(rendition)
     return rendition
+
+
+def practice_log(
+    enrolment: Enrolment,
+    *,
+    started_at: datetime | None = None,
+    seconds: int = 300,
+    timezone: str = "Europe/London",
+) -> PracticeLog:
+    """A completed five-minute practice of the patient's own (by default starting now), as
+    stored from the phone; the caller adds it to a session."""
+    started = started_at or app_clock.now()
+    local = started.astimezone(ZoneInfo(timezone))
+    offset = local.utcoffset() or timedelta()
+    return PracticeLog(
+        id=str(uuid.uuid4()),
+        enrolment_id=enrolment.id or 0,
+        kind=PracticeKind.own,
+        started_at=started,
+        utc_offset_minutes=int(offset.total_seconds() // 60),
+        timezone=timezone,
+        local_date=local.date(),
+        listened_seconds=seconds,
+        completed=True,
+        request_sha256="0" * 64,
+    )
 
 
 def login(client: TestClient, login_name: str, password: str = PASSWORD) -> TestClient:

@@ -2,7 +2,6 @@
 and groups (no N+1), practice adherence counted by the database exactly as the programme's
 rule says, and only current scores (a correction replaces what it corrects)."""
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,8 +16,8 @@ from app.groups import service as groups_service
 from app.groups.models import Enrolment
 from app.outcomes import questionnaires
 from app.outcomes import summary as cohort_summary
-from app.practice.models import PracticeKind, PracticeLog
-from tests.factories import World
+from app.practice.models import PracticeLog
+from tests.factories import World, practice_log
 
 
 @contextmanager
@@ -36,18 +35,8 @@ def _statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def _log(enrolment: Enrolment, day: date, seconds: int) -> PracticeLog:
-    return PracticeLog(
-        id=str(uuid.uuid4()),
-        enrolment_id=enrolment.id or 0,
-        kind=PracticeKind.own,
-        started_at=datetime.combine(day, time(9), tzinfo=UTC),
-        utc_offset_minutes=0,
-        timezone="UTC",
-        local_date=day,
-        listened_seconds=seconds,
-        completed=True,
-        request_sha256="0" * 64,
-    )
+    started = datetime.combine(day, time(9), tzinfo=UTC)
+    return practice_log(enrolment, started_at=started, seconds=seconds, timezone="UTC")
 
 
 def _add_outcomes(session: Session, enrolment: Enrolment, start: date, *, pain: int) -> None:
