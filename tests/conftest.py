@@ -23,6 +23,7 @@ from app.db import create_db_engine
 from app.main import create_app
 from app.models import metadata
 from tests.clock import INSTANTS, POSTGRES_INSTANTS, TestClock
+from tests.factories import World, build_world
 from tests.mail_server import smtp_server  # noqa: F401  (a real SMTP server for any test)
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -159,6 +160,15 @@ def engine(settings: Settings) -> Iterator[Engine]:
     engine = create_db_engine(settings.resolved_database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def world(engine: Engine, request: pytest.FixtureRequest) -> World:
+    """The one cast of clinics, staff, groups and patients (tests/factories.py). A test or
+    module that needs its groups to start on another day says so with
+    `@pytest.mark.world(started_days_ago=N)` (negative: the groups start in N days)."""
+    marker = request.node.get_closest_marker("world")
+    return build_world(engine, **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture

@@ -1,20 +1,25 @@
 """Building test data through the real service layer."""
 
 import shutil
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app import clock as app_clock
+from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.clinics import service as clinics_service
 from app.clinics.models import Clinic, Role, User
 from app.db import open_session
 from app.groups import service as groups_service
 from app.groups.models import Enrolment, Group
+from app.practice.models import PracticeKind, PracticeLog
 from app.programme import service as programme_service
 
 FIXTURE_PROGRAMME = Path(__file__).parent / "fixtures" / "programme" / "programme.yaml"
@@ -65,23 +70,17 @@ def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
             )
         }
         start = app_clock.today("Europe/London") - timedelta(days=started_days_ago)
-        group_a = groups_service.create_group(
-            session,
-            clinic_id=clinic.id or 0,
-            programme_id=programme.id or 0,
-            code="GRP-A",
-            name="Group A",
-            start_date=start,
-            facilitators=[users["facilitator_a"]],
-        )
-        group_b = groups_service.create_group(
-            session,
-            clinic_id=clinic.id or 0,
-            programme_id=programme.id or 0,
-            code="GRP-B",
-            name="Group B",
-            start_date=start,
-            facilitators=[users["facilitator_b"]],
+        group_a, group_b = (
+            groups_service.create_group(
+                session,
+                clinic_id=clinic.id or 0,
+                programme_id=programme.id or 0,
+                code=f"GRP-{letter}",
+                name=f"Group {letter}",
+                start_date=start,
+                facilitators=[users[f"facilitator_{letter.lower()}"]],
+            )
+            for letter in "AB"
         )
         enrolments = {}
         for code, group in (("A1", group_a), ("A2", group_a), ("B1", group_b), ("B2", group_b)):
@@ -92,6 +91,69 @@ def build_world(engine: Engine, *, started_days_ago: int = 10) -> World:
             users[f"patient_{code.lower()}"] = session.get(User, enrolment.user_id)  # type: ignore[assignment]
         session.commit()
         return World(clinic, other, group_a, group_b, users, enrolments, programme.id or 0)
+
+
+def add_ready_recording(
+    session: Session,
+    *,
+    exercise_id: int,
+    filename: str,
+    size_bytes: int,
+    clinic_id: int | None = None,
+    duration_seconds: float = 30,
+) -> AudioRendition:
+    """A ready recording of an exercise with one Opus rendition (the file itself is the
+    caller's to write): a clinic's own upload when ``clinic_id`` is given, else shipped."""
+    asset = AudioAsset(
+        exercise_id=exercise_id,
+        clinic_id=clinic_id,
+        source=AudioSource.upload if clinic_id else AudioSource.synthetic,
+        status=AudioStatus.ready,
+        source_sha256="0" * 64,
+        pipeline_version="test",
+    )
+    session.add(asset)
+    session.flush()
+    rendition = AudioRendition(
+        asset_id=asset.id or 0,
+        filename=filename,
+        mime_type="audio/webm;codecs=opus",
+        codec="opus",
+        bitrate_kbps=32,
+        duration_seconds=duration_seconds,
+        size_bytes=size_bytes,
+        loudness_lufs=-16,
+        true_peak_dbfs=-1.5,
+        sha256="0" * 64,
+    )
+    session.add(rendition)
+    return rendition
+
+
+def practice_log(
+    enrolment: Enrolment,
+    *,
+    started_at: datetime | None = None,
+    seconds: int = 300,
+    timezone: str = "Europe/London",
+) -> PracticeLog:
+    """A completed five-minute practice of the patient's own (by default starting now), as
+    stored from the phone; the caller adds it to a session."""
+    started = started_at or app_clock.now()
+    local = started.astimezone(ZoneInfo(timezone))
+    offset = local.utcoffset() or timedelta()
+    return PracticeLog(
+        id=str(uuid.uuid4()),
+        enrolment_id=enrolment.id or 0,
+        kind=PracticeKind.own,
+        started_at=started,
+        utc_offset_minutes=int(offset.total_seconds() // 60),
+        timezone=timezone,
+        local_date=local.date(),
+        listened_seconds=seconds,
+        completed=True,
+        request_sha256="0" * 64,
+    )
 
 
 def login(client: TestClient, login_name: str, password: str = PASSWORD) -> TestClient:

@@ -20,7 +20,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from typer.testing import CliRunner
 
 from app import doctor
-from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.cli import cli
 from app.config import DEVELOPMENT_SECRET, PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, open_session
@@ -29,7 +28,7 @@ from app.programme.models import Exercise
 from app.reminders import service as reminders_service
 from app.reminders.models import VapidKey
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.factories import FIXTURE_PROGRAMME
+from tests.factories import FIXTURE_PROGRAMME, add_ready_recording
 from tests.mail_server import SmtpTestServer
 
 DEPLOY = PROJECT_ROOT / "docs" / "deploy.md"
@@ -149,28 +148,8 @@ def test_media_files_the_database_serves_must_be_on_this_machine(
         programme_service.load_programme_file(session, FIXTURE_PROGRAMME)
         exercise = session.exec(select(Exercise)).first()
         assert exercise is not None
-        asset = AudioAsset(
-            exercise_id=exercise.id or 0,
-            source=AudioSource.synthetic,
-            status=AudioStatus.ready,
-            source_sha256="0" * 64,
-            pipeline_version="1",
-        )
-        session.add(asset)
-        session.flush()
-        session.add(
-            AudioRendition(
-                asset_id=asset.id or 0,
-                filename="breathing-abc123.opus",
-                mime_type="audio/ogg",
-                codec="opus",
-                bitrate_kbps=48,
-                duration_seconds=60,
-                size_bytes=4,
-                loudness_lufs=-16,
-                true_peak_dbfs=-1,
-                sha256="0" * 64,
-            )
+        add_ready_recording(
+            session, exercise_id=exercise.id or 0, filename="breathing-abc123.opus", size_bytes=4
         )
         session.commit()
     problem = doctor.check_media(settings, engine) or ""

@@ -13,13 +13,8 @@ from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.db import open_session
-from tests.factories import PASSWORD, World, build_world
+from tests.factories import PASSWORD, World
 from tests.pages import sign_in_through_page, submit, visible_text
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def log_practice_on_the_page(client: TestClient) -> None:

@@ -26,12 +26,13 @@ from app.db import open_session
 from app.demo import seed_demo
 from app.programme import service as programme_service
 from app.programme.models import Exercise
-from tests.factories import FIXTURE_PROGRAMME, World, build_world, login, translated_programme
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import (
+    FIXTURE_PROGRAMME,
+    World,
+    add_ready_recording,
+    login,
+    translated_programme,
+)
 
 
 def _tend(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
@@ -137,30 +138,13 @@ def test_build_names_an_unknown_exercise(
 def _ready_asset(engine: Engine, *, exercise_key: str, clinic_id: int | None, name: str) -> str:
     with open_session(engine, write=True) as session:
         exercise = session.exec(select(Exercise).where(Exercise.key == exercise_key)).one()
-        asset = AudioAsset(
+        filename = f"{name}.0123456789ab.webm"
+        add_ready_recording(
+            session,
             exercise_id=exercise.id or 0,
             clinic_id=clinic_id,
-            source=AudioSource.upload if clinic_id else AudioSource.synthetic,
-            status=AudioStatus.ready,
-            source_sha256="x",
-            pipeline_version="1",
-        )
-        session.add(asset)
-        session.flush()
-        filename = f"{name}.0123456789ab.webm"
-        session.add(
-            AudioRendition(
-                asset_id=asset.id or 0,
-                filename=filename,
-                mime_type="audio/webm;codecs=opus",
-                codec="opus",
-                bitrate_kbps=32,
-                duration_seconds=30,
-                size_bytes=4,
-                loudness_lufs=-16,
-                true_peak_dbfs=-1.5,
-                sha256="x",
-            )
+            filename=filename,
+            size_bytes=4,
         )
         session.commit()
     return filename

@@ -4,46 +4,28 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.config import Settings
 from app.db import open_session
-from tests.factories import World, build_world, login
+from tests.factories import World, add_ready_recording, login
 
 FILENAME = "breathing.0123456789ab.webm"
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
 
 
-@pytest.fixture
-def world(engine: Engine, settings: Settings) -> World:
-    world = build_world(engine)
+@pytest.fixture(autouse=True)
+def rendition(world: World, engine: Engine, settings: Settings) -> None:
+    """One rendered exercise in the media folder, for the cast's patients to fetch."""
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     (settings.media_dir / FILENAME).write_bytes(CONTENT)
     with open_session(engine, write=True) as session:
-        asset = AudioAsset(
+        add_ready_recording(
+            session,
             exercise_id=1,
-            source=AudioSource.synthetic,
-            status=AudioStatus.ready,
-            source_sha256="x",
-            pipeline_version="1",
-        )
-        session.add(asset)
-        session.flush()
-        session.add(
-            AudioRendition(
-                asset_id=asset.id or 0,
-                filename=FILENAME,
-                mime_type="audio/webm;codecs=opus",
-                codec="opus",
-                bitrate_kbps=32,
-                duration_seconds=2.5,
-                size_bytes=len(CONTENT),
-                loudness_lufs=-16,
-                true_peak_dbfs=-1.5,
-                sha256="x",
-            )
+            filename=FILENAME,
+            size_bytes=len(CONTENT),
+            duration_seconds=2.5,
         )
         session.commit()
-    return world
 
 
 def test_ranges_are_answered_with_206(client: TestClient, world: World) -> None:

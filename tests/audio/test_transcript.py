@@ -1,14 +1,12 @@
 """Every exercise has a transcript page: the words as spoken, without pause markup."""
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
-from tests.factories import build_world, login
+from tests.factories import World, login
 from tests.pages import visible_text
 
 
-def test_the_transcript_shows_the_words_without_markup(engine: Engine, client: TestClient) -> None:
-    build_world(engine)
+def test_the_transcript_shows_the_words_without_markup(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     programme = client.get("/api/v1/programme").json()
     exercise = programme["weeks"][programme["current_week"] - 1]["exercises"][0]

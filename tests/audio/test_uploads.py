@@ -18,7 +18,7 @@ from app.audio.pcm import FFMPEG
 from app.audit.models import AuditEvent
 from app.db import open_session
 from app.programme.models import Exercise
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import hidden_fields, visible_text
 
 # A voice-like test signal: a tone whose level swells and fades, so loudness gating and
@@ -59,11 +59,6 @@ def _make(path: Path, source: str, *codec: str) -> Path:
 def _tone(path: Path, seconds: float) -> Path:
     suffix = path.suffix.lstrip(".")
     return _make(path, _TONE.format(s=seconds), *_FORMATS.get(suffix, []))
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def _exercise_id(engine: Engine, key: str = "breathing") -> int:

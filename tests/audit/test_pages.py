@@ -14,16 +14,15 @@ from app.audit import service as audit_service
 from app.audit.models import AuditEvent
 from app.clinics.models import User
 from app.db import open_session
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import submit, visible_text
 
 OLD = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
 
-@pytest.fixture
-def world(engine: Engine) -> World:
+@pytest.fixture(autouse=True)
+def trail(world: World, engine: Engine) -> None:
     """A trail: the clinician viewed P-A1 and exported; someone in clinic two did too."""
-    world = build_world(engine)
     with open_session(engine, write=True) as session:
         users = {u.login: u for u in session.exec(select(User)).all()}
         clinician, facilitator = users["clinician@one.example"], users["fa@one.example"]
@@ -54,7 +53,6 @@ def world(engine: Engine) -> World:
         for _ in range(60):
             audit_service.record(session, action="sign_in", actor=users["P-B1"])
         session.commit()
-    return world
 
 
 def rows(html: str) -> int:

@@ -13,7 +13,7 @@ from app.audit.models import AuditEvent
 from app.db import open_session
 from app.practice import service as practice_service
 from app.practice.schemas import CheckInCreate
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 
 
 def _board_views_audited(engine: Engine) -> int:
@@ -28,9 +28,8 @@ def _board_views_audited(engine: Engine) -> int:
 
 
 def test_the_board_stays_available_while_patients_record_ratings(
-    client: TestClient, engine: Engine
+    client: TestClient, engine: Engine, world: World
 ) -> None:
-    world: World = build_world(engine)
     login(client, "fa@one.example")
     stop = threading.Event()
 
@@ -65,11 +64,12 @@ def test_the_board_stays_available_while_patients_record_ratings(
     assert _board_views_audited(engine) == 25  # one event per view: none lost, none doubled
 
 
-def test_many_staff_looking_at_once_all_get_their_page(client: TestClient, engine: Engine) -> None:
+def test_many_staff_looking_at_once_all_get_their_page(
+    client: TestClient, engine: Engine, world: World
+) -> None:
     # Each view records its audit event in a write of its own: it must give its read's
     # connection back first, or a crowd of views holds every pooled connection while each
     # waits for one more.
-    build_world(engine)
     login(client, "fa@one.example")
 
     with ThreadPoolExecutor(max_workers=48) as crowd:

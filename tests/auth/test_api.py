@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlmodel import select
@@ -14,12 +13,7 @@ from app.clinics.models import User
 from app.config import Settings
 from app.db import open_session, utcnow
 from app.web.csrf import SESSION_COOKIE
-from tests.factories import PASSWORD, World, build_world, login
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import PASSWORD, World, login
 
 
 def test_wrong_login_or_password_gets_the_same_401(client: TestClient, world: World) -> None:

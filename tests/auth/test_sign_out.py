@@ -1,17 +1,10 @@
 """Signing out tells the browser to forget this person: Clear-Site-Data on both sign-outs,
 and pages carry the opaque key the service worker files offline copies under."""
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import submit
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def test_api_sign_out_clears_the_sites_caches_and_storage(client: TestClient, world: World) -> None:

@@ -26,7 +26,9 @@ from app import clock as app_clock
 from app.config import Settings
 from app.db import create_db_engine
 from app.main import create_app
+from tests.browser.patient_audio import install_test_audio
 from tests.clock import INSTANTS, TestClock
+from tests.factories import World
 
 CHROMIUM = os.environ.get("TEND_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -102,6 +104,20 @@ def browser_engine(browser_settings: Settings) -> Iterator[Engine]:
     engine = create_db_engine(browser_settings.resolved_database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def engine(browser_engine: Engine) -> Engine:
+    """Here the database is the served app's, so the one `world` cast (tests/conftest.py) is
+    built where the live server reads it."""
+    return browser_engine
+
+
+@pytest.fixture
+def world_with_audio(world: World, browser_engine: Engine, browser_settings: Settings) -> World:
+    """The cast, with the short rendered exercises the patient app plays."""
+    install_test_audio(browser_engine, browser_settings.media_dir)
+    return world
 
 
 @pytest.fixture

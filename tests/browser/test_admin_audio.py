@@ -12,7 +12,7 @@ from app.audio.pcm import FFMPEG
 from app.db import open_session
 from app.programme.models import Exercise
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World
 
 
 def _shipped_audio(engine: Engine) -> None:
@@ -50,9 +50,8 @@ def _shipped_audio(engine: Engine) -> None:
 
 
 def test_admin_audio_page_is_accessible_and_explains_a_bad_upload(
-    live_server: str, phone: Any, browser_engine: Engine, tmp_path: Path
+    live_server: str, phone: Any, browser_engine: Engine, tmp_path: Path, world: World
 ) -> None:
-    build_world(browser_engine)
     _shipped_audio(browser_engine)
     short = tmp_path / "hello.wav"
     subprocess.run(

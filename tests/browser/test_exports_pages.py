@@ -2,16 +2,13 @@
 
 from typing import Any
 
-from sqlalchemy import Engine
-
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World
 
 
 def test_export_page_is_accessible_and_downloads_a_bundle(
-    live_server: str, phone: Any, browser_engine: Engine
+    live_server: str, phone: Any, world: World
 ) -> None:
-    build_world(browser_engine)
     page = phone.new_page()
     sign_in(page, live_server, "clinician@one.example", PASSWORD)
     page.goto(f"{live_server}/exports")
@@ -31,8 +28,7 @@ def test_export_page_is_accessible_and_downloads_a_bundle(
     assert_accessible(page)
 
 
-def test_audit_viewer_is_accessible(live_server: str, phone: Any, browser_engine: Engine) -> None:
-    build_world(browser_engine)
+def test_audit_viewer_is_accessible(live_server: str, phone: Any, world: World) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "admin@one.example", PASSWORD)
     page.goto(f"{live_server}/admin/audit")

@@ -28,13 +28,14 @@ from app.main import create_app
 from app.outcomes.models import Administration
 from app.practice.models import PracticeLog
 from tests.browser.conftest import _free_port
-from tests.browser.patient_audio import install_test_audio
 from tests.clock import TestClock
-from tests.factories import PASSWORD, World, build_world
+from tests.factories import PASSWORD, World
 
 TESTS = Path(__file__).resolve().parents[1]
 JOURNEYS = TESTS / "firefox" / "journeys.mjs"
 FIREFOX = os.environ.get("TEND_FIREFOX", "/usr/bin/firefox-esr")
+# Week 1 has begun (practice on Today) and the baseline questionnaires are still due.
+pytestmark = pytest.mark.world(started_days_ago=3)
 
 
 def _missing() -> str | None:
@@ -85,15 +86,7 @@ class RestartableServer:
 
 
 @pytest.fixture
-def world(browser_engine: Engine, browser_settings: Settings) -> World:
-    # Week 1 has begun (practice on Today) and the baseline questionnaires are still due.
-    world = build_world(browser_engine, started_days_ago=3)
-    install_test_audio(browser_engine, browser_settings.media_dir)
-    return world
-
-
-@pytest.fixture
-def server(browser_settings: Settings, world: World) -> Iterator[RestartableServer]:
+def server(browser_settings: Settings, world_with_audio: World) -> Iterator[RestartableServer]:
     served = RestartableServer(browser_settings)
     served.start()
     yield served

@@ -13,7 +13,6 @@ from tests.browser.test_patient_app import (
     outbox_count,
     server_logs,
     wait_for_worker,
-    world_with_audio,  # noqa: F401 (a fixture)
 )
 from tests.factories import PASSWORD
 

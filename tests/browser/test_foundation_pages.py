@@ -2,10 +2,8 @@
 
 from typing import Any
 
-from sqlalchemy import Engine
-
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World
 
 
 def test_sign_in_page_is_accessible(live_server: str, phone: Any) -> None:
@@ -15,10 +13,7 @@ def test_sign_in_page_is_accessible(live_server: str, phone: Any) -> None:
     screenshot(page, "sign-in")
 
 
-def test_a_patient_logs_a_practice_from_today(
-    live_server: str, phone: Any, browser_engine: Engine
-) -> None:
-    build_world(browser_engine)
+def test_a_patient_logs_a_practice_from_today(live_server: str, phone: Any, world: World) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
     assert page.url.endswith("/today")
@@ -36,10 +31,7 @@ def test_a_patient_logs_a_practice_from_today(
     assert "Body scan, 10 min" in page.inner_text("main")
 
 
-def test_facilitator_group_page_is_accessible(
-    live_server: str, phone: Any, browser_engine: Engine
-) -> None:
-    build_world(browser_engine)
+def test_facilitator_group_page_is_accessible(live_server: str, phone: Any, world: World) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "fa@one.example", PASSWORD)
     page.goto(f"{live_server}/groups/GRP-A")

@@ -13,7 +13,7 @@ from app.config import Settings
 from app.consent import service as consent_service
 from app.db import open_session
 from tests.browser.conftest import assert_accessible
-from tests.factories import World, build_world
+from tests.factories import World
 
 PASSPHRASE = "a calm blue river"
 SHEET = (
@@ -52,9 +52,8 @@ def _sheet_and_invite(engine: Engine, settings: Settings, world: World) -> str:
 
 
 def test_join_read_the_sheet_consent_and_later_download_my_data(
-    live_server: str, phone: Any, browser_engine: Engine, browser_settings: Settings
+    live_server: str, phone: Any, browser_engine: Engine, browser_settings: Settings, world: World
 ) -> None:
-    world = build_world(browser_engine)
     code = _sheet_and_invite(browser_engine, browser_settings, world)
     page = phone.new_page()
 

@@ -15,7 +15,7 @@ from app.outcomes import pages as outcomes_pages
 from app.outcomes.models import Administration, AdministrationStatus, SafetyFlag
 from app.programme import service as programme_service
 from tests.browser.conftest import assert_accessible, screenshot, sign_in, start_clock
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World
 
 DEMO_PASSWORD = "demo-password-for-tests"
 
@@ -30,10 +30,10 @@ def _seed_demo(engine: Engine, settings: Settings) -> None:
         session.commit()
 
 
+@pytest.mark.world(started_days_ago=-3)
 def test_patient_fills_in_phq9_on_a_phone(
-    live_server: str, phone: Any, browser_engine: Engine
+    live_server: str, phone: Any, browser_engine: Engine, world: World
 ) -> None:
-    build_world(browser_engine, started_days_ago=-3)
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
     page.goto(f"{live_server}/questionnaires")

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import func, select
 
-from app.config import Settings
 from app.db import open_session
 from app.practice.models import CheckIn, PracticeLog
 from tests.browser.conftest import (
@@ -24,17 +23,10 @@ from tests.browser.conftest import (
     start_clock,
     wait_for_scripts,
 )
-from tests.browser.patient_audio import install_test_audio
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World
 
 PLAYING = """() => { const a = document.querySelector('[data-audio]');
   return a && !a.paused && a.currentTime > 0.3; }"""
-
-
-@pytest.fixture
-def world_with_audio(browser_engine: Engine, browser_settings: Settings) -> None:
-    build_world(browser_engine)
-    install_test_audio(browser_engine, browser_settings.media_dir)
 
 
 def server_logs(engine: Engine) -> list[PracticeLog]:
@@ -66,7 +58,7 @@ def rate(page: Any, prefix: str, values: dict[str, int]) -> None:
 
 
 def test_two_taps_to_audio_then_a_practice_logged_with_ratings(
-    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+    live_server: str, phone: Any, world_with_audio: World, browser_engine: Engine
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -139,7 +131,7 @@ def outbox_count(page: Any) -> int:
 
 
 def test_offline_practice_survives_reload_and_restart_and_is_stored_once(
-    live_server: str, persistent: Any, world_with_audio: None, browser_engine: Engine
+    live_server: str, persistent: Any, world_with_audio: World, browser_engine: Engine
 ) -> None:
     context = persistent()
     page = context.pages[0] if context.pages else context.new_page()
@@ -272,7 +264,7 @@ def test_without_javascript_today_is_styled_and_offers_what_works_without_it(
     context.close()
 
 
-def test_the_app_is_installable(live_server: str, persistent: Any, world_with_audio: None) -> None:
+def test_the_app_is_installable(live_server: str, persistent: Any, world_with_audio: World) -> None:
     context = persistent()
     page = context.pages[0] if context.pages else context.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -286,7 +278,7 @@ def test_the_app_is_installable(live_server: str, persistent: Any, world_with_au
 
 
 def test_every_patient_page_is_accessible_and_photographed(
-    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+    live_server: str, phone: Any, world_with_audio: World, browser_engine: Engine
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -349,7 +341,7 @@ def test_every_patient_page_is_accessible_and_photographed(
 
 
 def test_a_refused_entry_stays_and_is_shown_kindly(
-    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+    live_server: str, phone: Any, world_with_audio: World, browser_engine: Engine
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -372,7 +364,7 @@ def test_a_refused_entry_stays_and_is_shown_kindly(
 
 
 def test_entries_wait_through_an_expired_session_until_sign_in(
-    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+    live_server: str, phone: Any, world_with_audio: World, browser_engine: Engine
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -395,7 +387,7 @@ def test_entries_wait_through_an_expired_session_until_sign_in(
 
 @pytest.mark.parametrize("url", ["/today", "/progress", "/reflections"])
 def test_pages_work_at_200_percent_text_and_in_dark_mode(
-    live_server: str, phone: Any, world_with_audio: None, url: str
+    live_server: str, phone: Any, world_with_audio: World, url: str
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)

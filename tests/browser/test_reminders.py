@@ -11,8 +11,6 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import Engine
-
 from tests.browser.conftest import (
     assert_accessible,
     screenshot,
@@ -20,7 +18,7 @@ from tests.browser.conftest import (
     start_clock,
     viewport_shot,
 )
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World
 
 PAYLOAD = {
     "title": "Tend",
@@ -59,8 +57,7 @@ def _registration_id(cdp: Any, scope: str) -> str:
     return found["id"]
 
 
-def test_reminders_page_is_accessible(live_server: str, phone: Any, browser_engine: Engine) -> None:
-    build_world(browser_engine)
+def test_reminders_page_is_accessible(live_server: str, phone: Any, world: World) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
     page.goto(f"{live_server}/reminders")
@@ -83,9 +80,8 @@ def test_reminders_page_is_accessible(live_server: str, phone: Any, browser_engi
 
 
 def test_a_push_message_shows_a_notification_and_tapping_it_opens_today(
-    live_server: str, phone: Any, browser_engine: Engine
+    live_server: str, phone: Any, world: World
 ) -> None:
-    build_world(browser_engine)
     phone.grant_permissions(["notifications"], origin=live_server)
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -131,9 +127,8 @@ def test_a_push_message_shows_a_notification_and_tapping_it_opens_today(
 
 
 def test_a_payload_cannot_send_the_patient_to_another_site(
-    live_server: str, phone: Any, browser_engine: Engine
+    live_server: str, phone: Any, world: World
 ) -> None:
-    build_world(browser_engine)
     phone.grant_permissions(["notifications"], origin=live_server)
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
@@ -157,9 +152,8 @@ def test_a_payload_cannot_send_the_patient_to_another_site(
 
 
 def test_an_iphone_browser_tab_is_told_to_add_tend_to_the_home_screen(
-    live_server: str, browser: Any, browser_engine: Engine
+    live_server: str, browser: Any, world: World
 ) -> None:
-    build_world(browser_engine)
     iphone = (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
@@ -184,10 +178,7 @@ def test_an_iphone_browser_tab_is_told_to_add_tend_to_the_home_screen(
         context.close()
 
 
-def test_refused_permission_is_said_plainly(
-    live_server: str, phone: Any, browser_engine: Engine
-) -> None:
-    build_world(browser_engine)
+def test_refused_permission_is_said_plainly(live_server: str, phone: Any, world: World) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)
     page.goto(f"{live_server}/reminders")

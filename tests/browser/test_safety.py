@@ -7,17 +7,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from app.db import open_session
 from app.outcomes.models import Administration, SafetyFlag
 from tests.browser.conftest import assert_accessible, sign_in, start_clock
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World
 
 PHQ9 = "/questionnaires/phq9/baseline"
 # Phone-sized views for people to look at, outside the repository (TEND_SHOTS_DIR to change).
 SHOTS = Path(os.environ.get("TEND_SHOTS_DIR", "/work/wt/_shots/safety"))
+
+# The groups start in three days: the baseline questionnaires are open.
+pytestmark = pytest.mark.world(started_days_ago=-3)
 
 
 def _shot(page: Any, name: str) -> None:
@@ -58,8 +62,7 @@ def _signed_in_and_kept(page: Any, live_server: str) -> None:
     _wait_for(lambda: _kept_for_offline(page, "/help") and _kept_for_offline(page, PHQ9))
 
 
-def test_help_opens_offline(live_server: str, phone: Any, browser_engine: Engine) -> None:
-    build_world(browser_engine, started_days_ago=-3)
+def test_help_opens_offline(live_server: str, phone: Any, world: World) -> None:
     page = phone.new_page()
     _signed_in_and_kept(page, live_server)
     phone.set_offline(True)
@@ -73,9 +76,8 @@ def test_help_opens_offline(live_server: str, phone: Any, browser_engine: Engine
 
 
 def test_phq9_offline_with_item_9_shows_support_at_once_then_raises_the_flag(
-    live_server: str, phone: Any, browser: Any, browser_engine: Engine
+    live_server: str, phone: Any, browser: Any, browser_engine: Engine, world: World
 ) -> None:
-    build_world(browser_engine, started_days_ago=-3)
     page = phone.new_page()
     _signed_in_and_kept(page, live_server)
 
@@ -128,11 +130,10 @@ def test_phq9_offline_with_item_9_shows_support_at_once_then_raises_the_flag(
 
 
 def test_a_risk_answer_chosen_before_the_page_script_arrives_still_shows_support(
-    live_server: str, browser: Any, browser_engine: Engine
+    live_server: str, browser: Any, world: World
 ) -> None:
     # The page's scripts are fetched once it has painted; on a slow connection a patient can
     # answer before questionnaire.js is there. Its request is held here until after the answer.
-    build_world(browser_engine, started_days_ago=-3)
     # No service worker: its fetches would pass the test's hold on the request by.
     context = browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block")
     held: list[Any] = []

@@ -11,7 +11,7 @@ from app.clinics.models import Clinic, Role
 from app.config import Settings
 from app.db import open_session
 from tests.browser.conftest import assert_accessible, sign_in
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, World
 
 SHOTS = Path("/work/wt/_shots/clinic-ops")
 
@@ -22,9 +22,8 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_a_staff_link_fills_the_code_from_the_fragment_and_drops_it(
-    live_server: str, phone: Any, browser_engine: Engine, browser_settings: Settings
+    live_server: str, phone: Any, browser_engine: Engine, browser_settings: Settings, world: World
 ) -> None:
-    build_world(browser_engine)
     with open_session(browser_engine, write=True) as session:
         clinic = session.get(Clinic, 1)
         assert clinic is not None
@@ -57,10 +56,7 @@ def test_a_staff_link_fills_the_code_from_the_fragment_and_drops_it(
     assert page.url.endswith("/groups")
 
 
-def test_admin_staff_account_and_forgot_pages(
-    live_server: str, phone: Any, browser_engine: Engine
-) -> None:
-    build_world(browser_engine)
+def test_admin_staff_account_and_forgot_pages(live_server: str, phone: Any, world: World) -> None:
     page = phone.new_page()
     page.goto(f"{live_server}/forgot")
     assert_accessible(page)

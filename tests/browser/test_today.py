@@ -20,15 +20,6 @@ PATIENT_PAGES = ["/today", "/progress", "/reflections", "/more", "/reminders", "
 DAY_SENSITIVE = pytest.mark.clock("weekday_noon", "new_years_eve_2330", "autumn_0130_gmt")
 
 
-@pytest.fixture
-def world_with_audio(browser_engine: Engine, browser_settings: Any) -> None:
-    from tests.browser.patient_audio import install_test_audio
-    from tests.factories import build_world
-
-    build_world(browser_engine)
-    install_test_audio(browser_engine, browser_settings.media_dir)
-
-
 def in_first_viewport(page: Any, locator: Any) -> bool:
     box = locator.bounding_box()
     scrolled = page.evaluate("() => window.scrollY")

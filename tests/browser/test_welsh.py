@@ -3,24 +3,15 @@ in Welsh with <html lang="cy">, axe clean, and no sideways scroll with Welsh's l
 
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from app.config import Settings
 from app.db import open_session
 from app.practice.models import CheckIn
 from tests.browser.conftest import assert_accessible, screenshot, sign_in, wait_for_scripts
-from tests.browser.patient_audio import install_test_audio
 from tests.browser.test_patient_app import rate, server_logs, wait_until
 from tests.browser.test_today import assert_no_sideways_scroll
-from tests.factories import PASSWORD, build_world
-
-
-@pytest.fixture
-def world_with_audio(browser_engine: Engine, browser_settings: Settings) -> None:
-    build_world(browser_engine)
-    install_test_audio(browser_engine, browser_settings.media_dir)
+from tests.factories import PASSWORD, World
 
 
 def in_welsh(page: Any, heading: str | None = None) -> None:
@@ -33,7 +24,7 @@ def in_welsh(page: Any, heading: str | None = None) -> None:
 
 
 def test_the_patient_pages_in_welsh(
-    live_server: str, phone: Any, world_with_audio: None, browser_engine: Engine
+    live_server: str, phone: Any, world_with_audio: World, browser_engine: Engine
 ) -> None:
     page = phone.new_page()
     sign_in(page, live_server, "P-A1", PASSWORD)

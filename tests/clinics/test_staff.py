@@ -20,7 +20,7 @@ from app.config import Settings, get_settings
 from app.db import open_session
 from app.main import create_app
 from app.web.csrf import SESSION_COOKIE
-from tests.factories import PASSWORD, PASSWORD_HASH, World, build_world, login
+from tests.factories import PASSWORD, PASSWORD_HASH, World, login
 from tests.mail_server import SmtpTestServer
 from tests.pages import submit, visible_text
 
@@ -35,11 +35,6 @@ def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliR
     get_settings.cache_clear()
     yield CliRunner()
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def tend(runner: CliRunner, *args: str, code: int = 0) -> str:

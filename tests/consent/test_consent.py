@@ -1,6 +1,5 @@
 """Informed consent: at joining (page and API), again after a new version, and on paper."""
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -11,18 +10,13 @@ from app.config import Settings
 from app.consent.models import ConsentMethod, ConsentRecord
 from app.db import open_session
 from app.groups import service as groups_service
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import hidden_fields, submit, visible_text
 
 SHEET = "# About Tend\n\nTend keeps your **practice** and ratings. <script>alert(1)</script>"
 PASSPHRASE = "a calm blue river"
 USE = "statement-required_1"
 EVALUATION = "statement-evaluation"
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def publish(client: TestClient, sheet: str = SHEET) -> None:

@@ -3,22 +3,14 @@
 import csv
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from app import clock
 from app.cli import cli
 from app.consent import service as consent_service
 from app.consent.models import ConsentMethod
 from app.db import open_session
-from app.practice.models import PracticeLog
-from tests.factories import World, build_world
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import World, practice_log
 
 
 def consent_and_practice(engine: Engine, world: World) -> None:
@@ -40,21 +32,8 @@ def consent_and_practice(engine: Engine, world: World) -> None:
                 method=ConsentMethod.paper,
                 recorded_by=world.users["facilitator_a"],
             )
-        for n, code in enumerate(("A1", "A2", "B1")):
-            session.add(
-                PracticeLog(
-                    id=f"00000000-0000-4000-8000-00000000000{n}",
-                    enrolment_id=world.enrolments[code].id or 0,
-                    kind="own",
-                    started_at=clock.now(),
-                    utc_offset_minutes=0,
-                    timezone="Europe/London",
-                    local_date=clock.today("Europe/London"),
-                    listened_seconds=300,
-                    completed=True,
-                    request_sha256="0" * 64,
-                )
-            )
+        for code in ("A1", "A2", "B1"):
+            session.add(practice_log(world.enrolments[code]))
         session.commit()
 
 

@@ -19,7 +19,7 @@ from app.groups.models import Attendance, AttendanceStatus, Enrolment, GroupSess
 from app.outcomes import questionnaires
 from app.outcomes.models import Administration
 from app.practice.models import Reflection, ReflectionKind
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 
 LONDON = ZoneInfo("Europe/London")
 REFLECTION_TEXT = "My neighbour Margaret noticed I walk to the shop again"
@@ -60,9 +60,9 @@ def actor(engine: Engine, login_name: str) -> User:
 
 
 @pytest.fixture
-def populated(engine: Engine, client: TestClient) -> Populated:
-    """P-A1 practises on three days, P-A2 ten minutes on five days of week 1, P-B1 once."""
-    world = build_world(engine, started_days_ago=10)
+def populated(engine: Engine, client: TestClient, world: World) -> Populated:
+    """P-A1 practises on three days, P-A2 ten minutes on five days of week 1, P-B1 once (the
+    cast's groups started ten days ago)."""
     start = world.group_a.start_date
     data = Populated(world, start)
     plan = {

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -18,15 +17,10 @@ from app.practice import service as practice_service
 from app.practice.models import Reflection, ReflectionKind
 from app.practice.schemas import CheckInCreate, PracticeLogCreate, Ratings
 from app.programme import service as programme_service
-from tests.factories import PASSWORD_HASH, World, build_world
+from tests.factories import PASSWORD_HASH, World
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_PROGRAMME = PROJECT_ROOT / "audio" / "programmes" / "default" / "programme.yaml"
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def add_weekly_sessions(engine: Engine, group: Group, weeks: int) -> None:

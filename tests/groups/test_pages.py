@@ -1,19 +1,13 @@
 """Staff see only what their role and clinic allow."""
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.db import open_session
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import visible_text
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def test_a_facilitator_sees_only_their_own_groups(client: TestClient, world: World) -> None:

@@ -366,10 +366,8 @@ def test_week_override_changes_what_the_patient_programme_says(
         )
 
 
-def test_a_week_opens_early_by_hand(app, engine: Engine) -> None:  # type: ignore[no-untyped-def]
-    from tests.factories import build_world
-
-    build_world(engine, started_days_ago=2)
+@pytest.mark.world(started_days_ago=2)
+def test_a_week_opens_early_by_hand(app, world: World) -> None:  # type: ignore[no-untyped-def]
     with TestClient(app) as staff, TestClient(app) as patient:
         login(staff, "fa@one.example")
         login(patient, "P-A1")

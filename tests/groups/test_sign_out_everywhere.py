@@ -11,15 +11,10 @@ from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.db import open_session
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import submit, visible_text
 
 PATIENT_URL = "/groups/GRP-A/patients/P-A1"
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 @pytest.fixture

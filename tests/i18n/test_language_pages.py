@@ -12,15 +12,10 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.clinics.models import Clinic, User
 from app.db import open_session
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import sign_in_through_page, submit, visible_text
 
 WELSH_BROWSER = {"Accept-Language": "cy-GB,cy;q=0.9,en;q=0.5"}
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def _lang(html: str) -> str:

@@ -1,5 +1,6 @@
 """Questionnaires through the JSON API: what is due, drafts, scoring, bad input and safety."""
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -8,9 +9,12 @@ from app.audit.models import AuditEvent
 from app.db import open_session
 from app.outcomes import safety as safety_flags
 from app.outcomes.models import Administration, SafetyFlag
-from tests.factories import build_world, login
+from tests.factories import World, login
 
 PHQ9 = "/api/v1/questionnaires/phq9/baseline"
+
+# The groups start in three days: the baseline questionnaires are open.
+pytestmark = pytest.mark.world(started_days_ago=-3)
 
 
 def _phq9(**changes: int) -> dict[str, int]:
@@ -26,9 +30,8 @@ def _administrations(engine: Engine) -> list[Administration]:
 
 
 def test_baseline_questionnaires_are_due_before_the_group_starts(
-    engine: Engine, client: TestClient
+    client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     due = client.get("/api/v1/questionnaires/due").json()
     ids = {(d["instrument"], d["timepoint"]) for d in due}
@@ -40,10 +43,10 @@ def test_baseline_questionnaires_are_due_before_the_group_starts(
     )
 
 
+@pytest.mark.world(started_days_ago=3)
 def test_weekly_ratings_are_optional_and_end_is_not_due_in_week_one(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=3)
     login(client, "P-A1")
     due = client.get("/api/v1/questionnaires/due").json()
     weekly = {(d["instrument"], d["optional"]) for d in due if d["timepoint"] == "week_1"}
@@ -56,9 +59,11 @@ def test_weekly_ratings_are_optional_and_end_is_not_due_in_week_one(
     assert _administrations(engine) == []
 
 
-def test_nothing_is_due_between_end_and_follow_up(engine: Engine, client: TestClient) -> None:
+@pytest.mark.world(started_days_ago=60)
+def test_nothing_is_due_between_end_and_follow_up(
+    engine: Engine, client: TestClient, world: World
+) -> None:
     # The test programme has two weeks: the end window closes on day 34, follow-up opens day 83.
-    build_world(engine, started_days_ago=60)
     login(client, "P-A1")
     assert client.get("/api/v1/questionnaires/due").json() == []
     response = client.post(PHQ9 + "/submit", json={"answers": _phq9()})
@@ -66,8 +71,7 @@ def test_nothing_is_due_between_end_and_follow_up(engine: Engine, client: TestCl
     assert _administrations(engine) == []
 
 
-def test_save_part_way_then_finish_and_score(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_save_part_way_then_finish_and_score(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     first = client.put(PHQ9 + "/answers", json={"answers": {"q1": 3, "q2": 2}})
     assert first.status_code == 200, first.text
@@ -88,8 +92,7 @@ def test_save_part_way_then_finish_and_score(engine: Engine, client: TestClient)
     assert "phq9" not in due
 
 
-def test_scs_sf_reverse_items_through_the_api(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_scs_sf_reverse_items_through_the_api(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     # Everything "almost never" (1): six reversed items score 5, six score 1: mean 3.00.
     answers = {f"q{n}": 1 for n in range(1, 13)}
@@ -99,9 +102,8 @@ def test_scs_sf_reverse_items_through_the_api(engine: Engine, client: TestClient
 
 
 def test_incomplete_submission_is_refused_and_keeps_the_draft(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     answers = _phq9()
     del answers["q4"]
@@ -114,8 +116,9 @@ def test_incomplete_submission_is_refused_and_keeps_the_draft(
     assert stored.status == "draft" and stored.score_total is None
 
 
-def test_answers_outside_the_options_are_refused(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_answers_outside_the_options_are_refused(
+    engine: Engine, client: TestClient, world: World
+) -> None:
     login(client, "P-A1")
     for bad, field in (({"q3": 4}, "q3"), ({"q1": -1}, "q1"), ({"q10": 1}, "q10")):
         response = client.put(PHQ9 + "/answers", json={"answers": bad})
@@ -134,8 +137,9 @@ def test_answers_outside_the_options_are_refused(engine: Engine, client: TestCli
     assert draft.answers["q1"] == _phq9()["q1"]
 
 
-def test_a_duplicate_submission_is_refused(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_a_duplicate_submission_is_refused(
+    engine: Engine, client: TestClient, world: World
+) -> None:
     login(client, "P-A1")
     assert client.post(PHQ9 + "/submit", json={"answers": _phq9()}).status_code == 201
     again = client.post(PHQ9 + "/submit", json={"answers": _phq9(q1=3)})
@@ -146,8 +150,7 @@ def test_a_duplicate_submission_is_refused(engine: Engine, client: TestClient) -
     assert stored.score_total == 8
 
 
-def test_unknown_questionnaire_or_timepoint(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_unknown_questionnaire_or_timepoint(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     assert client.post("/api/v1/questionnaires/hads/baseline/submit").status_code == 404
     response = client.post("/api/v1/questionnaires/phq9/week_2/submit", json={})
@@ -155,16 +158,14 @@ def test_unknown_questionnaire_or_timepoint(engine: Engine, client: TestClient) 
     assert response.json()["detail"][0]["loc"] == ["body", "timepoint"]
 
 
-def test_staff_cannot_use_the_patient_questionnaire_api(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_staff_cannot_use_the_patient_questionnaire_api(client: TestClient, world: World) -> None:
     login(client, "fa@one.example")
     assert client.get("/api/v1/questionnaires/due").status_code == 403
 
 
 def test_phq9_item_9_shows_crisis_text_at_once_and_raises_a_flag(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    world = build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     sent = client.post(PHQ9 + "/submit", json={"answers": _phq9(q9=2)})
     assert sent.status_code == 201
@@ -193,8 +194,9 @@ def test_phq9_item_9_shows_crisis_text_at_once_and_raises_a_flag(
     }
 
 
-def test_a_risk_answer_in_a_draft_is_never_lost(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_a_risk_answer_in_a_draft_is_never_lost(
+    engine: Engine, client: TestClient, world: World
+) -> None:
     login(client, "P-A1")
     # Sent with questions missing: refused, but the risk answer is kept and flagged at once.
     response = client.post(PHQ9 + "/submit", json={"answers": {"q9": 1}})
@@ -210,8 +212,8 @@ def test_a_risk_answer_in_a_draft_is_never_lost(engine: Engine, client: TestClie
         assert session.exec(select(AuditEvent)).all() is not None
 
 
-def test_summary_api_is_scoped_to_the_viewer(engine: Engine, client: TestClient) -> None:
-    build_world(engine)
+@pytest.mark.world(started_days_ago=10)
+def test_summary_api_is_scoped_to_the_viewer(client: TestClient, world: World) -> None:
     login(client, "fa@one.example")
     assert client.get("/api/v1/outcomes/summary").json()["groups"] == ["GRP-A"]
     assert client.get("/api/v1/outcomes/summary?group=GRP-B").status_code == 404

@@ -22,10 +22,13 @@ from app.outcomes import instruments as instrument_registry
 from app.outcomes import pages as outcomes_pages
 from app.outcomes.models import Administration, SafetyFlag
 from app.programme import service as programme_service
-from tests.factories import build_world, login
+from tests.factories import World, login
 from tests.pages import submit, visible_text
 
 PHQ9_PAGE = "/questionnaires/phq9/baseline"
+
+# The groups start in three days: the baseline questionnaires are open.
+pytestmark = pytest.mark.world(started_days_ago=-3)
 
 
 def _answers(**changes: str) -> dict[str, str]:
@@ -60,9 +63,8 @@ def test_windows_follow_the_group_dates() -> None:
 
 
 def test_patient_fills_in_a_questionnaire_part_way_then_sends_it(
-    engine: Engine, client: TestClient
+    client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     listing = client.get("/questionnaires")
     assert "PHQ-9" in visible_text(listing.text)
@@ -88,9 +90,8 @@ def test_patient_fills_in_a_questionnaire_part_way_then_sends_it(
 
 
 def test_an_answer_outside_the_options_shows_an_error_and_keeps_the_rest_as_a_draft(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     response = submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q3="5"), "action": "submit"})
     assert response.status_code == 422
@@ -100,10 +101,7 @@ def test_an_answer_outside_the_options_shows_an_error_and_keeps_the_rest_as_a_dr
         assert draft.submitted_at is None and "q3" not in draft.answers and len(draft.answers) == 8
 
 
-def test_item_9_shows_the_clinic_crisis_text_on_the_page(
-    engine: Engine, client: TestClient
-) -> None:
-    world = build_world(engine, started_days_ago=-3)
+def test_item_9_shows_the_clinic_crisis_text_on_the_page(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     sent = submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q9="1"), "action": "submit"})
     page = client.get(sent.headers["location"])
@@ -113,9 +111,8 @@ def test_item_9_shows_the_clinic_crisis_text_on_the_page(
 
 
 def test_safety_flag_is_first_on_staff_pages_until_acknowledged(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q9="3"), "action": "submit"})
     client.cookies.clear()
@@ -159,8 +156,9 @@ def test_safety_flag_is_first_on_staff_pages_until_acknowledged(
     assert "acknowledged by facilitator_a" in visible_text(page.text)
 
 
-def test_staff_enter_a_paper_pseq_total_and_correct_it(engine: Engine, client: TestClient) -> None:
-    world = build_world(engine, started_days_ago=-3)
+def test_staff_enter_a_paper_pseq_total_and_correct_it(
+    engine: Engine, client: TestClient, world: World
+) -> None:
     login(client, "fa@one.example")
     form_url = "/outcomes/patients/P-A1/enter?instrument=pseq&timepoint=baseline"
     page = client.get(form_url)
@@ -188,9 +186,8 @@ def test_staff_enter_a_paper_pseq_total_and_correct_it(engine: Engine, client: T
 
 
 def test_staff_paper_phq9_prorates_only_as_the_rules_allow(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    world = build_world(engine, started_days_ago=-3)
     login(client, "clinician@one.example")
     form_url = "/outcomes/patients/P-B1/enter?instrument=phq9&timepoint=baseline"
     action = "/outcomes/patients/P-B1/enter"
@@ -226,8 +223,9 @@ def test_staff_paper_phq9_prorates_only_as_the_rules_allow(
         assert flag.answer == 2
 
 
-def test_per_patient_summary_is_scoped_and_audited(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_per_patient_summary_is_scoped_and_audited(
+    engine: Engine, client: TestClient, world: World
+) -> None:
     login(client, "P-A1")
     submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q1="3"), "action": "submit"})
     assert client.get("/outcomes/patients/P-A1").status_code == 403
@@ -247,8 +245,7 @@ def test_per_patient_summary_is_scoped_and_audited(engine: Engine, client: TestC
     assert _actions(engine).count("view_patient_outcomes") == 1
 
 
-def test_outcomes_page_filters_and_says_too_few(engine: Engine, client: TestClient) -> None:
-    build_world(engine, started_days_ago=-3)
+def test_outcomes_page_filters_and_says_too_few(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     submit(client, PHQ9_PAGE, PHQ9_PAGE, {**_answers(q_q1="3"), "action": "submit"})
     client.cookies.clear()
@@ -267,10 +264,10 @@ def test_outcomes_page_filters_and_says_too_few(engine: Engine, client: TestClie
     assert client.get("/outcomes?group=NOPE").status_code == 404
 
 
+@pytest.mark.world(started_days_ago=10)
 def test_outcomes_page_shows_the_practice_table_a_page_at_a_time(
-    engine: Engine, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, world: World
 ) -> None:
-    build_world(engine)
     monkeypatch.setattr(outcomes_pages, "PRACTICE_ROWS_PER_PAGE", 3)
     login(client, "clinician@one.example")
     first = client.get("/outcomes?group=GRP-A&group=GRP-B")
@@ -317,10 +314,11 @@ def test_a_clinic_adds_its_own_instrument_file_without_code(tmp_path: Path) -> N
     assert set(known) == set(instrument_registry.load_instrument_directories([shipped]))
 
 
+# Started 10 days ago: week 2.
+@pytest.mark.world(started_days_ago=10)
 def test_the_weekly_pain_questions_share_one_page_and_one_send(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine)  # started 10 days ago: week 2
     login(client, "P-A1")
     today = client.get("/today")
     assert 'href="/questionnaires/weekly/week_2"' in today.text  # one button for both
@@ -351,9 +349,8 @@ def test_the_weekly_pain_questions_share_one_page_and_one_send(
 
 
 def test_outcomes_page_states_each_groups_adherence_rule_and_the_published_figures(
-    engine: Engine, client: TestClient, tmp_path: Path
+    engine: Engine, client: TestClient, tmp_path: Path, world: World
 ) -> None:
-    world = build_world(engine, started_days_ago=-3)
     source = Path(__file__).parents[1] / "fixtures" / "programme"
     other = tmp_path / "other"
     shutil.copytree(source, other)

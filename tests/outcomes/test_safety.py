@@ -13,10 +13,13 @@ from app.db import open_session
 from app.outcomes import questionnaires
 from app.outcomes import safety as safety_flags
 from app.outcomes.models import Administration, SafetyFlag
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import submit
 
 PHQ9 = "/api/v1/questionnaires/phq9/baseline"
+
+# The groups start in three days: the baseline questionnaires are open.
+pytestmark = pytest.mark.world(started_days_ago=-3)
 
 
 def _phq9(**changes: object) -> dict[str, object]:
@@ -39,9 +42,8 @@ def _view(engine: Engine, world: World) -> safety_flags.FlagView:
 
 
 def test_the_flag_shows_the_answer_sent_not_the_first_drafts(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    world = build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     draft = client.put(PHQ9 + "/answers", json={"answers": {"q9": 1}})
     assert draft.status_code == 200 and draft.json()["crisis_text"]
@@ -58,9 +60,8 @@ def test_the_flag_shows_the_answer_sent_not_the_first_drafts(
 
 
 def test_a_malformed_answer_beside_a_risk_answer_still_raises_the_flag(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     response = client.post(PHQ9 + "/submit", json={"answers": _phq9(q9=2, q3="often", q4=9)})
     assert response.status_code == 422
@@ -72,10 +73,11 @@ def test_a_malformed_answer_beside_a_risk_answer_still_raises_the_flag(
     assert flag.answer_history[-1]["how"] == "refused"
 
 
+# The baseline window closed four days ago.
+@pytest.mark.world(started_days_ago=10)
 def test_a_risk_answer_sent_after_the_window_closed_still_raises_the_flag(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=10)  # the baseline window closed four days ago
     login(client, "P-A1")
     response = client.post(PHQ9 + "/submit", json={"answers": _phq9(q9=1)})
     assert response.status_code == 422
@@ -88,9 +90,8 @@ def test_a_risk_answer_sent_after_the_window_closed_still_raises_the_flag(
 
 
 def test_a_risk_answer_on_a_form_already_sent_still_raises_the_flag(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     assert client.post(PHQ9 + "/submit", json={"answers": _phq9()}).status_code == 201
     again = client.post(PHQ9 + "/submit", json={"answers": _phq9(q9=2)})
@@ -99,9 +100,8 @@ def test_a_risk_answer_on_a_form_already_sent_still_raises_the_flag(
 
 
 def test_an_incomplete_paper_form_with_a_risk_answer_still_raises_the_flag(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    world = build_world(engine, started_days_ago=-3)
     login(client, "fa@one.example")
     url = "/outcomes/patients/P-A1/enter?instrument=phq9&timepoint=baseline"
     form = {"instrument": "phq9", "timepoint": "baseline", "q_q1": "1", "q_q2": "2", "q_q9": "2"}
@@ -113,8 +113,9 @@ def test_an_incomplete_paper_form_with_a_risk_answer_still_raises_the_flag(
     assert _view(engine, world).answer_words == "More than half the days"
 
 
-def test_a_correction_that_keeps_a_risk_answer_updates_the_open_flag(engine: Engine) -> None:
-    world = build_world(engine, started_days_ago=-3)
+def test_a_correction_that_keeps_a_risk_answer_updates_the_open_flag(
+    engine: Engine, world: World
+) -> None:
     staff, enrolment = world.users["facilitator_a"], world.enrolments["A1"]
     with open_session(engine, write=True) as session:
         first, _ = questionnaires.enter_paper_form(
@@ -132,9 +133,8 @@ def test_a_correction_that_keeps_a_risk_answer_updates_the_open_flag(engine: Eng
 
 
 def test_a_malformed_safety_answer_names_the_item_and_keeps_the_other_answers(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     response = client.put(PHQ9 + "/answers", json={"answers": _phq9(q9=7)})
     assert response.status_code == 422
@@ -147,9 +147,8 @@ def test_a_malformed_safety_answer_names_the_item_and_keeps_the_other_answers(
 
 
 def test_an_acknowledged_flag_stays_closed_and_a_new_risk_answer_opens_another(
-    engine: Engine, client: TestClient
+    engine: Engine, client: TestClient, world: World
 ) -> None:
-    world = build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     client.put(PHQ9 + "/answers", json={"answers": {"q9": 1}})
     with open_session(engine, write=True) as session:

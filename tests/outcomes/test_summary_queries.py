@@ -2,11 +2,11 @@
 and groups (no N+1), practice adherence counted by the database exactly as the programme's
 rule says, and only current scores (a correction replaces what it corrects)."""
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
@@ -16,8 +16,8 @@ from app.groups import service as groups_service
 from app.groups.models import Enrolment
 from app.outcomes import questionnaires
 from app.outcomes import summary as cohort_summary
-from app.practice.models import PracticeKind, PracticeLog
-from tests.factories import build_world
+from app.practice.models import PracticeLog
+from tests.factories import World, practice_log
 
 
 @contextmanager
@@ -35,18 +35,8 @@ def _statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def _log(enrolment: Enrolment, day: date, seconds: int) -> PracticeLog:
-    return PracticeLog(
-        id=str(uuid.uuid4()),
-        enrolment_id=enrolment.id or 0,
-        kind=PracticeKind.own,
-        started_at=datetime.combine(day, time(9), tzinfo=UTC),
-        utc_offset_minutes=0,
-        timezone="UTC",
-        local_date=day,
-        listened_seconds=seconds,
-        completed=True,
-        request_sha256="0" * 64,
-    )
+    started = datetime.combine(day, time(9), tzinfo=UTC)
+    return practice_log(enrolment, started_at=started, seconds=seconds, timezone="UTC")
 
 
 def _add_outcomes(session: Session, enrolment: Enrolment, start: date, *, pain: int) -> None:
@@ -72,8 +62,7 @@ def _summary_statements(engine: Engine) -> tuple[int, int]:
     return len(sent), len(summary.adherence)
 
 
-def test_summary_queries_do_not_grow_with_patients_or_groups(engine: Engine) -> None:
-    world = build_world(engine)
+def test_summary_queries_do_not_grow_with_patients_or_groups(engine: Engine, world: World) -> None:
     with open_session(engine, write=True) as session:
         for number, enrolment in enumerate(world.enrolments.values()):
             _add_outcomes(session, enrolment, world.group_a.start_date, pain=4 + number)
@@ -102,11 +91,11 @@ def test_summary_queries_do_not_grow_with_patients_or_groups(engine: Engine) -> 
     assert many == few
 
 
+@pytest.mark.world(started_days_ago=20)
 def test_adherence_counts_practice_days_by_the_rule_within_the_programme_weeks(
-    engine: Engine,
+    engine: Engine, world: World
 ) -> None:
     # The test programme: two weeks, a practice day is 10 minutes or more in the day.
-    world = build_world(engine, started_days_ago=20)
     enrolment = world.enrolments["A1"]
     start = world.group_a.start_date
     with open_session(engine, write=True) as session:
@@ -139,9 +128,8 @@ def test_adherence_counts_practice_days_by_the_rule_within_the_programme_weeks(
 
 
 def test_corrections_and_repeats_replace_scores_and_weekly_ratings_alone_still_show(
-    engine: Engine,
+    engine: Engine, world: World
 ) -> None:
-    world = build_world(engine)
     start = datetime.combine(world.group_a.start_date, time(12), tzinfo=UTC)
     with open_session(engine, write=True) as session:
         for number, enrolment in enumerate(world.enrolments.values()):

@@ -14,6 +14,7 @@ improvement, 1 reliable deterioration, 2 no reliable change (of 6).
 
 from datetime import UTC, datetime, time
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -22,7 +23,7 @@ from app.clinics.models import User
 from app.db import open_session
 from app.groups import service as groups_service
 from app.outcomes import questionnaires
-from tests.factories import PASSWORD_HASH, build_world, login
+from tests.factories import PASSWORD_HASH, World, login
 from tests.pages import visible_text
 
 CAST = {
@@ -36,8 +37,9 @@ CAST = {
 }
 
 
-def _seed(engine: Engine) -> None:
-    world = build_world(engine)
+@pytest.fixture(autouse=True)
+def scores(engine: Engine, world: World) -> None:
+    """The cast's group A grows to six patients; everyone's scores as CAST says."""
     with open_session(engine, write=True) as session:
         staff = session.exec(select(User).where(User.login == "clinician@one.example")).one()
         enrolments = {f"P-{code}": e for code, e in world.enrolments.items()}
@@ -66,8 +68,7 @@ def _seed(engine: Engine) -> None:
         session.commit()
 
 
-def test_joint_categories_worked_by_hand(engine: Engine, client: TestClient) -> None:
-    _seed(engine)
+def test_joint_categories_worked_by_hand(client: TestClient) -> None:
     login(client, "clinician@one.example")
     summary = client.get("/api/v1/outcomes/summary").json()
     [joint] = summary["talking_therapies"]  # no follow-up scores: one pair of timepoints
@@ -97,10 +98,7 @@ def test_joint_categories_worked_by_hand(engine: Engine, client: TestClient) -> 
     assert "2 / 6 (33%)" in text  # no reliable change, of everyone with both
 
 
-def test_only_one_measure_gives_no_joint_row_and_few_pairs_no_counts(
-    engine: Engine, client: TestClient
-) -> None:
-    _seed(engine)
+def test_only_one_measure_gives_no_joint_row_and_few_pairs_no_counts(client: TestClient) -> None:
     login(client, "clinician@one.example")
     summary = client.get("/api/v1/outcomes/summary?group=GRP-B").json()
     # GRP-B has P-B1 with PHQ-9 only: nobody with both, so no joint row at all.

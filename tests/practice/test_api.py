@@ -13,14 +13,9 @@ from sqlmodel import select
 from app import clock as app_clock
 from app.db import open_session
 from app.practice.models import CheckIn, PracticeLog
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 @pytest.fixture

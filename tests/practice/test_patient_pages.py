@@ -7,18 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from app import clock as app_clock
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import visible_text
 
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from app.config import Settings
 from app.db import open_session
 from app.programme import service as programme_service
 from tests.browser.patient_audio import install_test_audio
-from tests.factories import World, build_world, login, translated_programme
+from tests.factories import World, login, translated_programme
 from tests.pages import choose_language, visible_text
 
 # The sentence in either language: its English source, or as the Welsh catalogue words it.
@@ -26,8 +26,8 @@ def says_no_recording(text: str) -> bool:
 
 
 @pytest.fixture
-def world(engine: Engine, settings: Settings, tmp_path: Path) -> World:
-    world = build_world(engine)  # the group is in week 2
+def translated(world: World, engine: Engine, settings: Settings, tmp_path: Path) -> World:
+    """The one cast (its group in week 2), with the programme's Welsh and test recordings."""
     with open_session(engine, write=True) as session:
         programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
         session.commit()
@@ -36,7 +36,7 @@ def world(engine: Engine, settings: Settings, tmp_path: Path) -> World:
 
 
 @pytest.fixture
-def patient(client: TestClient, world: World) -> TestClient:
+def patient(client: TestClient, translated: World) -> TestClient:
     """P-A1, who has chosen Welsh."""
     return choose_language(login(client, "P-A1"), "cy")
 
@@ -71,7 +71,7 @@ def test_a_week_without_a_translation_falls_back_to_the_original_marked_english(
     # Its practice has a Welsh title, so that is shown, not marked English.
     assert "Sgan o&#39;r corff</a></h3>" in html
     # In the list of weeks, the English title is marked inside the Welsh sentence.
-    assert ': <span lang="en">The body</span></a>' in html and ": Croeso</a>" in html
+    assert ': <span lang="en">The body</span></span></a>' in html and ": Croeso</span></a>" in html
 
 
 def test_the_player_says_there_is_no_welsh_recording_and_gives_the_welsh_words(
@@ -100,7 +100,7 @@ def test_an_untranslated_script_is_offered_in_english_beside_the_english_audio(
     assert '<div lang="en"><p>Find a comfortable position' in html
 
 
-def test_an_english_patient_sees_no_language_notes(client: TestClient, world: World) -> None:
+def test_an_english_patient_sees_no_language_notes(client: TestClient, translated: World) -> None:
     english = login(client, "P-A2")
     breathing = _exercise_ids(english)["breathing"]
     html = english.get(f"/practice/{breathing}").text
@@ -110,13 +110,10 @@ def test_an_english_patient_sees_no_language_notes(client: TestClient, world: Wo
     assert "Soothing breathing" in player and ' lang="' not in player
 
 
+@pytest.mark.world(started_days_ago=3)  # week 1, which has Welsh
 def test_the_weekly_reflection_prompt_is_in_welsh_where_the_week_is(
-    engine: Engine, client: TestClient, tmp_path: Path
+    client: TestClient, translated: World
 ) -> None:
-    build_world(engine, started_days_ago=3)  # week 1, which has Welsh
-    with open_session(engine, write=True) as session:
-        programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
-        session.commit()
     choose_language(login(client, "P-A1"), "cy")
     text = visible_text(client.get("/reflections").text)
     assert ": Croeso" in text and "Beth wnaethoch chi sylwi arno?" in text

@@ -15,7 +15,7 @@ from app.db import open_session
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
 from app.programme.models import Exercise, Programme, WeekPractice
-from tests.factories import FIXTURE_PROGRAMME, build_world
+from tests.factories import FIXTURE_PROGRAMME, World
 
 DEFAULT = PROJECT_ROOT / "audio" / "programmes" / "default" / "programme.yaml"
 
@@ -142,9 +142,8 @@ def _rule(engine: Engine, path: Path, clinic_id: int) -> tuple[int, int, int]:
 
 
 def test_the_files_adherence_rule_applies_until_an_admin_edits_it(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, world: World
 ) -> None:
-    world = build_world(engine)
     stricter = broken_copy(tmp_path, "minutes_per_day: 10", "minutes_per_day: 20")
     one, two = world.clinic.id or 0, world.other_clinic.id or 0
     assert _rule(engine, stricter, one) == (20, 5, 5)

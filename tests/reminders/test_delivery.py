@@ -22,7 +22,7 @@ from app.reminders.models import (
     ReminderPreference,
 )
 from tests.clock import child_environment
-from tests.factories import build_world, login
+from tests.factories import World, login
 from tests.reminders.push_endpoint import BrowserSubscription, push_endpoint, verify_vapid
 
 # Reminders are due at times of day: every test runs at each instant of tests/clock.py.
@@ -72,9 +72,8 @@ def _deliveries(engine: Engine) -> list[ReminderDelivery]:
 
 
 def test_a_reminder_arrives_encrypted_signed_and_only_once(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     with push_endpoint() as endpoint:
         device = BrowserSubscription.new(endpoint.url("phone-1"))
@@ -104,9 +103,8 @@ def test_a_reminder_arrives_encrypted_signed_and_only_once(
 
 
 def test_nothing_is_sent_until_the_patient_chooses(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     assert client.get("/api/v1/reminders/preferences").json()["chosen"] is False
     with push_endpoint() as endpoint:
@@ -120,14 +118,13 @@ def test_nothing_is_sent_until_the_patient_chooses(
 # Its passes are at instants of its own; the choice is made before them (January 2027).
 @pytest.mark.clock("weekday_noon")
 def test_the_autumn_night_sends_a_repeated_time_once(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
     """01:35 happens twice on 31 October 2027 in London; passes look back an hour, so a pass
     after the second 01:35 sees it too. The device still gets one reminder that day.
 
     Corrected: it chose 01:35 on the wall clock's day, so on 31 October after 00:35 UTC (or any
     later day) the choice came after the first 01:35 and nothing was due."""
-    build_world(engine)
     login(client, "P-A1")
     with push_endpoint() as endpoint:
         _subscribe(client, BrowserSubscription.new(endpoint.url("phone-1")))
@@ -140,9 +137,8 @@ def test_the_autumn_night_sends_a_repeated_time_once(
 
 
 def test_a_paused_patient_gets_nothing_until_they_resume(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     with push_endpoint() as endpoint:
         endpoint.answers("phone-1", 503)  # the first try fails and waits to be retried
@@ -172,9 +168,8 @@ def test_a_paused_patient_gets_nothing_until_they_resume(
 
 
 def test_an_expired_subscription_is_removed(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     with push_endpoint() as endpoint:
         endpoint.answers("old-phone", 410)
@@ -194,9 +189,8 @@ def test_an_expired_subscription_is_removed(
 
 
 def test_a_busy_push_service_is_retried_with_backoff(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     with push_endpoint() as endpoint:
         endpoint.answers("phone-1", 503, 429)
@@ -230,9 +224,8 @@ def test_a_busy_push_service_is_retried_with_backoff(
 
 
 def test_an_unreachable_push_service_is_retried_then_given_up(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     with push_endpoint() as endpoint:
         dead_url = endpoint.url("phone-1")
@@ -249,9 +242,8 @@ def test_an_unreachable_push_service_is_retried_then_given_up(
 
 
 def test_a_reminder_too_late_to_help_is_not_sent(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     with push_endpoint() as endpoint:
         endpoint.answers("phone-1", 503)
@@ -266,9 +258,8 @@ def test_a_reminder_too_late_to_help_is_not_sent(
 
 
 def test_two_schedulers_running_at_once_send_each_reminder_once(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     with push_endpoint() as endpoint:
         at, later = _soon()
         names = []
@@ -310,11 +301,10 @@ def test_two_schedulers_running_at_once_send_each_reminder_once(
 
 
 def test_racing_claims_without_the_lease_still_never_double_send(
-    engine: Engine, settings: Settings, client: TestClient
+    settings: Settings, client: TestClient, world: World
 ) -> None:
     """Belt and braces: even if two schedulers both believed they held the lease, each
     delivery flips from pending to sending for only one of them."""
-    build_world(engine)
     with push_endpoint() as endpoint:
         at, later = _soon()
         for patient in ("P-A1", "P-A2", "P-B1", "P-B2"):
@@ -357,9 +347,8 @@ def scheduler_engine(settings: Settings) -> Engine:
 
 
 def test_a_device_subscribed_after_the_reminder_does_not_get_it(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     # Chosen for a minute ago: nothing is sent for a time that had passed when it was chosen.
     past = (utcnow() - timedelta(minutes=1)).astimezone(LONDON).strftime("%H:%M")
@@ -371,9 +360,8 @@ def test_a_device_subscribed_after_the_reminder_does_not_get_it(
 
 
 def test_group_day_reminders_use_the_groups_meetings(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    world = build_world(engine)
     from app.groups import service as groups_service
 
     meeting_at = utcnow().replace(microsecond=0) + timedelta(hours=3)
@@ -410,7 +398,7 @@ def test_the_lease_is_held_by_one_scheduler_at_a_time(engine: Engine) -> None:
 
 
 def test_the_in_process_scheduler_sends_from_the_apps_lifespan(
-    engine: Engine, settings: Settings
+    engine: Engine, settings: Settings, world: World
 ) -> None:
     """The embedded default: a background thread started with the app (never in tests unless
     asked, as here) finds the due reminder and sends it."""
@@ -418,7 +406,6 @@ def test_the_in_process_scheduler_sends_from_the_apps_lifespan(
 
     from app.main import create_app
 
-    build_world(engine)
     embedded = settings.model_copy(
         update={"environment": "development", "reminders_interval_seconds": 1}
     )
@@ -453,14 +440,13 @@ def _backdate_choices(engine: Engine) -> None:
 
 @pytest.mark.slow
 def test_two_scheduler_processes_send_each_reminder_once(
-    client: TestClient, engine: Engine, settings: Settings, tmp_path
+    client: TestClient, engine: Engine, settings: Settings, tmp_path, world: World
 ) -> None:  # type: ignore[no-untyped-def]
     """`tend reminders run --once` started twice at the same moment, as two processes."""
     import os
     import subprocess
     import sys
 
-    build_world(engine)
     with push_endpoint() as endpoint:
         a_minute_ago = (utcnow() - timedelta(minutes=1)).astimezone(LONDON).strftime("%H:%M")
         names = []
@@ -492,10 +478,11 @@ def test_two_scheduler_processes_send_each_reminder_once(
     assert counts == Counter({name: 1 for name in names}), outputs
 
 
+# In week 1: the baseline questionnaires are open.
+@pytest.mark.world(started_days_ago=2)
 def test_a_due_questionnaire_is_reminded_of_once_without_health_data(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine, started_days_ago=2)  # in week 1: the baseline questionnaires are open
     login(client, "P-A1")
     with push_endpoint() as endpoint:
         device = BrowserSubscription.new(endpoint.url("phone-1"))

@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db import open_session, utcnow
 from app.reminders import service as reminders_service
 from app.web.templating import templates
-from tests.factories import build_world, login
+from tests.factories import World, login
 from tests.pages import submit, visible_text
 from tests.reminders.push_endpoint import BrowserSubscription
 
@@ -28,10 +28,7 @@ def _subscribe(client: TestClient, name: str = "phone") -> None:
     assert response.status_code == 201, response.text
 
 
-def test_the_page_is_quiet_by_default_and_saves_a_choice(
-    client: TestClient, engine: Engine
-) -> None:
-    build_world(engine)
+def test_the_page_is_quiet_by_default_and_saves_a_choice(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     page = client.get("/reminders")
     assert page.status_code == 200
@@ -62,8 +59,7 @@ def test_the_page_is_quiet_by_default_and_saves_a_choice(
     )
 
 
-def test_bad_choices_are_named_and_change_nothing(client: TestClient, engine: Engine) -> None:
-    build_world(engine)
+def test_bad_choices_are_named_and_change_nothing(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     response = submit(
         client,
@@ -95,8 +91,7 @@ def test_bad_choices_are_named_and_change_nothing(client: TestClient, engine: En
     assert client.get("/api/v1/reminders/preferences").json()["chosen"] is False
 
 
-def test_one_tap_pauses_everything_and_one_resumes(client: TestClient, engine: Engine) -> None:
-    build_world(engine)
+def test_one_tap_pauses_everything_and_one_resumes(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     client.put(
         "/api/v1/reminders/preferences",
@@ -112,25 +107,22 @@ def test_one_tap_pauses_everything_and_one_resumes(client: TestClient, engine: E
     assert client.get("/api/v1/reminders/preferences").json()["paused"] is False
 
 
-def test_a_form_without_its_token_is_refused(client: TestClient, engine: Engine) -> None:
-    build_world(engine)
+def test_a_form_without_its_token_is_refused(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     response = client.post("/reminders/pause", data={"csrf_token": "forged"})
     assert response.status_code == 403
     assert client.get("/api/v1/reminders/preferences").json()["paused"] is False
 
 
-def test_staff_have_no_reminders_page(client: TestClient, engine: Engine) -> None:
-    build_world(engine)
+def test_staff_have_no_reminders_page(client: TestClient, world: World) -> None:
     login(client, "fa@one.example")
     assert client.get("/reminders").status_code == 403
     assert client.get("/api/v1/reminders/preferences").status_code == 403
 
 
 def test_subscriptions_are_stored_once_per_device_and_can_be_removed(
-    client: TestClient, engine: Engine
+    client: TestClient, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     device = BrowserSubscription.new("https://push.example/send/abc")
     assert client.post("/api/v1/reminders/subscriptions", json=device.to_json()).status_code == 201
@@ -148,8 +140,7 @@ def test_subscriptions_are_stored_once_per_device_and_can_be_removed(
     assert bad.status_code == 422 and "endpoint" in bad.text
 
 
-def test_the_vapid_key_is_made_once_and_kept(client: TestClient, engine: Engine) -> None:
-    build_world(engine)
+def test_the_vapid_key_is_made_once_and_kept(client: TestClient, world: World) -> None:
     login(client, "P-A1")
     first = client.get("/api/v1/reminders/vapid-public-key").json()["public_key"]
     second = client.get("/api/v1/reminders/vapid-public-key").json()["public_key"]
@@ -168,9 +159,8 @@ def _render_next(engine: Engine, login_name: str, now: datetime) -> str:
 
 
 def test_the_today_partial_shows_the_next_practice_reminder(
-    client: TestClient, engine: Engine
+    client: TestClient, engine: Engine, world: World
 ) -> None:
-    build_world(engine)
     login(client, "P-A1")
     now = utcnow()
     assert "Choose reminders" in _render_next(engine, "P-A1", now)
@@ -188,8 +178,9 @@ def test_the_today_partial_shows_the_next_practice_reminder(
     assert "Your reminders are paused." in _render_next(engine, "P-A1", now)
 
 
-def test_the_board_knows_who_has_reminders_on(client: TestClient, engine: Engine) -> None:
-    world = build_world(engine)
+def test_the_board_knows_who_has_reminders_on(
+    client: TestClient, engine: Engine, world: World
+) -> None:
     choice = {"practice": True, "time_of_day": "08:00", "timezone": "Europe/London"}
     login(client, "P-A1")
     client.put("/api/v1/reminders/preferences", json=choice)
@@ -208,11 +199,10 @@ def test_the_board_knows_who_has_reminders_on(client: TestClient, engine: Engine
     assert on == {world.enrolments["A1"].id}
 
 
-def test_cli_runs_one_pass(engine: Engine, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_runs_one_pass(settings, monkeypatch, world: World) -> None:  # type: ignore[no-untyped-def]
     from app import cli
     from app.config import get_settings
 
-    build_world(engine)
     monkeypatch.setenv("TEND_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("TEND_ENVIRONMENT", "test")
     get_settings.cache_clear()
@@ -224,8 +214,9 @@ def test_cli_runs_one_pass(engine: Engine, settings, monkeypatch) -> None:  # ty
     assert "Planned 0, sent 0" in result.output
 
 
-def test_next_reminder_moves_with_the_clock_change(client: TestClient, engine: Engine) -> None:
-    build_world(engine)
+def test_next_reminder_moves_with_the_clock_change(
+    client: TestClient, engine: Engine, world: World
+) -> None:
     login(client, "P-A1")
     client.put(
         "/api/v1/reminders/preferences",
@@ -238,12 +229,11 @@ def test_next_reminder_moves_with_the_clock_change(client: TestClient, engine: E
     assert "Monday 08:00" in html
 
 
-def test_only_known_push_services_are_accepted(engine: Engine) -> None:
+def test_only_known_push_services_are_accepted(engine: Engine, world: World) -> None:
     import pytest
 
     from app.errors import InvalidInput
 
-    world = build_world(engine)
     keys = BrowserSubscription.new("x").to_json()["keys"]
     with open_session(engine, write=True) as session:
         patient = world.users["patient_a1"]
@@ -268,7 +258,7 @@ def test_only_known_push_services_are_accepted(engine: Engine) -> None:
 
 
 def test_the_vapid_key_can_come_from_a_file_instead_of_the_database(
-    settings: Settings, engine: Engine, tmp_path: Path
+    settings: Settings, engine: Engine, tmp_path: Path, world: World
 ) -> None:
     from sqlmodel import func, select
 
@@ -276,7 +266,6 @@ def test_the_vapid_key_can_come_from_a_file_instead_of_the_database(
     from app.reminders import push
     from app.reminders.models import VapidKey
 
-    build_world(engine)
     pem, public = push.generate_vapid_key()
     key_file = tmp_path / "vapid.pem"
     key_file.write_text(pem)

@@ -4,6 +4,7 @@ open after the clinic's response time is escalated to every clinician and shown 
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -14,13 +15,16 @@ from app.config import Settings
 from app.db import open_session
 from app.outcomes.models import SafetyFlag
 from app.reminders import scheduler
-from tests.factories import build_world, login
+from tests.factories import World, login
 from tests.mail_server import SmtpTestServer
 from tests.pages import visible_text
 from tests.reminders.push_endpoint import BrowserSubscription, push_endpoint
 
 PHQ9 = "/api/v1/questionnaires/phq9/baseline"
 PATIENT_WORDS = ("q9", "Nearly", "harm", "dead", "PHQ", "P-A1", "answered")
+
+# The groups start in three days: the baseline questionnaires are open.
+pytestmark = pytest.mark.world(started_days_ago=-3)
 
 
 def _subscribe(client: TestClient, login_name: str, device: BrowserSubscription) -> None:
@@ -49,9 +53,12 @@ def _actions(engine: Engine) -> list[str]:
 
 
 def test_a_flag_is_pushed_and_emailed_to_staff_then_escalated_when_overdue(
-    client: TestClient, engine: Engine, settings: Settings, smtp_server: SmtpTestServer
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    smtp_server: SmtpTestServer,
+    world: World,
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     settings = settings.model_copy(
         update={"smtp_url": smtp_server.url, "smtp_ca_file": smtp_server.ca_file}
     )
@@ -120,9 +127,8 @@ def test_a_flag_is_pushed_and_emailed_to_staff_then_escalated_when_overdue(
 
 
 def test_without_smtp_the_push_still_goes_and_the_flag_counts_as_alerted(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     with push_endpoint() as endpoint:
         device = BrowserSubscription.new(endpoint.url("facilitator-a"))
         _subscribe(client, "fa@one.example", device)
@@ -133,9 +139,12 @@ def test_without_smtp_the_push_still_goes_and_the_flag_counts_as_alerted(
 
 
 def test_an_email_that_fails_is_tried_again_without_a_second_push(
-    client: TestClient, engine: Engine, settings: Settings, smtp_server: SmtpTestServer
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    smtp_server: SmtpTestServer,
+    world: World,
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     refused = settings.model_copy(update={"smtp_url": smtp_server.url})  # certificate untrusted
     with push_endpoint() as endpoint:
         device = BrowserSubscription.new(endpoint.url("facilitator-a"))

@@ -4,7 +4,6 @@ scheduler pass at most once across workers."""
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import func, select
 from typer.testing import CliRunner
@@ -20,12 +19,7 @@ from app.groups.models import Enrolment, EnrolmentContact
 from app.practice.models import PracticeLog
 from app.reminders import scheduler
 from app.retention import service as retention_service
-from tests.factories import World, build_world
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import World, practice_log
 
 
 def set_clinic(engine: Engine, slug: str, years: int | None, action: str = "delete") -> None:
@@ -40,20 +34,7 @@ def set_clinic(engine: Engine, slug: str, years: int | None, action: str = "dele
 def add_practice_and_contact(engine: Engine, world: World) -> None:
     with open_session(engine, write=True) as session:
         enrolment = world.enrolments["A1"]
-        session.add(
-            PracticeLog(
-                id="00000000-0000-4000-8000-000000000001",
-                enrolment_id=enrolment.id or 0,
-                kind="own",
-                started_at=clock.now(),
-                utc_offset_minutes=0,
-                timezone="Europe/London",
-                local_date=clock.today("Europe/London"),
-                listened_seconds=300,
-                completed=True,
-                request_sha256="0" * 64,
-            )
-        )
+        session.add(practice_log(enrolment))
         session.add(EnrolmentContact(enrolment_id=enrolment.id or 0, name="Ann Example"))
         session.commit()
 

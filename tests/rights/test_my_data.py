@@ -23,7 +23,7 @@ from app.outcomes.models import Administration, AdministrationStatus
 from app.practice.models import CheckIn, PracticeLog, Reflection
 from app.reminders.models import PushSubscription, ReminderPreference
 from app.rights import service as rights_service
-from tests.factories import PASSWORD, World, build_world, login
+from tests.factories import PASSWORD, World, login
 from tests.pages import submit, visible_text
 
 LONDON = ZoneInfo("Europe/London")
@@ -38,11 +38,6 @@ EXPORT_KEYS = {
     "reminders",
     "views",
 }
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def record_practice(client: TestClient, words: str) -> str:

@@ -15,12 +15,7 @@ from app.db import open_session
 from app.main import create_app
 from app.programme import service as programme_service
 from app.security.models import RefusalCount
-from tests.factories import World, build_world, login
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import World, login
 
 
 def _events(engine: Engine, action: str) -> list[AuditEvent]:

@@ -1,18 +1,11 @@
 """The session cookie is __Host- prefixed over HTTPS, and the sign-in form's CSRF token is
 bound to this browser's pre-session cookie (one browser's token is worthless in another)."""
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
-from tests.factories import PASSWORD, World, build_world
+from tests.factories import PASSWORD, World
 from tests.pages import hidden_fields, sign_in_through_page
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def test_over_https_the_session_cookie_is_host_prefixed(app: FastAPI, world: World) -> None:

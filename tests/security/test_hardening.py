@@ -17,15 +17,10 @@ from app.security import service as security_service
 from app.security.models import RefusalCount
 from app.security.service import Limit
 from app.web.templating import TEMPLATES_DIR
-from tests.factories import PASSWORD, World, build_world, login
+from tests.factories import PASSWORD, World, login
 from tests.pages import sign_in_through_page
 
 PRACTICE = "/api/v1/practice-logs"
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def _practice_body(client: TestClient) -> dict[str, object]:

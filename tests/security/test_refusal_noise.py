@@ -2,7 +2,6 @@
 are counted per address and hour; a signed-in caller's refusal is still one audit event; and
 failed sign-ins reach the clinic's admin with a hashed login and the address."""
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
@@ -11,13 +10,8 @@ from sqlmodel import select
 from app.audit.models import AuditEvent
 from app.db import open_session
 from app.security.models import RefusalCount
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 from tests.pages import visible_text
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def _audit_rows(engine: Engine) -> int:

@@ -7,20 +7,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import create_app
 from app.security import dependencies
-from tests.factories import PASSWORD, World, build_world
+from tests.factories import PASSWORD, World
 
 CLINICIAN = "clinician@one.example"
 SLOWDOWN = 0.4
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 @pytest.fixture

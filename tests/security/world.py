@@ -9,7 +9,6 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from app import clock as app_clock
-from app.audio.models import AudioAsset, AudioRendition, AudioSource, AudioStatus
 from app.clinics import service as clinics_service
 from app.clinics.models import Role
 from app.comments import service as comments_service
@@ -22,7 +21,7 @@ from app.practice import service as practice_service
 from app.practice.schemas import PracticeLogCreate, ReflectionWrite
 from app.programme.models import Exercise, ExerciseKind, Programme
 from app.programme.models import Week as ProgrammeWeek
-from tests.factories import PASSWORD_HASH, World, build_world
+from tests.factories import PASSWORD_HASH, World, add_ready_recording, build_world
 
 from .matrix import CALLERS
 
@@ -57,31 +56,15 @@ def _log(exercise_id: int) -> PracticeLogCreate:
 
 
 def _recording(session, *, exercise_id: int, clinic_id: int | None, name: str, media: Path):  # type: ignore[no-untyped-def]
-    asset = AudioAsset(
-        exercise_id=exercise_id,
-        clinic_id=clinic_id,
-        source=AudioSource.upload if clinic_id else AudioSource.synthetic,
-        status=AudioStatus.ready,
-        source_sha256="0" * 64,
-        pipeline_version="test",
-    )
-    session.add(asset)
-    session.flush()
     content = f"not really opus: {name}".encode()
     (media / name).write_bytes(content)
-    session.add(
-        AudioRendition(
-            asset_id=asset.id or 0,
-            filename=name,
-            mime_type="audio/webm;codecs=opus",
-            codec="opus",
-            bitrate_kbps=32,
-            duration_seconds=1,
-            size_bytes=len(content),
-            loudness_lufs=-16,
-            true_peak_dbfs=-1.5,
-            sha256="x",
-        )
+    add_ready_recording(
+        session,
+        exercise_id=exercise_id,
+        clinic_id=clinic_id,
+        filename=name,
+        size_bytes=len(content),
+        duration_seconds=1,
     )
 
 

@@ -4,16 +4,9 @@ import gzip
 import re
 
 import brotli
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
-from tests.factories import World, build_world, login
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
+from tests.factories import World, login
 
 
 def raw_get(client: TestClient, url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:

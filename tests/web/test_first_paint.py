@@ -9,20 +9,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from app.web import assets
-from tests.factories import World, build_world, login
+from tests.factories import World, login
 
 STYLESHEET = assets.STATIC_DIR / "css" / "app.css"
 LOADER = re.compile(
     r'<script data-after-paint="([^"]*)" data-preload="([^"]*)">(.*?)</script>', re.S
 )
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def sha256_source(text: str) -> str:

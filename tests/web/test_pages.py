@@ -1,18 +1,11 @@
 """Plumbing every visitor meets: health, sign-in form errors, CSRF, headers, PWA files."""
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import create_app
-from tests.factories import PASSWORD, World, build_world
+from tests.factories import PASSWORD, World
 from tests.pages import hidden_fields, sign_in_through_page, visible_text
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
 
 
 def test_health_says_ok(client: TestClient) -> None:
