@@ -105,6 +105,17 @@ async function myLogs(page) {
   );
 }
 
+// The outbox sends in the background: "noted" shows when an entry is safe on the phone, not
+// when the server has it. The server's list, once it holds `count` logs (or after 30 s).
+async function logsOnceStored(page, count) {
+  let logs = await myLogs(page);
+  for (const deadline = Date.now() + 30000; logs.length < count && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    logs = await myLogs(page);
+  }
+  return logs;
+}
+
 async function goOffline(page) {
   // Firefox's BiDi offline emulation, if it really cuts the page and its worker off;
   // otherwise stop the server, which is what "no signal" looks like to the phone.
@@ -193,7 +204,7 @@ try {
   await tap(page, '[data-save-after]');
   await waitForText(page, 'Your practice is noted. Thank you.');
   await page.waitForFunction(() => document.getElementById('outbox-card')?.hidden !== false);
-  let logs = await myLogs(page);
+  let logs = await logsOnceStored(page, 1);
   if (logs.length !== 1 || !logs[0].completed) throw new Error(`logs: ${JSON.stringify(logs)}`);
   step('log with ratings');
 
@@ -219,11 +230,7 @@ try {
   await backOnline();
   await page.reload();
   await scriptsRan(page);
-  for (const deadline = Date.now() + 30000; Date.now() < deadline; ) {
-    logs = await myLogs(page);
-    if (logs.length >= 2) break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  logs = await logsOnceStored(page, 2);
   await page.waitForFunction(() => document.getElementById('outbox-card')?.hidden === true, {
     timeout: 30000,
   });

@@ -232,6 +232,7 @@ ROUTES = [
     # One's own account: a wrong current passphrase changes nothing (422).
     route("GET", "/account", STAFF),
     route("POST", "/account", STAFF, body="wrong_passphrase_form", ok={422}),
+    route("POST", "/account/language", STAFF, body="language_form"),
     # The patient app: their own programme, practice, ratings, reflections and reminders.
     route("GET", "/api/v1/programme", PATIENTS),
     route("GET", "/api/v1/practice-logs", PATIENTS),
@@ -250,6 +251,8 @@ ROUTES = [
     route("POST", "/today/practice", PATIENTS, body="practice_form"),
     route("POST", "/today/bad-day", PATIENTS, body="bad_day_form"),
     route("GET", "/more", PATIENTS),
+    route("GET", "/language", PATIENTS),
+    route("POST", "/language", PATIENTS, body="language_form"),
     route("GET", "/practice/{exercise_id}", PATIENTS, exercise_id="exercise"),
     route("GET", "/exercises/{exercise_id}/transcript", PATIENTS, exercise_id="exercise"),
     route("GET", "/progress", PATIENTS),

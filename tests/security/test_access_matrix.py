@@ -193,6 +193,10 @@ BODIES: dict[str, Callable[[Env, str, TestClient], dict[str, Any]]] = {
     "forgot_form": lambda env, caller, client: {
         "data": {"csrf_token": _csrf(client), "email": "someone@one.example"}
     },
+    # English, the language every caller already speaks: the other routes' checks read English.
+    "language_form": lambda env, caller, client: {
+        "data": {"csrf_token": _csrf(client), "language": "en"}
+    },
     "wrong_passphrase_form": lambda env, caller, client: {
         "data": {
             "csrf_token": _csrf(client),
