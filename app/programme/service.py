@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -29,6 +30,7 @@ DEFAULT_PROGRAMME = "default"
 DEFAULT_PROGRAMME_KEY = "compassion-for-pain"
 # Programme files are written in English: the original text, the scripts and so the audio.
 ORIGINAL_LANGUAGE = "en"
+TranslationT = TypeVar("TranslationT", WeekTranslation, ExerciseTranslation)
 
 
 @dataclass(frozen=True)
@@ -248,17 +250,30 @@ class ExerciseText:
     script: str
 
 
+def _translations(
+    session: Session,
+    model: type[TranslationT],
+    owner: Any,
+    owner_ids: Sequence[int | None],
+    language: str,
+) -> Sequence[TranslationT]:
+    """The rows of ``model`` in ``language`` for these weeks or exercises. The original needs
+    no look-up: most people read it, on every page of the patient app."""
+    if language == ORIGINAL_LANGUAGE or not owner_ids:
+        return []
+    return session.exec(
+        select(model).where(col(owner).in_(owner_ids), col(model.language) == language)
+    ).all()
+
+
 def week_texts(session: Session, weeks: Sequence[Week], language: str) -> dict[int, WeekText]:
     """Each week's words (by week id) in ``language`` where the programme translates the week,
     else in the original."""
     translated = {
         t.week_id: t
-        for t in session.exec(
-            select(WeekTranslation).where(
-                col(WeekTranslation.week_id).in_([w.id for w in weeks]),
-                WeekTranslation.language == language,
-            )
-        ).all()
+        for t in _translations(
+            session, WeekTranslation, WeekTranslation.week_id, [w.id for w in weeks], language
+        )
     }
     texts = {}
     for week in weeks:
@@ -282,12 +297,13 @@ def exercise_texts(
     them, else in the original."""
     translated = {
         t.exercise_id: t
-        for t in session.exec(
-            select(ExerciseTranslation).where(
-                col(ExerciseTranslation.exercise_id).in_([e.id for e in exercises]),
-                ExerciseTranslation.language == language,
-            )
-        ).all()
+        for t in _translations(
+            session,
+            ExerciseTranslation,
+            ExerciseTranslation.exercise_id,
+            [e.id for e in exercises],
+            language,
+        )
     }
     texts = {}
     for exercise in exercises:
