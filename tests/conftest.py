@@ -19,11 +19,12 @@ from typer.testing import CliRunner
 from app import clock as app_clock
 from app import migrate
 from app.config import PROJECT_ROOT, Settings, get_settings
-from app.db import create_db_engine
+from app.db import create_db_engine, open_session
 from app.main import create_app
 from app.models import metadata
+from app.programme import service as programme_service
 from tests.clock import INSTANTS, POSTGRES_INSTANTS, TestClock
-from tests.factories import World, build_world
+from tests.factories import World, build_world, translated_programme
 from tests.mail_server import smtp_server  # noqa: F401  (a real SMTP server for any test)
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -169,6 +170,15 @@ def world(engine: Engine, request: pytest.FixtureRequest) -> World:
     `@pytest.mark.world(started_days_ago=N)` (negative: the groups start in N days)."""
     marker = request.node.get_closest_marker("world")
     return build_world(engine, **(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def welsh_programme(world: World, engine: Engine, tmp_path: Path) -> World:
+    """The one cast, its programme reloaded with the test programme's Welsh translations."""
+    with open_session(engine, write=True) as session:
+        programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
+        session.commit()
+    return world
 
 
 @pytest.fixture

@@ -18,8 +18,11 @@ from app.outcomes import instruments as instrument_registry
 from app.outcomes.definitions import InstrumentFileError
 from app.outcomes.models import Administration, SafetyFlag
 from app.outcomes.translations import load_translation
-from tests.factories import build_world, login
+from tests.factories import World, login
 from tests.pages import choose_language, submit, visible_text
+
+# The groups start in three days: the baseline questionnaires are open (one test moves it).
+pytestmark = pytest.mark.world(started_days_ago=-3)
 
 PHQ9_PAGE = "/questionnaires/phq9/baseline"
 # A stand-in for a clinic's validated translation: placeholder text, marked as a test fixture.
@@ -54,9 +57,8 @@ def clinic_instruments(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> I
 
 
 def test_without_a_validated_translation_a_welsh_patient_sees_the_english_and_a_note(
-    engine: Engine, client: TestClient, clinic_instruments: Path
+    world: World, client: TestClient, clinic_instruments: Path
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     choose_language(login(client, "P-A1"), "cy")
     html = client.get(PHQ9_PAGE).text
     due = client.get("/api/v1/questionnaires/due").json()
@@ -70,10 +72,10 @@ def test_without_a_validated_translation_a_welsh_patient_sees_the_english_and_a_
     assert phq9["language"] == "en" and phq9["items"][0]["text"].startswith("Little interest")
 
 
+@pytest.mark.world(started_days_ago=10)  # week 2: the weekly pain ratings are due
 def test_the_weekly_ratings_scale_ends_are_the_instruments_words_marked_english(
-    engine: Engine, client: TestClient, clinic_instruments: Path
+    world: World, client: TestClient, clinic_instruments: Path
 ) -> None:
-    build_world(engine)  # week 2: the weekly pain ratings are due
     choose_language(login(client, "P-A1"), "cy")
     html = client.get("/questionnaires/weekly/week_2").text
     assert '<p class="scale-ends" aria-hidden="true" lang="en">' in html
@@ -81,19 +83,17 @@ def test_the_weekly_ratings_scale_ends_are_the_instruments_words_marked_english(
 
 
 def test_an_english_patient_sees_no_note(
-    engine: Engine, client: TestClient, clinic_instruments: Path
+    world: World, client: TestClient, clinic_instruments: Path
 ) -> None:
-    build_world(engine, started_days_ago=-3)
     login(client, "P-A1")
     html = client.get(PHQ9_PAGE).text
     assert not has_note(visible_text(html)) and "<h1>Patient Health Questionnaire-9" in html
 
 
 def test_a_clinics_validated_translation_is_shown_in_its_language(
-    engine: Engine, client: TestClient, clinic_instruments: Path
+    world: World, client: TestClient, clinic_instruments: Path
 ) -> None:
     shutil.copy(FIXTURE, clinic_instruments / "phq9.cy.yaml")
-    build_world(engine, started_days_ago=-3)
     english = login(client, "P-A2").get(PHQ9_PAGE).text
     client.cookies.clear()
     choose_language(login(client, "P-A1"), "cy")
@@ -113,11 +113,10 @@ def test_a_clinics_validated_translation_is_shown_in_its_language(
 
 @pytest.mark.parametrize("translated", [False, True], ids=["original", "validated-translation"])
 def test_scores_and_the_item_9_flag_are_the_same_in_either_language(
-    engine: Engine, client: TestClient, clinic_instruments: Path, translated: bool
+    engine: Engine, world: World, client: TestClient, clinic_instruments: Path, translated: bool
 ) -> None:
     if translated:
         shutil.copy(FIXTURE, clinic_instruments / "phq9.cy.yaml")
-    world = build_world(engine, started_days_ago=-3)
     choose_language(login(client, "P-A1"), "cy")
     welsh = submit(client, PHQ9_PAGE, PHQ9_PAGE, _answers(q_q9="2"))
     assert world.clinic.crisis_text in visible_text(client.get(welsh.headers["location"]).text)

@@ -1,17 +1,13 @@
 """A Welsh patient's pages: the programme's Welsh where it has some, the original (marked as
 English for screen readers) where it has none, and the English audio said to be English."""
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from app.config import Settings
-from app.db import open_session
-from app.programme import service as programme_service
 from tests.browser.patient_audio import install_test_audio
-from tests.factories import World, login, translated_programme
+from tests.factories import World, login
 from tests.pages import choose_language, visible_text
 
 # The sentence in either language: its English source, or as the Welsh catalogue words it.
@@ -26,13 +22,10 @@ def says_no_recording(text: str) -> bool:
 
 
 @pytest.fixture
-def translated(world: World, engine: Engine, settings: Settings, tmp_path: Path) -> World:
+def translated(welsh_programme: World, engine: Engine, settings: Settings) -> World:
     """The one cast (its group in week 2), with the programme's Welsh and test recordings."""
-    with open_session(engine, write=True) as session:
-        programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
-        session.commit()
     install_test_audio(engine, settings.media_dir)
-    return world
+    return welsh_programme
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from app.datafiles import DataFileError
 from app.db import open_session
 from app.programme import service as programme_service
 from app.programme.loader import read_programme
-from tests.factories import FIXTURE_PROGRAMME, build_world, login, translated_programme
+from tests.factories import FIXTURE_PROGRAMME, World, login, translated_programme
 from tests.pages import choose_language, visible_text
 
 DEFAULT = PROJECT_ROOT / "audio" / "programmes" / "default" / "programme.yaml"
@@ -77,8 +77,9 @@ def test_a_translated_script_is_checked_like_the_original(tmp_path: Path) -> Non
         read_programme(path)
 
 
-def test_a_bad_translation_changes_nothing_already_loaded(engine: Engine, tmp_path: Path) -> None:
-    world = build_world(engine)
+def test_a_bad_translation_changes_nothing_already_loaded(
+    engine: Engine, world: World, tmp_path: Path
+) -> None:
     good = translated_programme(tmp_path / "good")
     bad = _broken(
         tmp_path, '        title: "Croeso"\n', '        title: "Croeso"\n        tema: x\n'
@@ -95,9 +96,8 @@ def test_a_bad_translation_changes_nothing_already_loaded(engine: Engine, tmp_pa
 
 
 def test_reloading_a_file_without_the_translation_removes_it(
-    engine: Engine, tmp_path: Path
+    engine: Engine, world: World, tmp_path: Path
 ) -> None:
-    world = build_world(engine)
     with open_session(engine, write=True) as session:
         programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
         programme_service.load_programme_file(session, FIXTURE_PROGRAMME)
@@ -111,12 +111,8 @@ def test_reloading_a_file_without_the_translation_removes_it(
 
 
 def test_the_json_api_shows_the_patients_language_where_translated(
-    engine: Engine, client: TestClient, tmp_path: Path
+    client: TestClient, welsh_programme: World
 ) -> None:
-    build_world(engine)
-    with open_session(engine, write=True) as session:
-        programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
-        session.commit()
     choose_language(login(client, "P-A1"), "cy")
     weeks = client.get("/api/v1/programme").json()["weeks"]
     client.cookies.clear()
@@ -143,12 +139,8 @@ def test_the_json_api_shows_the_patients_language_where_translated(
 
 
 def test_the_transcript_page_is_in_the_patients_language_where_translated(
-    engine: Engine, client: TestClient, tmp_path: Path
+    client: TestClient, welsh_programme: World
 ) -> None:
-    build_world(engine)
-    with open_session(engine, write=True) as session:
-        programme_service.load_programme_file(session, translated_programme(tmp_path / "cy"))
-        session.commit()
     choose_language(login(client, "P-A1"), "cy")
     exercises = {
         e["key"]: e["transcript_url"]

@@ -12,16 +12,15 @@ from app.clinics.models import User
 from app.config import Settings
 from app.db import open_session, utcnow
 from app.reminders import scheduler
-from tests.factories import build_world, login
+from tests.factories import World, login
 from tests.reminders.push_endpoint import BrowserSubscription, push_endpoint
 
 pytestmark = pytest.mark.clock  # reminders are due at times of day
 
 
 def test_a_patient_who_chose_welsh_gets_their_reminder_in_welsh(
-    client: TestClient, engine: Engine, settings: Settings
+    client: TestClient, engine: Engine, settings: Settings, world: World
 ) -> None:
-    build_world(engine)
     with open_session(engine, write=True) as session:
         patient = session.exec(select(User).where(User.login == "P-A1")).one()
         patient.language = "cy"
