@@ -161,15 +161,21 @@ def load_translations(
     return found
 
 
+def _worded_range(
+    scale: NumericRange | None, translated: ScaleLabels | None
+) -> NumericRange | None:
+    """The scale with the translation's words for its ends (its numbers stay the original's)."""
+    if scale is None or translated is None:
+        return scale
+    return scale.model_copy(update=translated.model_dump())
+
+
 def _item(item: Item, translated: ItemTranslation) -> Item:
-    scale = item.range
-    if scale is not None and translated.range is not None:
-        scale = scale.model_copy(update=translated.range.model_dump())
     return item.model_copy(
         update={
             "text": translated.text,
             "options": translated.options or item.options,
-            "range": scale,
+            "range": _worded_range(item.range, translated.range),
         }
     )
 
@@ -177,16 +183,13 @@ def _item(item: Item, translated: ItemTranslation) -> Item:
 def worded(original: Instrument, translation: InstrumentTranslation) -> Instrument:
     """The original with the translation's words: the same items, values, scoring and safety
     rules, so answers to it are scored and flagged exactly as answers to the original."""
-    scale = original.range
-    if scale is not None and translation.range is not None:
-        scale = scale.model_copy(update=translation.range.model_dump())
     return original.model_copy(
         update={
             "title": translation.title,
             "short_name": translation.short_name,
             "instructions": translation.instructions,
             "options": translation.options or original.options,
-            "range": scale,
+            "range": _worded_range(original.range, translation.range),
             "items": [
                 _item(item, given)
                 for item, given in zip(original.items, translation.items, strict=True)
